@@ -1,0 +1,88 @@
+#include "core/aeqprop_trainer.hpp"
+
+#include <cmath>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "core/error.hpp"
+
+namespace aeqlab {
+
+AeqpropTrainer::AeqpropTrainer(Device& device, Homeostat& homeostat, AeqpropSettings settings)
+    : device_(device), homeostat_(homeostat), settings_(settings) {
+  if (!(settings_.beta > 0)) throw ConfigError("trainer.nudging: beta must be > 0");
+  nudgings_ = nudgings_for(settings_.mode, settings_.beta);
+  const auto& d = device_.describe();
+  if (d.knobs.size() != d.parameters.size() || d.knob_count() != d.parameter_count())
+    throw DeviceError(d.model + ": AEqprop needs one knob per parameter");
+  if (settings_.compliance_decay != 1.0 && !d.capabilities.adjustable_compliance)
+    throw ConfigError(fmt::format(
+        "trainer.compliance_decay: {} cannot adjust its compliance; set the decay to 1",
+        d.model));
+  refresh_target();
+}
+
+void AeqpropTrainer::refresh_target() {
+  if (!homeostat_.needs_target()) return;
+  theta_.resize(device_.describe().parameter_count());
+  device_.read_parameters(theta_);
+}
+
+std::size_t count_errors(std::span<const double> outputs, std::span<const double> targets,
+                         std::span<const int> labels, std::size_t classes, double& cost) {
+  std::size_t errors = 0;
+  for (std::size_t r = 0; r < labels.size(); ++r) {
+    std::size_t best = 0;
+    for (std::size_t c = 0; c < classes; ++c) {
+      const double y = outputs[r * classes + c];
+      if (y > outputs[r * classes + best]) best = c;
+      const double d = y - targets[r * classes + c];
+      cost += 0.5 * d * d;
+    }
+    errors += best != std::size_t(labels[r]);
+  }
+  return errors;
+}
+
+static void require_finite(const SettleReport& s, const char* phase, const std::string& model) {
+  if (!std::isfinite(s.residual))
+    throw DeviceError(fmt::format("{}: the {} settle ended with a non-finite residual", model, phase));
+}
+
+StepReport AeqpropTrainer::step(std::span<const double> inputs, std::span<const double> targets,
+                                std::span<const int> labels, std::size_t replicas) {
+  const auto& d = device_.describe();
+  StepReport r;
+  r.replicas = replicas;
+  device_.set_inputs(inputs, replicas);
+
+  if (settings_.score_batches && !labels.empty()) {
+    device_.set_nudge(0.0, targets);
+    r.scoring = homeostat_.hold(device_, theta_);
+    require_finite(r.scoring.settle, "scoring", d.model);
+    outputs_.resize(replicas * d.outputs.count);
+    device_.read_outputs(outputs_);
+    r.errors = count_errors(outputs_, targets, labels, d.outputs.count, r.cost);
+    r.scored = true;
+  }
+
+  device_.set_nudge(nudgings_.first, targets);
+  r.homeostatic = homeostat_.hold(device_, theta_);
+  require_finite(r.homeostatic.settle, "homeostatic", d.model);
+
+  device_.set_nudge(nudgings_.second, targets);
+  r.free_knob = device_.settle();
+  require_finite(r.free_knob, "free-knob", d.model);
+
+  refresh_target();
+  return r;
+}
+
+void AeqpropTrainer::end_epoch() {
+  if (settings_.compliance_decay == 1.0) return;
+  const auto& groups = device_.describe().parameters;
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    device_.set_compliance(g, groups[g].compliance * settings_.compliance_decay);
+}
+
+}  // namespace aeqlab

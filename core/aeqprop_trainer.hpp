@@ -1,0 +1,68 @@
+#pragma once
+// Agnostic Equilibrium Propagation (DESIGN §2): per mini-batch, a homeostatic phase at the first
+// nudging (parameters held, knobs adjusted), then a free-knob phase at the second nudging (knobs
+// held, everything relaxes). The parameters' move in the free-knob phase is the SGD step. The
+// trainer only talks to the device contract: no energy, no gradient, no simulator.
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "core/device.hpp"
+#include "core/homeostat.hpp"
+#include "core/nudging.hpp"
+
+namespace aeqlab {
+
+struct AeqpropSettings {
+  NudgingMode mode = NudgingMode::centered;
+  double beta = 0.5;
+  // Per-epoch multiplier of every compliance ("learning-rate decay").
+  double compliance_decay = 1.0;
+  // Relax once at zero nudging before the step, to score the batch (training error and cost).
+  bool score_batches = true;
+};
+
+struct StepReport {
+  std::size_t replicas = 0;
+  bool scored = false;
+  std::size_t errors = 0;  // misclassified in the scoring relaxation
+  double cost = 0.0;       // summed 1/2 |y - t|^2 over the batch in the scoring relaxation
+  HomeostatReport scoring;
+  HomeostatReport homeostatic;
+  SettleReport free_knob;
+};
+
+class AeqpropTrainer {
+ public:
+  AeqpropTrainer(Device& device, Homeostat& homeostat, AeqpropSettings settings);
+
+  // One AEqprop step on `replicas` samples: `inputs` and `targets` row-major, `labels` may be
+  // empty when the batch is not scored.
+  StepReport step(std::span<const double> inputs, std::span<const double> targets,
+                  std::span<const int> labels, std::size_t replicas);
+
+  // Multiply every compliance by the decay (call at the end of an epoch).
+  void end_epoch();
+
+  // Where the homeostat holds the parameters: their values after the last free-knob phase.
+  const std::vector<double>& parameter_target() const { return theta_; }
+  Homeostat& homeostat() { return homeostat_; }
+  const AeqpropSettings& settings() const { return settings_; }
+
+ private:
+  void refresh_target();
+
+  Device& device_;
+  Homeostat& homeostat_;
+  AeqpropSettings settings_;
+  Nudgings nudgings_;
+  std::vector<double> theta_;
+  std::vector<double> outputs_;
+};
+
+// Argmax of each row of `outputs` against `labels`; adds 1/2 |y - t|^2 to `cost`.
+std::size_t count_errors(std::span<const double> outputs, std::span<const double> targets,
+                         std::span<const int> labels, std::size_t classes, double& cost);
+
+}  // namespace aeqlab

@@ -1,0 +1,181 @@
+#include "core/cli/commands.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "core/cli/default_config.hpp"
+#include "core/cli/device_factory.hpp"
+#include "core/config.hpp"
+#include "core/evaluation.hpp"
+#include "core/homeostat.hpp"
+#include "core/mnist.hpp"
+#include "core/session.hpp"
+#include "core/stop_request.hpp"
+#include "core/toy_tasks.hpp"
+#include "core/training_run.hpp"
+
+namespace aeqlab::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path executable_dir() {
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::current_path() : exe.parent_path();
+}
+
+// Where the MNIST digits are when the config does not say: $AEQLAB_DATA_DIR/mnist, ./data/mnist,
+// then the checkout the program was built in (build/bin/../../data/mnist).
+fs::path find_mnist_dir(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  std::vector<fs::path> candidates;
+  if (const char* env = std::getenv("AEQLAB_DATA_DIR")) candidates.push_back(fs::path(env) / "mnist");
+  candidates.push_back(fs::current_path() / "data" / "mnist");
+  candidates.push_back(executable_dir() / ".." / ".." / "data" / "mnist");
+  for (const auto& c : candidates)
+    if (fs::exists(c / "0.json")) return fs::weakly_canonical(c);
+  std::string tried;
+  for (const auto& c : candidates) tried += "\n  " + c.lexically_normal().string();
+  throw DataError("MNIST data not found; run scripts/fetch-mnist, or set data.dir. Looked in:" +
+                  tried);
+}
+
+// A class-balanced, reproducible subset: shuffled with a fixed seed, so a limit of 1000 is not
+// "the first 1000 zeros".
+void limit(Dataset& d, std::size_t n) {
+  if (n == 0 || n >= d.size()) return;
+  std::vector<std::size_t> idx(d.size());
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  std::mt19937_64 rng(0);
+  std::shuffle(idx.begin(), idx.end(), rng);
+  idx.resize(n);
+  std::sort(idx.begin(), idx.end());
+  Dataset out = d;
+  out.inputs.clear();
+  out.labels.clear();
+  for (auto i : idx) {
+    const auto s = d.sample(i);
+    out.inputs.insert(out.inputs.end(), s.begin(), s.end());
+    out.labels.push_back(d.labels[i]);
+  }
+  d = std::move(out);
+}
+
+void setup_logging(const nlohmann::json& config) {
+  spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
+  const auto level = ConfigReader(config.at("log"), "log").one_of(
+      "level", {"trace", "debug", "info", "warn", "error", "off"});
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+}  // namespace
+
+Split load_data(const nlohmann::json& data) {
+  ConfigReader r(data, "data");
+  const auto set = r.one_of("set", {"mnist", "xor", "two-moons", "csv"});
+  Split s;
+  if (set == "mnist") {
+    s = load_mnist(find_mnist_dir(r.get<std::string>("dir")));
+  } else if (set == "xor") {
+    s = xor_task();
+  } else if (set == "two-moons") {
+    s = two_moons(r.get<std::size_t>("moons_samples"), r.get<double>("moons_noise"), 7);
+  } else {
+    const auto train = r.get<std::string>("csv_train"), test = r.get<std::string>("csv_test");
+    if (train.empty()) throw ConfigError("data.csv_train: needed when data.set is \"csv\"");
+    s = csv_task(train, test.empty() ? train : test);
+  }
+  limit(s.train, r.get<std::size_t>("train_limit"));
+  limit(s.test, r.get<std::size_t>("test_limit"));
+  return s;
+}
+
+int train_command(const TrainOptions& options) {
+  nlohmann::json config = resolve_config(default_config(), options.config, options.settings);
+  setup_logging(config);
+  const TrainerSettings settings = trainer_settings_from(config.at("trainer"));
+  config["device"] = resolved_device_section(config.at("device"), settings.batch_size);
+  const Split data = load_data(config.at("data"));
+  auto device = make_device(config.at("device"), settings.batch_size);
+
+  const auto& session_cfg = config.at("session");
+  const fs::path dir = options.out ? *options.out
+                                   : Session::new_dir(session_cfg.at("root").get<std::string>(),
+                                                      session_cfg.at("name").get<std::string>());
+  Session session(dir);
+  session.write_json("config.json", config);
+  spdlog::info("session {}", session.dir().string());
+  spdlog::info("{}: {} train / {} test samples, {} epochs, AEqprop {} beta={}",
+               device->describe().model, data.train.size(), data.test.size(), settings.epochs,
+               settings.mode, settings.nudging);
+
+  install_stop_handlers();
+  const RunResult result = run_training(settings, *device, data, session);
+
+  // Final parameters, float64 little-endian in the device's parameter order, for `aeqlab eval`.
+  std::vector<double> theta(device->describe().parameter_count());
+  device->read_parameters(theta);
+  {
+    std::ofstream out(session.dir() / "parameters.f64", std::ios::binary);
+    out.write(reinterpret_cast<const char*>(theta.data()), std::streamsize(theta.size() * sizeof(double)));
+  }
+  const auto& s = result.summary;
+  if (s.contains("test_error"))
+    spdlog::info("{}: train error {:.2f}%, test error {:.2f}%, {:.0f} samples/s, {:.1f} s",
+                 result.status, 100 * s.value("train_error", 0.0), 100 * s["test_error"].get<double>(),
+                 s["samples_per_second"].get<double>(), s["wall_seconds"].get<double>());
+  spdlog::info("summary: {}", (session.dir() / "summary.json").string());
+  if (result.status == "aborted") return 130;
+  return result.status == "completed" ? 0 : 1;
+}
+
+int eval_command(const fs::path& session_dir, const std::vector<std::string>& settings) {
+  const fs::path config_file = session_dir / "config.json";
+  if (!fs::exists(config_file))
+    throw ConfigError(fmt::format("{}: not a session folder (no config.json)", session_dir.string()));
+  nlohmann::json config = resolve_config(default_config(), config_file, settings);
+  setup_logging(config);
+  const TrainerSettings ts = trainer_settings_from(config.at("trainer"));
+  const Split data = load_data(config.at("data"));
+  auto device = make_device(config.at("device"), ts.batch_size);
+  const auto& d = device->describe();
+
+  const fs::path param_file = session_dir / "parameters.f64";
+  std::ifstream in(param_file, std::ios::binary);
+  if (!in) throw DataError(fmt::format("{}: cannot open the parameter file", param_file.string()));
+  std::vector<double> theta(d.parameter_count());
+  in.read(reinterpret_cast<char*>(theta.data()), std::streamsize(theta.size() * sizeof(double)));
+  if (in.gcount() != std::streamsize(theta.size() * sizeof(double)) || in.peek() != EOF)
+    throw DataError(fmt::format("{}: expected {} float64 values for {}", param_file.string(),
+                                theta.size(), d.model));
+  if (!d.capabilities.settable_parameters)
+    throw ConfigError(d.model + " cannot have its parameters written; eval needs that");
+  device->write_parameters(theta);
+
+  auto homeostat = make_homeostat(ts.homeostat, *device,
+                                  {ts.feedback_gain, ts.feedback_tolerance, ts.feedback_max_rounds});
+  Dataset train = data.train, test = data.test;
+  train.classes = test.classes = d.outputs.count;
+  const auto tr = evaluate(*device, *homeostat, theta, train);
+  const auto te = evaluate(*device, *homeostat, theta, test);
+  device->safe_state();
+  const nlohmann::json result = {{"train_error", tr.error_rate()}, {"train_cost", tr.cost},
+                                 {"test_error", te.error_rate()},  {"test_cost", te.cost},
+                                 {"train_samples", tr.samples},    {"test_samples", te.samples}};
+  std::cout << result.dump() << std::endl;
+  return 0;
+}
+
+int print_default_config() {
+  std::cout << default_config().dump(2) << std::endl;
+  return 0;
+}
+
+}  // namespace aeqlab::cli

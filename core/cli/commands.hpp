@@ -1,0 +1,28 @@
+#pragma once
+// The subcommands of the `aeqlab` program. Each returns the process exit status.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/dataset.hpp"
+
+namespace aeqlab::cli {
+
+struct TrainOptions {
+  std::optional<std::filesystem::path> config;
+  std::vector<std::string> settings;
+  std::optional<std::filesystem::path> out;
+};
+
+int train_command(const TrainOptions& options);
+int eval_command(const std::filesystem::path& session_dir, const std::vector<std::string>& settings);
+int print_default_config();
+
+// The data set a config's `data` section names; errors name the key or the file.
+Split load_data(const nlohmann::json& data);
+
+}  // namespace aeqlab::cli

@@ -1,0 +1,57 @@
+// aeqlab: train physical systems with Agnostic Equilibrium Propagation, hardware in the loop.
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "core/cli/commands.hpp"
+#include "core/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"aeqlab: train physical systems with Agnostic Equilibrium Propagation"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "aeqlab 0.1.0");
+
+  aeqlab::cli::TrainOptions train;
+  std::string train_config, train_out;
+  auto* train_cmd = app.add_subcommand("train", "train a device (default: the simulated Hopfield network on MNIST)");
+  train_cmd->add_option("--config", train_config, "JSON config file (defaults fill what it omits)")
+      ->check(CLI::ExistingFile);
+  train_cmd->add_option("--set", train.settings, "override a key: --set trainer.epochs=5");
+  train_cmd->add_option("--out", train_out, "session folder (default: sessions/<time>)");
+
+  std::string eval_session;
+  std::vector<std::string> eval_settings;
+  auto* eval_cmd = app.add_subcommand("eval", "evaluate a session's final parameters on its data");
+  eval_cmd->add_option("session", eval_session, "session folder")->required()->check(CLI::ExistingDirectory);
+  eval_cmd->add_option("--set", eval_settings, "override a key of the session's config");
+
+  bool print_default = false;
+  auto* config_cmd = app.add_subcommand("config", "show configuration");
+  config_cmd->add_flag("--print-default", print_default, "print the embedded default config");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*train_cmd) {
+      if (!train_config.empty()) train.config = train_config;
+      if (!train_out.empty()) train.out = train_out;
+      return aeqlab::cli::train_command(train);
+    }
+    if (*eval_cmd) return aeqlab::cli::eval_command(eval_session, eval_settings);
+    if (*config_cmd) {
+      if (print_default) return aeqlab::cli::print_default_config();
+      std::cerr << config_cmd->help();
+      return 2;
+    }
+  } catch (const aeqlab::ConfigError& e) {
+    std::cerr << "aeqlab: config error: " << e.what() << "\n";
+    return 2;
+  } catch (const aeqlab::DataError& e) {
+    std::cerr << "aeqlab: data error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "aeqlab: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

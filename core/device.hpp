@@ -1,0 +1,95 @@
+#pragma once
+// The device contract: everything an orchestrator may do to a physical system, simulated or real.
+// Trainers in core/ see a device only through this interface, so the same learning loop drives a
+// simulator, a bench of instruments, or anything else that keeps these promises.
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace aeqlab {
+
+// A closed interval of physical values. A request outside it is refused, never clipped.
+struct SafeRange {
+  double low = 0.0;
+  double high = 0.0;
+  bool contains(double v) const { return v >= low && v <= high; }
+};
+
+// A named block of channels sharing a unit and a safe range (e.g. the 784x256 weights "W0",
+// the 10 output voltages "out"). Values cross the contract flattened group after group.
+struct ChannelGroup {
+  std::string name;
+  std::size_t count = 0;
+  std::string unit;
+  SafeRange safe;
+  double safe_value = 0.0;  // what `safe_state` drives this group to
+};
+
+// Parameters are coupled one-to-one to knobs, group by group, with a compliance per group:
+// F = E + sum_k (u_k - theta_k)^2 / (2 eps_k). Compliance plays the role of a learning rate.
+struct ParameterGroup {
+  ChannelGroup channels;
+  double compliance = 0.0;
+};
+
+struct Capabilities {
+  bool parameter_readback = false;     // read_parameters works (needed by the feedback homeostat)
+  bool native_homeostasis = false;     // settle_homeostatic holds parameters by the device itself
+  bool adjustable_compliance = false;  // set_compliance works (per-epoch decay)
+  bool settable_parameters = false;    // parameters can be written directly (digital pots)
+  bool local_probes = false;           // the local quantity each parameter needs can be read
+};
+
+struct DeviceDescription {
+  std::string model;              // what the device is, e.g. "hopfield 784-256-10"
+  std::size_t replicas = 1;       // copies sharing parameters (a mini-batch); hardware has 1
+  ChannelGroup inputs;            // per replica
+  ChannelGroup outputs;           // per replica; also the range of nudge targets
+  SafeRange nudge;                // allowed nudging strengths beta
+  std::vector<ParameterGroup> parameters;
+  std::vector<ChannelGroup> knobs;  // knobs[k] drives parameters[k]
+  Capabilities capabilities;
+
+  std::size_t parameter_count() const;
+  std::size_t knob_count() const;
+};
+
+// How a device reached (or failed to reach) equilibrium.
+struct SettleReport {
+  double seconds = 0.0;        // wall time spent settling
+  std::size_t iterations = 0;  // sweeps, polls, or solver steps, by the device's own rule
+  double residual = 0.0;       // the device's own distance from equilibrium when it stopped
+  bool converged = false;
+};
+
+class Device {
+ public:
+  virtual ~Device() = default;
+
+  virtual const DeviceDescription& describe() const = 0;
+
+  // Present inputs to the first `active_replicas` replicas (rows of `values`, row-major).
+  virtual void set_inputs(std::span<const double> values, std::size_t active_replicas) = 0;
+  // Nudge the outputs toward `targets` (one row per active replica) with strength beta; 0 = free.
+  virtual void set_nudge(double beta, std::span<const double> targets) = 0;
+  virtual void set_knobs(std::span<const double> values) = 0;
+  virtual void read_knobs(std::span<double> out) = 0;
+  virtual void read_parameters(std::span<double> out) = 0;
+  // Output state of the active replicas, row-major.
+  virtual void read_outputs(std::span<double> out) = 0;
+
+  // Let the system (state and parameters) relax with the knobs held where they are.
+  virtual SettleReport settle() = 0;
+  // Native homeostasis: relax while the device itself holds the parameters at their present
+  // values, leaving the knobs where they must be for that. Only with capabilities.native_homeostasis.
+  virtual SettleReport settle_homeostatic();
+  virtual void set_compliance(std::size_t group, double compliance);
+  virtual void write_parameters(std::span<const double> values);
+
+  // Bring every output of the device to its safe value (stop, fault, Ctrl-C).
+  virtual void safe_state() = 0;
+};
+
+}  // namespace aeqlab

@@ -1,0 +1,77 @@
+#include "core/homeostat.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "core/error.hpp"
+
+namespace aeqlab {
+
+static void accumulate(SettleReport& total, const SettleReport& s) {
+  total.seconds += s.seconds;
+  total.iterations += s.iterations;
+  total.residual = s.residual;
+  total.converged = s.converged;
+}
+
+HomeostatReport NativeHomeostat::hold(Device& device, const std::vector<double>&) {
+  HomeostatReport r;
+  r.settle = device.settle_homeostatic();
+  r.rounds = 1;
+  r.converged = r.settle.converged;
+  return r;
+}
+
+HomeostatReport FeedbackHomeostat::hold(Device& device, const std::vector<double>& target) {
+  const auto& d = device.describe();
+  if (knobs_.size() != d.knob_count()) {
+    // First use: start from wherever the knobs are. Afterwards the homeostat remembers what it
+    // set, so each phase starts from the previous phase's knobs (a warm start, no readback).
+    knobs_.resize(d.knob_count());
+    device.read_knobs(knobs_);
+  }
+  measured_.resize(d.parameter_count());
+  HomeostatReport r;
+  for (std::size_t round = 1; round <= settings_.max_rounds; ++round) {
+    accumulate(r.settle, device.settle());
+    device.read_parameters(measured_);
+    double worst = 0.0;
+    for (std::size_t i = 0; i < measured_.size(); ++i)
+      worst = std::max(worst, std::abs(target[i] - measured_[i]));
+    r.rounds = round;
+    r.max_error = worst;
+    if (!std::isfinite(worst)) break;
+    if (worst <= settings_.tolerance) {
+      r.converged = true;
+      break;
+    }
+    for (std::size_t i = 0; i < knobs_.size(); ++i)
+      knobs_[i] += settings_.gain * (target[i] - measured_[i]);
+    device.set_knobs(knobs_);
+  }
+  return r;
+}
+
+std::unique_ptr<Homeostat> make_homeostat(const std::string& kind, const Device& device,
+                                          const FeedbackSettings& feedback) {
+  const auto& caps = device.describe().capabilities;
+  if (kind == "native" || (kind == "auto" && caps.native_homeostasis)) {
+    if (!caps.native_homeostasis)
+      throw ConfigError(fmt::format(
+          "trainer.homeostat: \"native\" asked, but {} has no native homeostasis; use \"feedback\"",
+          device.describe().model));
+    return std::make_unique<NativeHomeostat>();
+  }
+  if (kind == "feedback" || kind == "auto") {
+    if (!caps.parameter_readback)
+      throw ConfigError(fmt::format(
+          "trainer.homeostat: the feedback homeostat needs parameter readback, which {} lacks",
+          device.describe().model));
+    return std::make_unique<FeedbackHomeostat>(feedback);
+  }
+  throw ConfigError("trainer.homeostat: \"" + kind + "\" is not one of: auto, native, feedback");
+}
+
+}  // namespace aeqlab

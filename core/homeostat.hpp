@@ -1,0 +1,61 @@
+#pragma once
+// The homeostatic phase: knobs adjusted until, at equilibrium, the parameters sit at a target.
+// The feedback homeostat needs nothing but parameter readback and knobs; it never evaluates an
+// energy or a gradient. A device may instead offer native homeostasis (a hardware loop, or a
+// simulator's own solve).
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "core/device.hpp"
+
+namespace aeqlab {
+
+struct HomeostatReport {
+  std::size_t rounds = 0;   // feedback rounds (1 for native homeostasis)
+  double max_error = 0.0;   // largest |theta_target - theta_measured| at the end (0 if native)
+  bool converged = false;
+  SettleReport settle;      // accumulated: seconds and iterations summed, last residual
+};
+
+class Homeostat {
+ public:
+  virtual ~Homeostat() = default;
+  // Hold the parameters at `target` (values in the device's parameter order) while the device
+  // settles under its present inputs and nudging.
+  virtual HomeostatReport hold(Device& device, const std::vector<double>& target) = 0;
+  // Whether `hold` needs the target (the native homeostat holds the present values by itself).
+  virtual bool needs_target() const = 0;
+};
+
+// Holds the device's present parameters by its own means (capability native_homeostasis).
+class NativeHomeostat final : public Homeostat {
+ public:
+  HomeostatReport hold(Device& device, const std::vector<double>& target) override;
+  bool needs_target() const override { return false; }
+};
+
+struct FeedbackSettings {
+  double gain = 1.0;         // u <- u + gain * (theta_target - theta_measured)
+  double tolerance = 1e-6;   // max |theta_target - theta_measured| accepted, in parameter units
+  std::size_t max_rounds = 100;
+};
+
+// u <- u + g (theta_target - theta_measured), settling after every change, until within
+// tolerance. It keeps the knob values it has set: the orchestrator owns the knobs.
+class FeedbackHomeostat final : public Homeostat {
+ public:
+  explicit FeedbackHomeostat(FeedbackSettings settings) : settings_(settings) {}
+  HomeostatReport hold(Device& device, const std::vector<double>& target) override;
+  bool needs_target() const override { return true; }
+
+ private:
+  FeedbackSettings settings_;
+  std::vector<double> knobs_, measured_;
+};
+
+std::unique_ptr<Homeostat> make_homeostat(const std::string& kind, const Device& device,
+                                          const FeedbackSettings& feedback);
+
+}  // namespace aeqlab
