@@ -1,3 +1,0 @@
-#include <gtest/gtest.h>
-#include "core/config.hpp"
-TEST(Config, Placeholder) { EXPECT_TRUE(true); }
