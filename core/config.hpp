@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -42,8 +43,24 @@ class ConfigReader {
   template <typename V>
   V get(const std::string& key) const {
     if (!section_.contains(key)) throw ConfigError(fmt::format("{}: missing key", path(key)));
+    const auto& j = section_.at(key);
+    // nlohmann converts -1 to a huge count and 2.5 to 2; a config must say what it means.
+    if constexpr (std::is_integral_v<V> && std::is_unsigned_v<V> && !std::is_same_v<V, bool>) {
+      if (!j.is_number_unsigned())
+        throw ConfigError(fmt::format("{}: expected a whole number >= 0, got {}", path(key), j.dump()));
+    } else if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+      if (!j.is_number_integer())
+        throw ConfigError(fmt::format("{}: expected a whole number, got {}", path(key), j.dump()));
+    } else if constexpr (std::is_floating_point_v<V>) {
+      if (!j.is_number())
+        throw ConfigError(fmt::format("{}: expected a number, got {}", path(key), j.dump()));
+    } else if constexpr (std::is_same_v<V, std::vector<std::size_t>>) {
+      for (const auto& e : j)
+        if (!e.is_number_unsigned())
+          throw ConfigError(fmt::format("{}: expected whole numbers >= 0, got {}", path(key), j.dump()));
+    }
     try {
-      return section_.at(key).get<V>();
+      return j.get<V>();
     } catch (const nlohmann::json::exception&) {
       throw ConfigError(fmt::format("{}: has the wrong type ({})", path(key),
                                     section_.at(key).dump()));

@@ -22,6 +22,7 @@ TrainerSettings trainer_settings_from(const nlohmann::json& trainer) {
   s.mode = r.one_of("mode", {"optimistic", "pessimistic", "centered"});
   s.nudging = r.in_range("nudging", 1e-12, 10.0);
   s.epochs = r.get<std::size_t>("epochs");
+  if (s.epochs == 0) throw ConfigError("trainer.epochs: must be >= 1");
   s.batch_size = r.get<std::size_t>("batch_size");
   if (s.batch_size == 0) throw ConfigError("trainer.batch_size: must be >= 1");
   s.compliance_decay = r.in_range("compliance_decay", 1e-6, 1.0);

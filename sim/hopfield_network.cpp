@@ -5,11 +5,18 @@
 #include <random>
 #include <stdexcept>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace aeqlab::sim {
 
 template <typename T>
 HopfieldNetwork<T>::HopfieldNetwork(const HopfieldSpec& spec) : spec_(spec) {
   spec_.validate();
+  // The simulator's one knob on parallelism: relaxation splits replicas across this many threads
+  // and Eigen's products use as many. (Eigen's setting is process-wide.)
+  Eigen::setNbThreads(int(spec_.threads));
   const std::size_t edges = spec_.edges();
   std::mt19937_64 rng(spec_.seed);
   weights_.resize(edges);
@@ -39,6 +46,7 @@ template <typename T>
 void HopfieldNetwork<T>::reset_states() {
   for (std::size_t l = 0; l < states_.size(); ++l) states_[l] = Matrix::Zero(batch_, spec_.layers[l]);
   input_drive_valid_ = gram_valid_ = false;
+  index_inputs();
 }
 
 template <typename T>
@@ -56,6 +64,76 @@ void HopfieldNetwork<T>::set_inputs(const T* values, std::size_t replicas) {
   }
   states_[0] = Eigen::Map<const Matrix>(values, batch_, spec_.layers[0]);
   input_drive_valid_ = gram_valid_ = false;
+  index_inputs();
+}
+
+template <typename T>
+void HopfieldNetwork<T>::index_inputs() {
+  // Inputs at zero drive nothing. Images are mostly background, so the products with the
+  // clamped input layer go through its nonzeros when they are few (a quarter of MNIST pixels).
+  const Matrix& x = states_[0];
+  const std::size_t n0 = spec_.layers[0];
+  auto& sp = input_nonzeros_;
+  sp.row_start.assign(batch_ + 1, 0);
+  sp.col_start.assign(n0 + 1, 0);
+  sp.index.clear();
+  sp.value.clear();
+  for (std::size_t b = 0; b < batch_; ++b) {
+    for (std::size_t p = 0; p < n0; ++p) {
+      const T v = x(Eigen::Index(b), Eigen::Index(p));
+      if (v != T(0)) {
+        sp.index.push_back(std::uint32_t(p));
+        sp.value.push_back(v);
+        ++sp.col_start[p + 1];
+      }
+    }
+    sp.row_start[b + 1] = std::uint32_t(sp.index.size());
+  }
+  sp.sparse = sp.index.size() * 3 < batch_ * n0;
+  if (!sp.sparse) return;
+  // The same nonzeros by input unit, for updates of theta_0's rows.
+  for (std::size_t p = 0; p < n0; ++p) sp.col_start[p + 1] += sp.col_start[p];
+  sp.col_row.resize(sp.index.size());
+  sp.col_value.resize(sp.index.size());
+  std::vector<std::uint32_t> fill(sp.col_start.begin(), sp.col_start.end() - 1);
+  for (std::size_t b = 0; b < batch_; ++b)
+    for (std::uint32_t k = sp.row_start[b]; k < sp.row_start[b + 1]; ++k) {
+      const std::uint32_t at = fill[sp.index[k]]++;
+      sp.col_row[at] = std::uint32_t(b);
+      sp.col_value[at] = sp.value[k];
+    }
+}
+
+template <typename T>
+void HopfieldNetwork<T>::input_product(const Matrix& m, Matrix& out) const {
+  const auto& sp = input_nonzeros_;
+  if (!sp.sparse) {
+    out.noalias() = states_[0] * m;
+    return;
+  }
+  out.setZero(Eigen::Index(batch_), m.cols());
+  for (std::size_t b = 0; b < batch_; ++b) {
+    auto row = out.row(Eigen::Index(b));
+    for (std::uint32_t k = sp.row_start[b]; k < sp.row_start[b + 1]; ++k)
+      row.noalias() += sp.value[k] * m.row(sp.index[k]);
+  }
+}
+
+template <typename T>
+void HopfieldNetwork<T>::input_rank_update(Matrix& m, const Matrix& d, T scale) const {
+  const auto& sp = input_nonzeros_;
+  if (!sp.sparse) {
+    m.noalias() += scale * (states_[0].transpose() * d);
+    return;
+  }
+  Row acc(m.cols());
+  for (std::size_t p = 0; p + 1 < sp.col_start.size(); ++p) {
+    const std::uint32_t from = sp.col_start[p], to = sp.col_start[p + 1];
+    if (from == to) continue;  // an input that was zero for every replica moves nothing
+    acc.noalias() = sp.col_value[from] * d.row(sp.col_row[from]);
+    for (std::uint32_t k = from + 1; k < to; ++k) acc.noalias() += sp.col_value[k] * d.row(sp.col_row[k]);
+    m.row(Eigen::Index(p)).noalias() += scale * acc;
+  }
 }
 
 template <typename T>
@@ -67,7 +145,7 @@ void HopfieldNetwork<T>::set_nudge(T beta, const T* targets) {
 template <typename T>
 void HopfieldNetwork<T>::ensure_input_drive() {
   if (input_drive_valid_) return;
-  input_drive_.noalias() = states_[0] * weights_[0];
+  input_product(weights_[0], input_drive_);
   input_drive_valid_ = true;
 }
 
@@ -191,57 +269,48 @@ void HopfieldNetwork<T>::update_parameters() {
 template <typename T>
 RelaxReport HopfieldNetwork<T>::relax_free() {
   ensure_input_drive();
-  ensure_gram();
   const T inv_b = T(1) / T(batch_);
   const T eps0 = T(weight_eps_[0]);
-  // theta_0 = u_0 + eps_0 S0^T S1 / B never needs forming while the inputs stay clamped:
-  // S0 theta_0 = S0 u_0 + eps_0 G S1 with G = S0 S0^T / B, all B x B or B x n1 work.
-  Matrix knob_drive;  // S0 u_0
-  if (input_knob_.explicit_value) {
-    knob_drive.noalias() = states_[0] * input_knob_.value;
-  } else {
-    const T c = T(input_knob_.coef) / T(input_knob_.pre.rows());
-    Matrix cross;
-    cross.noalias() = states_[0] * input_knob_.pre.transpose();
-    knob_drive = input_drive_;
-    knob_drive.noalias() -= c * (cross * input_knob_.post);
-  }
 
   // Rounds of (states to equilibrium at fixed parameters, then one parameter step). With
   // parameter_sweeps = 1 the parameters are slow and take a single step once the states have
   // settled (the authors' regime); 0 lets them relax with the states to the joint minimum.
   const std::size_t max_rounds = spec_.parameter_sweeps ? spec_.parameter_sweeps : spec_.max_iterations;
   RelaxReport total;
-  Matrix drive = input_drive_;  // S0 theta_0 for the parameters as they stand now
+  Matrix drive;  // S0 theta_0 for theta_0 as it stands after a parameter step
+  Matrix knob_drive;
   for (std::size_t round = 1; round <= max_rounds; ++round) {
-    const RelaxReport r = relax_states(drive);
+    const RelaxReport r = relax_states(round == 1 ? input_drive_ : drive);
     total.iterations += r.iterations;
     total.residual = r.residual;
     total.converged = r.converged;
     total.parameter_rounds = round;
     update_parameters();
+    if (!r.converged || (round > 1 && r.iterations <= 1) || round == max_rounds) break;
+    // Another round: theta_0 = u_0 + eps_0 S0^T S1 / B is never formed while the inputs stay
+    // clamped, since S0 theta_0 = S0 u_0 + eps_0 G S1 with G = S0 S0^T / B: B x B work only.
+    if (round == 1) {
+      ensure_gram();
+      knob_drive = input_drive_for_knob();
+    }
     drive = knob_drive;
     drive.noalias() += eps0 * (gram_ * states_[1]);
-    if (!r.converged || (round > 1 && r.iterations <= 1)) break;  // diverging, or joint rest
   }
 
   // Now form theta_0 = u_0 + eps_0 S0^T S1 / B, as one rank-B correction of theta_0.
   if (input_knob_.explicit_value) {
     weights_[0] = input_knob_.value;
-    weights_[0].noalias() += (eps0 * inv_b) * (states_[0].transpose() * states_[1]);
-    input_drive_valid_ = false;
+    input_rank_update(weights_[0], states_[1], eps0 * inv_b);
+  } else if (input_knob_.pre.rows() == states_[0].rows() && input_knob_.pre == states_[0]) {
+    const T c = T(input_knob_.coef) / T(input_knob_.pre.rows());
+    const Matrix delta = (eps0 * inv_b) * states_[1] - c * input_knob_.post;
+    input_rank_update(weights_[0], delta, T(1));
   } else {
     const T c = T(input_knob_.coef) / T(input_knob_.pre.rows());
-    if (input_knob_.pre.rows() == states_[0].rows() && input_knob_.pre == states_[0]) {
-      Matrix delta = (eps0 * inv_b) * states_[1] - c * input_knob_.post;
-      weights_[0].noalias() += states_[0].transpose() * delta;
-      input_drive_.noalias() += T(batch_) * (gram_ * delta);  // S0 theta_0 follows cheaply
-    } else {
-      weights_[0].noalias() -= c * (input_knob_.pre.transpose() * input_knob_.post);
-      weights_[0].noalias() += (eps0 * inv_b) * (states_[0].transpose() * states_[1]);
-      input_drive_valid_ = false;
-    }
+    weights_[0].noalias() -= c * (input_knob_.pre.transpose() * input_knob_.post);
+    input_rank_update(weights_[0], states_[1], eps0 * inv_b);
   }
+  input_drive_valid_ = false;
   input_knob_.explicit_value = false;
   input_knob_.coef = weight_eps_[0];
   input_knob_.pre = states_[0];
@@ -250,32 +319,123 @@ RelaxReport HopfieldNetwork<T>::relax_free() {
 }
 
 template <typename T>
+typename HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob() {
+  // S0 u_0, from the implicit form u_0 = theta_0 - c pre^T post when it holds.
+  Matrix knob_drive;
+  if (input_knob_.explicit_value) {
+    input_product(input_knob_.value, knob_drive);
+    return knob_drive;
+  }
+  const T c = T(input_knob_.coef) / T(input_knob_.pre.rows());
+  knob_drive = input_drive_;
+  if (input_knob_.pre.rows() == states_[0].rows() && input_knob_.pre == states_[0]) {
+    knob_drive.noalias() -= (c * T(batch_)) * (gram_ * input_knob_.post);
+  } else {
+    Matrix cross;
+    cross.noalias() = states_[0] * input_knob_.pre.transpose();
+    knob_drive.noalias() -= c * (cross * input_knob_.post);
+  }
+  return knob_drive;
+}
+
+namespace {
+
+// One layer's block update, fused into a single pass: solve (the layer's energy is quadratic in
+// its own state), clamp to the interval, measure how far it moved (L1), store.
+template <typename T, bool kBase, bool kPull>
+T settle_layer_pass(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
+                    Eigen::Index count) {
+  T moved = 0;
+#pragma omp simd reduction(+ : moved)
+  for (Eigen::Index i = 0; i < count; ++i) {
+    T v = a[i];
+    if constexpr (kBase) v += base[i];
+    if constexpr (kPull) v = keep * v + pull[i];
+    v = v < lo ? lo : (v > hi ? hi : v);
+    moved += v > s[i] ? v - s[i] : s[i] - v;
+    s[i] = v;
+  }
+  return moved;
+}
+
+template <typename T>
+T settle_layer(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
+               Eigen::Index count) {
+  if (base) {
+    return pull ? settle_layer_pass<T, true, true>(s, a, base, pull, keep, lo, hi, count)
+                : settle_layer_pass<T, true, false>(s, a, base, pull, keep, lo, hi, count);
+  }
+  return pull ? settle_layer_pass<T, false, true>(s, a, base, pull, keep, lo, hi, count)
+              : settle_layer_pass<T, false, false>(s, a, base, pull, keep, lo, hi, count);
+}
+
+}  // namespace
+
+template <typename T>
 RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
-  const std::size_t out = states_.size() - 1;
+  const std::size_t L = states_.size();
+  const std::size_t out = L - 1;
+  // What stays fixed while the states relax, formed once: the first hidden layer's drive from
+  // the clamped inputs plus its bias, and the nudge's pull on the outputs.
+  lower_drive_ = input_drive;
+  lower_drive_.rowwise() += biases_[0];
+  const T keep = T(1) / (T(1) + beta_);
+  nudge_pull_ = (beta_ * keep) * targets_;
+
+  // Replicas relax independently given the parameters: split them across threads. Only the
+  // stopping rule (per-layer L1 change summed over all replicas) joins them, once per sweep.
+  const int threads = std::max(1, std::min<int>(int(spec_.threads), int(batch_ / 8)));
+  std::vector<double> partial(2 * std::size_t(threads) * L, 0.0);  // [parity][thread][layer]
   RelaxReport report;
-  for (std::size_t it = 1; it <= spec_.max_iterations; ++it) {
-    double worst = 0.0;
-    // Output layer first, then down to the first hidden layer (the authors' "backward" order).
-    for (std::size_t l = out; l >= 1; --l) {
-      Matrix& drive = drive_;
-      if (l == 1)
-        drive = input_drive;
-      else
-        drive.noalias() = states_[l - 1] * weights_[l - 1];
-      if (l < out) drive.noalias() += states_[l + 1] * weights_[l].transpose();
-      drive.rowwise() += biases_[l - 1];
-      if (l == out && beta_ != T(0)) drive = (drive + beta_ * targets_) / (T(1) + beta_);
-      const auto& iv = spec_.intervals[l - 1];
-      drive = drive.cwiseMax(T(iv.low)).cwiseMin(T(iv.high));
-      worst = std::max(worst, double((drive - states_[l]).cwiseAbs().sum()));
-      states_[l].swap(drive);
-    }
-    report.iterations = it;
-    report.residual = worst;
-    if (!std::isfinite(worst)) break;
-    if (worst < spec_.threshold) {
-      report.converged = true;
-      break;
+#pragma omp parallel num_threads(threads)
+  {
+    int t = 0;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+#endif
+    const Eigen::Index per = Eigen::Index(batch_) / threads, extra = Eigen::Index(batch_) % threads;
+    const Eigen::Index r0 = t * per + std::min<Eigen::Index>(t, extra);
+    const Eigen::Index n = per + (t < extra ? 1 : 0);
+    Matrix drive;
+    for (std::size_t it = 1; it <= spec_.max_iterations; ++it) {
+      double* mine = &partial[((it & 1) * std::size_t(threads) + std::size_t(t)) * L];
+      // Output layer first, then down to the first hidden layer (the authors' "backward" order).
+      for (std::size_t l = out; l >= 1; --l) {
+        // drive = what the neighbours and the bias ask of this layer; the first hidden layer's
+        // share from the clamped inputs (and its bias) was formed once, in lower_drive_.
+        const bool has_above = l < out;
+        if (l > 1) {
+          drive.noalias() = states_[l - 1].middleRows(r0, n) * weights_[l - 1];
+          drive.rowwise() += biases_[l - 1];
+          if (has_above) drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+        } else if (has_above) {
+          drive.noalias() = states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+        }
+        const Eigen::Index cols = states_[l].cols();
+        T* s = states_[l].data() + r0 * cols;
+        const Eigen::Index count = n * cols;
+        const T lo = T(spec_.intervals[l - 1].low), hi = T(spec_.intervals[l - 1].high);
+        const T* base = l == 1 ? lower_drive_.data() + r0 * cols : nullptr;
+        const T* a = l == 1 && !has_above ? base : drive.data();
+        if (l == 1 && !has_above) base = nullptr;
+        const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
+        mine[l] = double(settle_layer(s, a, base, pull, pull ? keep : T(1), lo, hi, count));
+      }
+#pragma omp barrier
+      // Every thread reaches the same verdict from the same sums; the next sweep writes the
+      // other parity, so nobody overwrites a sum another thread is still reading.
+      double worst = 0.0;
+      for (std::size_t l = 1; l < L; ++l) {
+        double sum = 0.0;
+        for (int k = 0; k < threads; ++k) sum += partial[((it & 1) * std::size_t(threads) + std::size_t(k)) * L + l];
+        worst = std::max(worst, sum);
+      }
+      if (t == 0) {
+        report.iterations = it;
+        report.residual = worst;
+        report.converged = worst < spec_.threshold;
+      }
+      if (!std::isfinite(worst) || worst < spec_.threshold) break;
     }
   }
   return report;

@@ -77,9 +77,13 @@ class HopfieldNetwork {
     Matrix pre, post;      // S0 and S1 at the snapshot
   };
 
+  void index_inputs();
+  void input_product(const Matrix& m, Matrix& out) const;        // out = S0 m
+  void input_rank_update(Matrix& m, const Matrix& d, T scale) const;  // m += scale S0^T d
   void ensure_input_drive();  // Q = S0 theta_0
   void ensure_gram();         // G = S0 S0^T / B
   void materialize_input_knob();
+  Matrix input_drive_for_knob();  // S0 u_0
   void set_knobs_consistent();  // after a holding relaxation
   RelaxReport relax_states(const Matrix& input_drive);  // parameters fixed
   void update_parameters();  // theta = u - eps dE/dtheta, all but W_0
@@ -94,6 +98,14 @@ class HopfieldNetwork {
   std::vector<double> weight_eps_, bias_eps_;
 
   std::vector<Matrix> states_;  // states_[0] are the inputs
+  struct InputNonzeros {
+    bool sparse = false;
+    std::vector<std::uint32_t> row_start, index;  // by replica
+    std::vector<T> value;
+    std::vector<std::uint32_t> col_start, col_row;  // by input unit
+    std::vector<T> col_value;
+  };
+  InputNonzeros input_nonzeros_;
   Matrix targets_;
   T beta_ = 0;
 
@@ -101,7 +113,8 @@ class HopfieldNetwork {
   bool input_drive_valid_ = false;
   Matrix gram_;  // S0 S0^T / B
   bool gram_valid_ = false;
-  Matrix drive_;
+  Matrix lower_drive_;  // first hidden layer's drive from the inputs, plus its bias
+  Matrix nudge_pull_;   // beta t / (1 + beta)
 };
 
 extern template class HopfieldNetwork<float>;

@@ -1,6 +1,7 @@
 #include "sim/hopfield_spec.hpp"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/fmt/fmt.h>
 
 #include "core/config.hpp"
@@ -9,9 +10,7 @@
 namespace aeqlab::sim {
 
 std::string HopfieldSpec::name() const {
-  std::string s = "hopfield ";
-  for (std::size_t i = 0; i < layers.size(); ++i) s += (i ? "-" : "") + std::to_string(layers[i]);
-  return s;
+  return fmt::format("hopfield {}", fmt::join(layers, "-"));
 }
 
 void HopfieldSpec::validate() const {
@@ -39,6 +38,7 @@ void HopfieldSpec::validate() const {
   if (!(threshold > 0)) fail("threshold", "must be > 0");
   if (max_iterations == 0) fail("max_iterations", "must be >= 1");
   if (replicas == 0) fail("replicas", "must be >= 1");
+  if (threads == 0 || threads > 64) fail("threads", "must be between 1 and 64");
   if (!(input_range.low < input_range.high)) fail("input_range", "needs low < high");
   if (!(parameter_limit > 0)) fail("parameter_limit", "must be > 0");
 }
@@ -73,6 +73,7 @@ HopfieldSpec hopfield_spec_from_json(const nlohmann::json& device) {
   if (device.contains("max_iterations")) s.max_iterations = r.get<std::size_t>("max_iterations");
   if (device.contains("parameter_sweeps"))
     s.parameter_sweeps = r.get<std::size_t>("parameter_sweeps");
+  if (device.contains("threads")) s.threads = r.get<std::size_t>("threads");
   if (device.contains("replicas")) s.replicas = r.get<std::size_t>("replicas");
   if (device.contains("seed")) s.seed = r.get<std::uint64_t>("seed");
   if (device.contains("precision")) {
@@ -101,6 +102,7 @@ nlohmann::json hopfield_spec_to_json(const HopfieldSpec& s) {
           {"replicas", s.replicas},
           {"seed", s.seed},
           {"precision", s.double_precision ? "float64" : "float32"},
+          {"threads", s.threads},
           {"input_range", {s.input_range.low, s.input_range.high}},
           {"parameter_limit", s.parameter_limit}};
 }
