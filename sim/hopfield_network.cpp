@@ -89,7 +89,7 @@ void HopfieldNetwork<T>::index_inputs() {
     }
     sp.row_start[b + 1] = std::uint32_t(sp.index.size());
   }
-  sp.sparse = sp.index.size() * 3 < batch_ * n0;
+  sp.sparse = spec_.sparse_inputs && sp.index.size() * 3 < batch_ * n0;
   if (!sp.sparse) return;
   // The same nonzeros by input unit, for updates of theta_0's rows.
   for (std::size_t p = 0; p < n0; ++p) sp.col_start[p + 1] += sp.col_start[p];
@@ -382,11 +382,13 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
   const T keep = T(1) / (T(1) + beta_);
   nudge_pull_ = (beta_ * keep) * targets_;
 
-  // Replicas relax independently given the parameters: split them across threads. Only the
-  // stopping rule (per-layer L1 change summed over all replicas) joins them, once per sweep.
+  // Replicas relax independently given the parameters: split them across threads, each block
+  // with its share of the stopping rule (per-layer L1 change below threshold * block / batch),
+  // so the blocks never wait for each other inside a relaxation and the whole batch still meets
+  // the rule. One thread applies the rule to the whole batch, exactly as the authors do.
   const int threads = std::max(1, std::min<int>(int(spec_.threads), int(batch_ / 8)));
-  std::vector<double> partial(2 * std::size_t(threads) * L, 0.0);  // [parity][thread][layer]
-  RelaxReport report;
+  std::vector<double> last_move(std::size_t(threads) * L, 0.0);  // [thread][layer]
+  std::vector<std::size_t> sweeps(std::size_t(threads), 0);
 #pragma omp parallel num_threads(threads)
   {
     int t = 0;
@@ -397,8 +399,9 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
     const Eigen::Index r0 = t * per + std::min<Eigen::Index>(t, extra);
     const Eigen::Index n = per + (t < extra ? 1 : 0);
     Matrix drive;
+    const double share = spec_.threshold * double(n) / double(batch_);
+    double* mine = &last_move[std::size_t(t) * L];
     for (std::size_t it = 1; it <= spec_.max_iterations; ++it) {
-      double* mine = &partial[((it & 1) * std::size_t(threads) + std::size_t(t)) * L];
       // Output layer first, then down to the first hidden layer (the authors' "backward" order).
       for (std::size_t l = out; l >= 1; --l) {
         // drive = what the neighbours and the bias ask of this layer; the first hidden layer's
@@ -421,23 +424,20 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
         const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
         mine[l] = double(settle_layer(s, a, base, pull, pull ? keep : T(1), lo, hi, count));
       }
-#pragma omp barrier
-      // Every thread reaches the same verdict from the same sums; the next sweep writes the
-      // other parity, so nobody overwrites a sum another thread is still reading.
+      sweeps[std::size_t(t)] = it;
       double worst = 0.0;
-      for (std::size_t l = 1; l < L; ++l) {
-        double sum = 0.0;
-        for (int k = 0; k < threads; ++k) sum += partial[((it & 1) * std::size_t(threads) + std::size_t(k)) * L + l];
-        worst = std::max(worst, sum);
-      }
-      if (t == 0) {
-        report.iterations = it;
-        report.residual = worst;
-        report.converged = worst < spec_.threshold;
-      }
-      if (!std::isfinite(worst) || worst < spec_.threshold) break;
+      for (std::size_t l = 1; l < L; ++l) worst = std::max(worst, mine[l]);
+      if (!std::isfinite(worst) || worst < share) break;
     }
   }
+  RelaxReport report;
+  for (int k = 0; k < threads; ++k) report.iterations = std::max(report.iterations, sweeps[std::size_t(k)]);
+  for (std::size_t l = 1; l < L; ++l) {
+    double sum = 0.0;
+    for (int k = 0; k < threads; ++k) sum += last_move[std::size_t(k) * L + l];
+    report.residual = std::max(report.residual, sum);
+  }
+  report.converged = report.residual < spec_.threshold;
   return report;
 }
 

@@ -74,6 +74,7 @@ HopfieldSpec hopfield_spec_from_json(const nlohmann::json& device) {
   if (device.contains("parameter_sweeps"))
     s.parameter_sweeps = r.get<std::size_t>("parameter_sweeps");
   if (device.contains("threads")) s.threads = r.get<std::size_t>("threads");
+  if (device.contains("sparse_inputs")) s.sparse_inputs = r.get<bool>("sparse_inputs");
   if (device.contains("replicas")) s.replicas = r.get<std::size_t>("replicas");
   if (device.contains("seed")) s.seed = r.get<std::uint64_t>("seed");
   if (device.contains("precision")) {
@@ -103,6 +104,7 @@ nlohmann::json hopfield_spec_to_json(const HopfieldSpec& s) {
           {"seed", s.seed},
           {"precision", s.double_precision ? "float64" : "float32"},
           {"threads", s.threads},
+          {"sparse_inputs", s.sparse_inputs},
           {"input_range", {s.input_range.low, s.input_range.high}},
           {"parameter_limit", s.parameter_limit}};
 }
