@@ -6,9 +6,10 @@
 
 namespace aeqlab {
 
-static const char* type_name(const nlohmann::json& j) {
-  if (j.is_number()) return "number";
-  return j.type_name();
+static std::string type_name(const nlohmann::json& j) {
+  if (j.is_number()) return "a number";
+  const std::string name = j.type_name();
+  return (name == "array" || name == "object" ? "an " : "a ") + name;
 }
 
 void require_known_keys(const nlohmann::json& given, const nlohmann::json& schema,
@@ -28,8 +29,8 @@ void require_known_keys(const nlohmann::json& given, const nlohmann::json& schem
     if (std::find(open_keys.begin(), open_keys.end(), path) != open_keys.end()) continue;
     if (expected.is_object()) {
       require_known_keys(value, expected, path, open_keys);
-    } else if (!expected.is_null() && std::string(type_name(expected)) != type_name(value)) {
-      throw ConfigError(fmt::format("{}: expected a {}, got {}", path, type_name(expected),
+    } else if (!expected.is_null() && type_name(expected) != type_name(value)) {
+      throw ConfigError(fmt::format("{}: expected {}, got {}", path, type_name(expected),
                                     value.dump()));
     }
   }

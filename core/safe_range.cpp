@@ -12,7 +12,8 @@ void require_in_range(const ChannelGroup& group, std::span<const double> values,
                       const char* role) {
   // Fast path for the common case, branch-free so it vectorises; NaN fails both comparisons.
   bool all_inside = true;
-  for (const double v : values) all_inside &= (v >= group.safe.low) & (v <= group.safe.high);
+  for (const double v : values)
+    all_inside &= (v >= group.safe.low) & (v <= group.safe.high) & std::isfinite(v);
   if (all_inside) return;
   for (std::size_t i = 0; i < values.size(); ++i) {
     const double v = values[i];

@@ -74,6 +74,7 @@ Dataset read_csv_dataset(const std::filesystem::path& file) {
       try {
         std::size_t used = 0;
         values.push_back(std::stod(field, &used));
+        if (!std::isfinite(values.back())) numeric = false;  // stod reads "nan", "inf"
         if (field.find_first_not_of(" \t\r", used) != std::string::npos) numeric = false;
       } catch (const std::exception&) {
         numeric = false;

@@ -65,8 +65,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-RunResult run_training(const TrainerSettings& settings, Device& device, const Split& data,
-                       Session& session) {
+void check_run(const TrainerSettings& settings, const Device& device, const Split& data) {
   const auto& d = device.describe();
   if (data.train.features != d.inputs.count)
     throw ConfigError(fmt::format("data: {} has {} features but {} has {} inputs", data.train.name,
@@ -77,7 +76,16 @@ RunResult run_training(const TrainerSettings& settings, Device& device, const Sp
   if (settings.batch_size > d.replicas)
     throw ConfigError(fmt::format("trainer.batch_size: {} exceeds the {} replicas of {}",
                                   settings.batch_size, d.replicas, d.model));
+  if (settings.compliance_decay != 1.0 && !d.capabilities.adjustable_compliance)
+    throw ConfigError(fmt::format(
+        "trainer.compliance_decay: {} cannot adjust its compliance; set the decay to 1", d.model));
+  (void)make_homeostat(settings.homeostat, device, {});
+}
 
+RunResult run_training(const TrainerSettings& settings, Device& device, const Split& data,
+                       Session& session) {
+  check_run(settings, device, data);
+  const auto& d = device.describe();
   const FeedbackSettings feedback{settings.feedback_gain, settings.feedback_tolerance,
                                   settings.feedback_max_rounds};
   auto homeostat = make_homeostat(settings.homeostat, device, feedback);
@@ -144,12 +152,16 @@ RunResult run_training(const TrainerSettings& settings, Device& device, const Sp
       last_test = evaluate(device, trainer.homeostat(), trainer.parameter_target(), test);
       ++epochs_done;
       const double train_err = tally.samples ? double(tally.errors) / double(tally.samples) : 0.0;
-      spdlog::info("epoch {}/{}: train error {:.2f}% (running), test error {:.2f}%, {:.0f} samples/s, {} of {} settles unconverged",
-                   epoch, settings.epochs, 100 * train_err, 100 * last_test.error_rate(),
+      const std::string running =
+          settings.score_batches ? fmt::format("train error {:.2f}% (running), ", 100 * train_err) : "";
+      spdlog::info("epoch {}/{}: {}test error {:.2f}%, {:.0f} samples/s, {} of {} settles unconverged",
+                   epoch, settings.epochs, running, 100 * last_test.error_rate(),
                    double(tally.samples) / tally.seconds, tally.unconverged, tally.settles);
-      session.event("epoch", {{"epoch", epoch},
-                              {"train_error_running", train_err},
-                              {"train_cost_running", tally.samples ? tally.cost / double(tally.samples) : 0.0},
+      if (tally.unconverged * 10 > tally.settles)
+        spdlog::warn("epoch {}: {} of {} settles did not reach equilibrium; the steps are not the "
+                     "gradient steps they should be (raise max_iterations or lower the compliance)",
+                     epoch, tally.unconverged, tally.settles);
+      nlohmann::json fields = {{"epoch", epoch},
                               {"test_error", last_test.error_rate()},
                               {"test_cost", last_test.cost},
                               {"samples", tally.samples},
@@ -159,7 +171,12 @@ RunResult run_training(const TrainerSettings& settings, Device& device, const Sp
                               {"settles_unconverged", tally.unconverged},
                               {"settle_iterations_mean", tally.settles ? double(tally.iterations) / double(tally.settles) : 0.0},
                               {"homeostat_rounds", tally.homeostat_rounds},
-                              {"settle_seconds", tally.settle_seconds}});
+                              {"settle_seconds", tally.settle_seconds}};
+      if (settings.score_batches) {
+        fields["train_error_running"] = train_err;
+        fields["train_cost_running"] = tally.samples ? tally.cost / double(tally.samples) : 0.0;
+      }
+      session.event("epoch", std::move(fields));
     }
     if (stop_requested() && status == "completed" && epochs_done < settings.epochs) {
       status = "aborted";

@@ -34,6 +34,11 @@ struct RunResult {
   nlohmann::json summary;
 };
 
+// Everything about the run that can be refused before it starts (data against the device, batch
+// against its replicas, the homeostat and decay against its capabilities): call it before
+// creating the session, so a refused run leaves no half-made session behind.
+void check_run(const TrainerSettings& settings, const Device& device, const Split& data);
+
 // Trains, evaluates after every epoch, and writes events and summary.json into `session`. On a
 // stop request or a fault the device is brought to its safe state and the summary still written.
 RunResult run_training(const TrainerSettings& settings, Device& device, const Split& data,

@@ -111,11 +111,19 @@ void HopfieldNetwork<T>::input_product(const Matrix& m, Matrix& out) const {
     out.noalias() = states_[0] * m;
     return;
   }
+  // Input unit by input unit, so each row of m (an input's outgoing weights) is read once and
+  // added into the replicas that see that input; in column blocks that keep `out` in cache.
   out.setZero(Eigen::Index(batch_), m.cols());
-  for (std::size_t b = 0; b < batch_; ++b) {
-    auto row = out.row(Eigen::Index(b));
-    for (std::uint32_t k = sp.row_start[b]; k < sp.row_start[b + 1]; ++k)
-      row.noalias() += sp.value[k] * m.row(sp.index[k]);
+  constexpr Eigen::Index kBlock = 512;
+  for (Eigen::Index c0 = 0; c0 < m.cols(); c0 += kBlock) {
+    const Eigen::Index w = std::min(kBlock, m.cols() - c0);
+    for (std::size_t p = 0; p + 1 < sp.col_start.size(); ++p) {
+      const std::uint32_t from = sp.col_start[p], to = sp.col_start[p + 1];
+      if (from == to) continue;
+      const auto weights = m.row(Eigen::Index(p)).segment(c0, w);
+      for (std::uint32_t k = from; k < to; ++k)
+        out.row(sp.col_row[k]).segment(c0, w).noalias() += sp.col_value[k] * weights;
+    }
   }
 }
 
@@ -286,7 +294,13 @@ RelaxReport HopfieldNetwork<T>::relax_free() {
     total.converged = r.converged;
     total.parameter_rounds = round;
     update_parameters();
-    if (!r.converged || (round > 1 && r.iterations <= 1) || round == max_rounds) break;
+    if (!r.converged || (round > 1 && r.iterations <= 1)) break;  // diverging, or joint rest
+    if (round == max_rounds) {
+      // Slow parameters (one round) settle by design after their step; a joint relaxation that
+      // ran out of rounds while the states still moved has not reached equilibrium.
+      total.converged = max_rounds == 1 || r.iterations <= 1;
+      break;
+    }
     // Another round: theta_0 = u_0 + eps_0 S0^T S1 / B is never formed while the inputs stay
     // clamped, since S0 theta_0 = S0 u_0 + eps_0 G S1 with G = S0 S0^T / B: B x B work only.
     if (round == 1) {
@@ -351,8 +365,8 @@ T settle_layer_pass(T* s, const T* a, const T* base, const T* pull, T keep, T lo
     T v = a[i];
     if constexpr (kBase) v += base[i];
     if constexpr (kPull) v = keep * v + pull[i];
-    v = v < lo ? lo : (v > hi ? hi : v);
-    moved += v > s[i] ? v - s[i] : s[i] - v;
+    v = std::min(std::max(v, lo), hi);  // minps/maxps: branch-free, so the loop vectorises
+    moved += std::abs(v - s[i]);
     s[i] = v;
   }
   return moved;

@@ -40,6 +40,8 @@ void HopfieldSpec::validate() const {
   if (replicas == 0) fail("replicas", "must be >= 1");
   if (threads == 0 || threads > 64) fail("threads", "must be between 1 and 64");
   if (!(input_range.low < input_range.high)) fail("input_range", "needs low < high");
+  if (!(input_range.low <= 0.0 && 0.0 <= input_range.high))
+    fail("input_range", "must contain 0, the inputs' safe value");
   if (!(parameter_limit > 0)) fail("parameter_limit", "must be > 0");
 }
 

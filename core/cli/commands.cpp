@@ -86,7 +86,9 @@ Split load_data(const nlohmann::json& data) {
   } else if (set == "xor") {
     s = xor_task();
   } else if (set == "two-moons") {
-    s = two_moons(r.get<std::size_t>("moons_samples"), r.get<double>("moons_noise"), 7);
+    const auto n = r.get<std::size_t>("moons_samples");
+    if (n < 2) throw ConfigError("data.moons_samples: needs at least 2 (one of each moon)");
+    s = two_moons(n, r.in_range("moons_noise", 0.0, 10.0), 7);
   } else {
     const auto train = r.get<std::string>("csv_train"), test = r.get<std::string>("csv_test");
     if (train.empty()) throw ConfigError("data.csv_train: needed when data.set is \"csv\"");
@@ -94,6 +96,8 @@ Split load_data(const nlohmann::json& data) {
   }
   limit(s.train, r.get<std::size_t>("train_limit"));
   limit(s.test, r.get<std::size_t>("test_limit"));
+  if (s.train.size() == 0 || s.test.size() == 0)
+    throw DataError(fmt::format("data set \"{}\" has no training or no test samples", set));
   return s;
 }
 
@@ -104,6 +108,7 @@ int train_command(const TrainOptions& options) {
   config["device"] = resolved_device_section(config.at("device"), settings.batch_size);
   const Split data = load_data(config.at("data"));
   auto device = make_device(config.at("device"), settings.batch_size);
+  check_run(settings, *device, data);
 
   const auto& session_cfg = config.at("session");
   const fs::path dir = options.out ? *options.out

@@ -30,7 +30,13 @@ int main(int argc, char** argv) {
   auto* config_cmd = app.add_subcommand("config", "show configuration");
   config_cmd->add_flag("--print-default", print_default, "print the embedded default config");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and version are "errors" to CLI11 that exit 0; anything else is a usage error: 2.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
   try {
     if (*train_cmd) {
       if (!train_config.empty()) train.config = train_config;
