@@ -17,8 +17,7 @@ AeqpropTrainer::AeqpropTrainer(Device& device, Homeostat& homeostat, AeqpropSett
     throw DeviceError(d.model + ": AEqprop needs one knob per parameter");
   if (settings_.compliance_decay != 1.0 && !d.capabilities.adjustable_compliance)
     throw ConfigError(fmt::format(
-        "trainer.compliance_decay: {} cannot adjust its compliance; set the decay to 1",
-        d.model));
+        "trainer.compliance_decay: {} cannot adjust its compliance; set the decay to 1", d.model));
   refresh_target();
 }
 
@@ -46,7 +45,8 @@ std::size_t count_errors(std::span<const double> outputs, std::span<const double
 
 static void require_finite(const SettleReport& s, const char* phase, const std::string& model) {
   if (!std::isfinite(s.residual))
-    throw DeviceError(fmt::format("{}: the {} settle ended with a non-finite residual", model, phase));
+    throw DeviceError(
+        fmt::format("{}: the {} settle ended with a non-finite residual", model, phase));
 }
 
 StepReport AeqpropTrainer::step(std::span<const double> inputs, std::span<const double> targets,

@@ -15,8 +15,8 @@ static std::string type_name(const nlohmann::json& j) {
 void require_known_keys(const nlohmann::json& given, const nlohmann::json& schema,
                         const std::string& prefix, const std::vector<std::string>& open_keys) {
   if (!given.is_object()) {
-    throw ConfigError(fmt::format("{}: expected an object, got {}", prefix.empty() ? "config" : prefix,
-                                  given.dump()));
+    throw ConfigError(fmt::format("{}: expected an object, got {}",
+                                  prefix.empty() ? "config" : prefix, given.dump()));
   }
   for (const auto& [key, value] : given.items()) {
     const std::string path = prefix.empty() ? key : prefix + "." + key;
@@ -30,8 +30,8 @@ void require_known_keys(const nlohmann::json& given, const nlohmann::json& schem
     if (expected.is_object()) {
       require_known_keys(value, expected, path, open_keys);
     } else if (!expected.is_null() && type_name(expected) != type_name(value)) {
-      throw ConfigError(fmt::format("{}: expected {}, got {}", path, type_name(expected),
-                                    value.dump()));
+      throw ConfigError(
+          fmt::format("{}: expected {}, got {}", path, type_name(expected), value.dump()));
     }
   }
 }

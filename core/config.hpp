@@ -8,8 +8,8 @@
 #include <type_traits>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/fmt/fmt.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 
@@ -47,7 +47,8 @@ class ConfigReader {
     // nlohmann converts -1 to a huge count and 2.5 to 2; a config must say what it means.
     if constexpr (std::is_integral_v<V> && std::is_unsigned_v<V> && !std::is_same_v<V, bool>) {
       if (!j.is_number_unsigned())
-        throw ConfigError(fmt::format("{}: expected a whole number >= 0, got {}", path(key), j.dump()));
+        throw ConfigError(
+            fmt::format("{}: expected a whole number >= 0, got {}", path(key), j.dump()));
     } else if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
       if (!j.is_number_integer())
         throw ConfigError(fmt::format("{}: expected a whole number, got {}", path(key), j.dump()));
@@ -57,13 +58,14 @@ class ConfigReader {
     } else if constexpr (std::is_same_v<V, std::vector<std::size_t>>) {
       for (const auto& e : j)
         if (!e.is_number_unsigned())
-          throw ConfigError(fmt::format("{}: expected whole numbers >= 0, got {}", path(key), j.dump()));
+          throw ConfigError(
+              fmt::format("{}: expected whole numbers >= 0, got {}", path(key), j.dump()));
     }
     try {
       return j.get<V>();
     } catch (const nlohmann::json::exception&) {
-      throw ConfigError(fmt::format("{}: has the wrong type ({})", path(key),
-                                    section_.at(key).dump()));
+      throw ConfigError(
+          fmt::format("{}: has the wrong type ({})", path(key), section_.at(key).dump()));
     }
   }
   double positive(const std::string& key) const;

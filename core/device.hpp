@@ -43,11 +43,11 @@ struct Capabilities {
 };
 
 struct DeviceDescription {
-  std::string model;              // what the device is, e.g. "hopfield 784-256-10"
-  std::size_t replicas = 1;       // copies sharing parameters (a mini-batch); hardware has 1
-  ChannelGroup inputs;            // per replica
-  ChannelGroup outputs;           // per replica; also the range of nudge targets
-  SafeRange nudge;                // allowed nudging strengths beta
+  std::string model;         // what the device is, e.g. "hopfield 784-256-10"
+  std::size_t replicas = 1;  // copies sharing parameters (a mini-batch); hardware has 1
+  ChannelGroup inputs;       // per replica
+  ChannelGroup outputs;      // per replica; also the range of nudge targets
+  SafeRange nudge;           // allowed nudging strengths beta
   std::vector<ParameterGroup> parameters;
   std::vector<ChannelGroup> knobs;  // knobs[k] drives parameters[k]
   Capabilities capabilities;
@@ -83,7 +83,8 @@ class Device {
   // Let the system (state and parameters) relax with the knobs held where they are.
   virtual SettleReport settle() = 0;
   // Native homeostasis: relax while the device itself holds the parameters at their present
-  // values, leaving the knobs where they must be for that. Only with capabilities.native_homeostasis.
+  // values, leaving the knobs where they must be for that. Only with
+  // capabilities.native_homeostasis.
   virtual SettleReport settle_homeostatic();
   virtual void set_compliance(std::size_t group, double compliance);
   virtual void write_parameters(std::span<const double> values);

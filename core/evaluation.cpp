@@ -22,8 +22,8 @@ Evaluation evaluate(Device& device, Homeostat& homeostat, const std::vector<doub
     homeostat.hold(device, theta);
     y.resize(n * d.outputs.count);
     device.read_outputs(y);
-    e.errors += count_errors(y, t, std::span<const int>(data.labels.data() + at, n), d.outputs.count,
-                             e.cost);
+    e.errors += count_errors(y, t, std::span<const int>(data.labels.data() + at, n),
+                             d.outputs.count, e.cost);
     e.samples += n;
   }
   if (e.samples) e.cost /= double(e.samples);

@@ -13,10 +13,10 @@
 namespace aeqlab {
 
 struct HomeostatReport {
-  std::size_t rounds = 0;   // feedback rounds (1 for native homeostasis)
-  double max_error = 0.0;   // largest |theta_target - theta_measured| at the end (0 if native)
+  std::size_t rounds = 0;  // feedback rounds (1 for native homeostasis)
+  double max_error = 0.0;  // largest |theta_target - theta_measured| at the end (0 if native)
   bool converged = false;
-  SettleReport settle;      // accumulated: seconds and iterations summed, last residual
+  SettleReport settle;  // accumulated: seconds and iterations summed, last residual
 };
 
 class Homeostat {
@@ -37,8 +37,8 @@ class NativeHomeostat final : public Homeostat {
 };
 
 struct FeedbackSettings {
-  double gain = 1.0;         // u <- u + gain * (theta_target - theta_measured)
-  double tolerance = 1e-6;   // max |theta_target - theta_measured| accepted, in parameter units
+  double gain = 1.0;        // u <- u + gain * (theta_target - theta_measured)
+  double tolerance = 1e-6;  // max |theta_target - theta_measured| accepted, in parameter units
   std::size_t max_rounds = 100;
 };
 

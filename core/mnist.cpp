@@ -69,8 +69,11 @@ class DigitFileScanner {
     ++at_;
   }
   [[noreturn]] void fail(const std::string& what) const {
-    const auto line = 1 + std::count(text_.begin(), text_.begin() + std::ptrdiff_t(std::min(at_, text_.size())), '\n');
-    throw DataError(fmt::format("{}:{}: malformed digit file (byte {}): {}", file_.string(), line, at_, what));
+    const auto line =
+        1 + std::count(text_.begin(), text_.begin() + std::ptrdiff_t(std::min(at_, text_.size())),
+                       '\n');
+    throw DataError(
+        fmt::format("{}:{}: malformed digit file (byte {}): {}", file_.string(), line, at_, what));
   }
 
   std::string text_;
@@ -99,7 +102,8 @@ std::vector<float> read_digit_file(const std::filesystem::path& file) {
 
 Split load_mnist(const std::filesystem::path& dir) {
   if (!std::filesystem::is_directory(dir))
-    throw DataError(fmt::format("{}: MNIST folder not found (run scripts/fetch-mnist)", dir.string()));
+    throw DataError(
+        fmt::format("{}: MNIST folder not found (run scripts/fetch-mnist)", dir.string()));
   Split split;
   for (Dataset* d : {&split.train, &split.test}) {
     d->features = kPixels;
@@ -112,7 +116,8 @@ Split load_mnist(const std::filesystem::path& dir) {
     const std::size_t n = values.size() / kPixels;
     const std::size_t n_train = (8 * n) / 10;  // floor(0.8 n), in integers
     auto append = [&](Dataset& d, std::size_t from, std::size_t to) {
-      d.inputs.insert(d.inputs.end(), values.begin() + from * kPixels, values.begin() + to * kPixels);
+      d.inputs.insert(d.inputs.end(), values.begin() + from * kPixels,
+                      values.begin() + to * kPixels);
       d.labels.insert(d.labels.end(), to - from, digit);
     };
     append(split.train, 0, n_train);

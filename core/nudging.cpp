@@ -20,7 +20,8 @@ NudgingMode nudging_mode_from(const std::string& name) {
   if (name == "optimistic") return NudgingMode::optimistic;
   if (name == "pessimistic") return NudgingMode::pessimistic;
   if (name == "centered") return NudgingMode::centered;
-  throw ConfigError("trainer.mode: \"" + name + "\" is not one of: optimistic, pessimistic, centered");
+  throw ConfigError("trainer.mode: \"" + name +
+                    "\" is not one of: optimistic, pessimistic, centered");
 }
 
 std::string to_string(NudgingMode mode) {

@@ -8,8 +8,7 @@
 
 namespace aeqlab {
 
-void require_in_range(const ChannelGroup& group, std::span<const double> values,
-                      const char* role) {
+void require_in_range(const ChannelGroup& group, std::span<const double> values, const char* role) {
   // Fast path for the common case, branch-free so it vectorises; NaN fails both comparisons.
   bool all_inside = true;
   for (const double v : values)
@@ -18,10 +17,10 @@ void require_in_range(const ChannelGroup& group, std::span<const double> values,
   for (std::size_t i = 0; i < values.size(); ++i) {
     const double v = values[i];
     if (!std::isfinite(v) || !group.safe.contains(v)) {
-      throw SafeRangeError(fmt::format(
-          "{} channel {}[{}] refused {} {}: outside its safe range [{}, {}] {}", role, group.name,
-          group.count ? i % group.count : i, v, group.unit, group.safe.low, group.safe.high,
-          group.unit));
+      throw SafeRangeError(
+          fmt::format("{} channel {}[{}] refused {} {}: outside its safe range [{}, {}] {}", role,
+                      group.name, group.count ? i % group.count : i, v, group.unit, group.safe.low,
+                      group.safe.high, group.unit));
     }
   }
 }

@@ -8,8 +8,7 @@
 
 namespace aeqlab {
 
-void require_in_range(const ChannelGroup& group, std::span<const double> values,
-                      const char* role);
+void require_in_range(const ChannelGroup& group, std::span<const double> values, const char* role);
 void require_in_range(const SafeRange& range, double value, const char* what);
 
 }  // namespace aeqlab

@@ -33,11 +33,11 @@ Session::Session(fs::path dir) : dir_(std::move(dir)) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec)
-    throw ConfigError(fmt::format("session folder {}: cannot create it: {}", dir_.string(),
-                                  ec.message()));
+    throw ConfigError(
+        fmt::format("session folder {}: cannot create it: {}", dir_.string(), ec.message()));
   if (fs::exists(dir_ / "events.jsonl"))
-    throw ConfigError(fmt::format("session folder {}: already holds a session; choose another --out",
-                                  dir_.string()));
+    throw ConfigError(fmt::format(
+        "session folder {}: already holds a session; choose another --out", dir_.string()));
   events_ = std::fopen((dir_ / "events.jsonl").c_str(), "a");
   if (!events_)
     throw ConfigError(fmt::format("session folder {}: cannot write there: {}", dir_.string(),
@@ -65,12 +65,14 @@ void Session::write_json(const std::string& name, const nlohmann::json& value) {
     out << value.dump(2) << "\n";
     out.flush();
     if (!out)
-      throw std::runtime_error(fmt::format("{}: cannot write: {}", tmp.string(), std::strerror(errno)));
+      throw std::runtime_error(
+          fmt::format("{}: cannot write: {}", tmp.string(), std::strerror(errno)));
   }
   std::error_code ec;
   fs::rename(tmp, final_path, ec);
   if (ec)
-    throw std::runtime_error(fmt::format("{}: cannot write: {}", final_path.string(), ec.message()));
+    throw std::runtime_error(
+        fmt::format("{}: cannot write: {}", final_path.string(), ec.message()));
 }
 
 fs::path Session::new_dir(const fs::path& root, const std::string& name) {

@@ -30,8 +30,14 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-bool stop_requested() { return g_signal.load(std::memory_order_relaxed) != 0; }
-int stop_signal() { return g_signal.load(); }
-void clear_stop_request() { g_signal = 0; }
+bool stop_requested() {
+  return g_signal.load(std::memory_order_relaxed) != 0;
+}
+int stop_signal() {
+  return g_signal.load();
+}
+void clear_stop_request() {
+  g_signal = 0;
+}
 
 }  // namespace aeqlab

@@ -153,25 +153,30 @@ RunResult run_training(const TrainerSettings& settings, Device& device, const Sp
       ++epochs_done;
       const double train_err = tally.samples ? double(tally.errors) / double(tally.samples) : 0.0;
       const std::string running =
-          settings.score_batches ? fmt::format("train error {:.2f}% (running), ", 100 * train_err) : "";
-      spdlog::info("epoch {}/{}: {}test error {:.2f}%, {:.0f} samples/s, {} of {} settles unconverged",
-                   epoch, settings.epochs, running, 100 * last_test.error_rate(),
-                   double(tally.samples) / tally.seconds, tally.unconverged, tally.settles);
+          settings.score_batches ? fmt::format("train error {:.2f}% (running), ", 100 * train_err)
+                                 : "";
+      spdlog::info(
+          "epoch {}/{}: {}test error {:.2f}%, {:.0f} samples/s, {} of {} settles unconverged",
+          epoch, settings.epochs, running, 100 * last_test.error_rate(),
+          double(tally.samples) / tally.seconds, tally.unconverged, tally.settles);
       if (tally.unconverged * 10 > tally.settles)
-        spdlog::warn("epoch {}: {} of {} settles did not reach equilibrium; the steps are not the "
-                     "gradient steps they should be (raise max_iterations or lower the compliance)",
-                     epoch, tally.unconverged, tally.settles);
-      nlohmann::json fields = {{"epoch", epoch},
-                              {"test_error", last_test.error_rate()},
-                              {"test_cost", last_test.cost},
-                              {"samples", tally.samples},
-                              {"seconds", tally.seconds},
-                              {"samples_per_second", double(tally.samples) / tally.seconds},
-                              {"settles", tally.settles},
-                              {"settles_unconverged", tally.unconverged},
-                              {"settle_iterations_mean", tally.settles ? double(tally.iterations) / double(tally.settles) : 0.0},
-                              {"homeostat_rounds", tally.homeostat_rounds},
-                              {"settle_seconds", tally.settle_seconds}};
+        spdlog::warn(
+            "epoch {}: {} of {} settles did not reach equilibrium; the steps are not the "
+            "gradient steps they should be (raise max_iterations or lower the compliance)",
+            epoch, tally.unconverged, tally.settles);
+      nlohmann::json fields = {
+          {"epoch", epoch},
+          {"test_error", last_test.error_rate()},
+          {"test_cost", last_test.cost},
+          {"samples", tally.samples},
+          {"seconds", tally.seconds},
+          {"samples_per_second", double(tally.samples) / tally.seconds},
+          {"settles", tally.settles},
+          {"settles_unconverged", tally.unconverged},
+          {"settle_iterations_mean",
+           tally.settles ? double(tally.iterations) / double(tally.settles) : 0.0},
+          {"homeostat_rounds", tally.homeostat_rounds},
+          {"settle_seconds", tally.settle_seconds}};
       if (settings.score_batches) {
         fields["train_error_running"] = train_err;
         fields["train_cost_running"] = tally.samples ? tally.cost / double(tally.samples) : 0.0;
@@ -197,12 +202,13 @@ RunResult run_training(const TrainerSettings& settings, Device& device, const Sp
     reason += (reason.empty() ? "" : "; ") + std::string("safe state failed: ") + e.what();
   }
 
-  nlohmann::json summary = {{"status", status},
-                            {"device", d.model},
-                            {"epochs", epochs_done},
-                            {"train_samples_processed", trained},
-                            {"samples_per_second", train_seconds > 0 ? double(trained) / train_seconds : 0.0},
-                            {"train_seconds", train_seconds}};
+  nlohmann::json summary = {
+      {"status", status},
+      {"device", d.model},
+      {"epochs", epochs_done},
+      {"train_samples_processed", trained},
+      {"samples_per_second", train_seconds > 0 ? double(trained) / train_seconds : 0.0},
+      {"train_seconds", train_seconds}};
   if (status == "completed" && epochs_done > 0) {
     // Both errors with the final parameters, so they are comparable with each other.
     const Evaluation final_train =

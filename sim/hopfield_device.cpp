@@ -38,8 +38,12 @@ struct EngineAt final : HopfieldDevice::Engine {
     buf.assign(v.begin(), v.end());
     return buf.data();
   }
-  void set_inputs(std::span<const double> v, std::size_t n) override { net.set_inputs(convert(v), n); }
-  void set_nudge(double beta, std::span<const double> t) override { net.set_nudge(T(beta), convert(t)); }
+  void set_inputs(std::span<const double> v, std::size_t n) override {
+    net.set_inputs(convert(v), n);
+  }
+  void set_nudge(double beta, std::span<const double> t) override {
+    net.set_nudge(T(beta), convert(t));
+  }
   RelaxReport relax(bool holding) override {
     return holding ? net.relax_holding_parameters() : net.relax_free();
   }
@@ -74,7 +78,8 @@ HopfieldDevice::HopfieldDevice(const HopfieldSpec& spec) : spec_(spec) {
   auto& d = description_;
   d.model = spec_.name();
   d.replicas = spec_.replicas;
-  d.inputs = {"x", spec_.layers.front(), "a.u.", {spec_.input_range.low, spec_.input_range.high}, 0.0};
+  d.inputs = {
+      "x", spec_.layers.front(), "a.u.", {spec_.input_range.low, spec_.input_range.high}, 0.0};
   const auto& out = spec_.intervals.back();
   d.outputs = {"y", spec_.layers.back(), "a.u.", {out.low, out.high}, 0.0};
   // beta > -1 keeps the output layer's energy convex under negative nudging.
@@ -111,8 +116,9 @@ void HopfieldDevice::set_inputs(std::span<const double> values, std::size_t acti
 void HopfieldDevice::set_nudge(double beta, std::span<const double> targets) {
   require_in_range(description_.nudge, beta, "nudge beta");
   if (targets.size() != active_ * description_.outputs.count)
-    throw DeviceError(fmt::format("{}: {} targets for {} replicas of {} outputs", description_.model,
-                                  targets.size(), active_, description_.outputs.count));
+    throw DeviceError(fmt::format("{}: {} targets for {} replicas of {} outputs",
+                                  description_.model, targets.size(), active_,
+                                  description_.outputs.count));
   require_in_range(description_.outputs, targets, "nudge target");
   engine_->set_nudge(beta, targets);
 }
@@ -199,13 +205,16 @@ void HopfieldDevice::set_compliance(std::size_t group, double compliance) {
 void HopfieldDevice::safe_state() {
   // A simulator has nothing to protect, but it keeps the promise so dry runs exercise the path:
   // inputs to their safe value, nudging off.
-  const std::vector<double> zeros(active_ * description_.inputs.count, description_.inputs.safe_value);
+  const std::vector<double> zeros(active_ * description_.inputs.count,
+                                  description_.inputs.safe_value);
   engine_->set_inputs(zeros, active_);
   const std::vector<double> targets(active_ * description_.outputs.count, 0.0);
   engine_->set_nudge(0.0, targets);
   ++safe_state_count_;
 }
 
-double HopfieldDevice::cost() const { return engine_->cost(); }
+double HopfieldDevice::cost() const {
+  return engine_->cost();
+}
 
 }  // namespace aeqlab::sim

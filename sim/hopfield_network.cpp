@@ -5,18 +5,14 @@
 #include <random>
 #include <stdexcept>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace aeqlab::sim {
 
 template <typename T>
 HopfieldNetwork<T>::HopfieldNetwork(const HopfieldSpec& spec) : spec_(spec) {
   spec_.validate();
-  // The simulator's one knob on parallelism: relaxation splits replicas across this many threads
-  // and Eigen's products use as many. (Eigen's setting is process-wide.)
-  Eigen::setNbThreads(int(spec_.threads));
+  // The simulator's one knob on parallelism: relaxations split the replicas, and the products
+  // with the clamped inputs split their outputs, across this many threads.
+  team_ = std::make_unique<RowTeam>(spec_.threads);
   const std::size_t edges = spec_.edges();
   std::mt19937_64 rng(spec_.seed);
   weights_.resize(edges);
@@ -44,7 +40,8 @@ HopfieldNetwork<T>::HopfieldNetwork(const HopfieldSpec& spec) : spec_(spec) {
 
 template <typename T>
 void HopfieldNetwork<T>::reset_states() {
-  for (std::size_t l = 0; l < states_.size(); ++l) states_[l] = Matrix::Zero(batch_, spec_.layers[l]);
+  for (std::size_t l = 0; l < states_.size(); ++l)
+    states_[l] = Matrix::Zero(batch_, spec_.layers[l]);
   input_drive_valid_ = gram_valid_ = false;
   index_inputs();
 }
@@ -114,17 +111,20 @@ void HopfieldNetwork<T>::input_product(const Matrix& m, Matrix& out) const {
   // Input unit by input unit, so each row of m (an input's outgoing weights) is read once and
   // added into the replicas that see that input; in column blocks that keep `out` in cache.
   out.setZero(Eigen::Index(batch_), m.cols());
-  constexpr Eigen::Index kBlock = 512;
-  for (Eigen::Index c0 = 0; c0 < m.cols(); c0 += kBlock) {
-    const Eigen::Index w = std::min(kBlock, m.cols() - c0);
-    for (std::size_t p = 0; p + 1 < sp.col_start.size(); ++p) {
-      const std::uint32_t from = sp.col_start[p], to = sp.col_start[p + 1];
-      if (from == to) continue;
-      const auto weights = m.row(Eigen::Index(p)).segment(c0, w);
-      for (std::uint32_t k = from; k < to; ++k)
-        out.row(sp.col_row[k]).segment(c0, w).noalias() += sp.col_value[k] * weights;
+  constexpr std::size_t kBlock = 512;
+  team_->run([&](std::size_t member) {  // each member fills its own columns
+    const auto [begin, end] = RowTeam::share(std::size_t(m.cols()), team_->size(), member);
+    for (std::size_t c0 = begin; c0 < end; c0 += kBlock) {
+      const Eigen::Index at = Eigen::Index(c0), w = Eigen::Index(std::min(kBlock, end - c0));
+      for (std::size_t p = 0; p + 1 < sp.col_start.size(); ++p) {
+        const std::uint32_t from = sp.col_start[p], to = sp.col_start[p + 1];
+        if (from == to) continue;
+        const auto weights = m.row(Eigen::Index(p)).segment(at, w);
+        for (std::uint32_t k = from; k < to; ++k)
+          out.row(sp.col_row[k]).segment(at, w).noalias() += sp.col_value[k] * weights;
+      }
     }
-  }
+  });
 }
 
 template <typename T>
@@ -134,14 +134,19 @@ void HopfieldNetwork<T>::input_rank_update(Matrix& m, const Matrix& d, T scale) 
     m.noalias() += scale * (states_[0].transpose() * d);
     return;
   }
-  Row acc(m.cols());
-  for (std::size_t p = 0; p + 1 < sp.col_start.size(); ++p) {
-    const std::uint32_t from = sp.col_start[p], to = sp.col_start[p + 1];
-    if (from == to) continue;  // an input that was zero for every replica moves nothing
-    acc.noalias() = sp.col_value[from] * d.row(sp.col_row[from]);
-    for (std::uint32_t k = from + 1; k < to; ++k) acc.noalias() += sp.col_value[k] * d.row(sp.col_row[k]);
-    m.row(Eigen::Index(p)).noalias() += scale * acc;
-  }
+  team_->run([&](std::size_t member) {  // each member updates its own rows of m
+    const std::size_t inputs = sp.col_start.size() - 1;
+    const auto [begin, end] = RowTeam::share(inputs, team_->size(), member);
+    Row acc(m.cols());
+    for (std::size_t p = begin; p < end; ++p) {
+      const std::uint32_t from = sp.col_start[p], to = sp.col_start[p + 1];
+      if (from == to) continue;  // an input that was zero for every replica moves nothing
+      acc.noalias() = sp.col_value[from] * d.row(sp.col_row[from]);
+      for (std::uint32_t k = from + 1; k < to; ++k)
+        acc.noalias() += sp.col_value[k] * d.row(sp.col_row[k]);
+      m.row(Eigen::Index(p)).noalias() += scale * acc;
+    }
+  });
 }
 
 template <typename T>
@@ -194,8 +199,8 @@ template <typename T>
 void HopfieldNetwork<T>::materialize_input_knob() {
   if (input_knob_.explicit_value) return;
   input_knob_.value = weights_[0];
-  input_knob_.value.noalias() -=
-      (T(input_knob_.coef) / T(input_knob_.pre.rows())) * (input_knob_.pre.transpose() * input_knob_.post);
+  input_knob_.value.noalias() -= (T(input_knob_.coef) / T(input_knob_.pre.rows())) *
+                                 (input_knob_.pre.transpose() * input_knob_.post);
   input_knob_.explicit_value = true;
 }
 
@@ -243,10 +248,12 @@ void HopfieldNetwork<T>::set_knobs_consistent() {
   const T inv_b = T(1) / T(batch_);
   for (std::size_t k = 1; k < spec_.edges(); ++k) {
     weight_knobs_[k] = weights_[k];
-    weight_knobs_[k].noalias() -= (T(weight_eps_[k]) * inv_b) * (states_[k].transpose() * states_[k + 1]);
+    weight_knobs_[k].noalias() -=
+        (T(weight_eps_[k]) * inv_b) * (states_[k].transpose() * states_[k + 1]);
   }
   for (std::size_t l = 1; l < states_.size(); ++l)
-    bias_knobs_[l - 1] = biases_[l - 1] - (T(bias_eps_[l - 1]) * inv_b) * states_[l].colwise().sum();
+    bias_knobs_[l - 1] =
+        biases_[l - 1] - (T(bias_eps_[l - 1]) * inv_b) * states_[l].colwise().sum();
   input_knob_.explicit_value = false;
   input_knob_.coef = weight_eps_[0];
   input_knob_.pre = states_[0];
@@ -268,10 +275,12 @@ void HopfieldNetwork<T>::update_parameters() {
   const T inv_b = T(1) / T(batch_);
   for (std::size_t k = 1; k < spec_.edges(); ++k) {
     weights_[k] = weight_knobs_[k];
-    weights_[k].noalias() += (T(weight_eps_[k]) * inv_b) * (states_[k].transpose() * states_[k + 1]);
+    weights_[k].noalias() +=
+        (T(weight_eps_[k]) * inv_b) * (states_[k].transpose() * states_[k + 1]);
   }
   for (std::size_t l = 1; l < states_.size(); ++l)
-    biases_[l - 1] = bias_knobs_[l - 1] + (T(bias_eps_[l - 1]) * inv_b) * states_[l].colwise().sum();
+    biases_[l - 1] =
+        bias_knobs_[l - 1] + (T(bias_eps_[l - 1]) * inv_b) * states_[l].colwise().sum();
 }
 
 template <typename T>
@@ -283,7 +292,8 @@ RelaxReport HopfieldNetwork<T>::relax_free() {
   // Rounds of (states to equilibrium at fixed parameters, then one parameter step). With
   // parameter_sweeps = 1 the parameters are slow and take a single step once the states have
   // settled (the authors' regime); 0 lets them relax with the states to the joint minimum.
-  const std::size_t max_rounds = spec_.parameter_sweeps ? spec_.parameter_sweeps : spec_.max_iterations;
+  const std::size_t max_rounds =
+      spec_.parameter_sweeps ? spec_.parameter_sweeps : spec_.max_iterations;
   RelaxReport total;
   Matrix drive;  // S0 theta_0 for theta_0 as it stands after a parameter step
   Matrix knob_drive;
@@ -400,21 +410,16 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
   // with its share of the stopping rule (per-layer L1 change below threshold * block / batch),
   // so the blocks never wait for each other inside a relaxation and the whole batch still meets
   // the rule. One thread applies the rule to the whole batch, exactly as the authors do.
-  const int threads = std::max(1, std::min<int>(int(spec_.threads), int(batch_ / 8)));
-  std::vector<double> last_move(std::size_t(threads) * L, 0.0);  // [thread][layer]
-  std::vector<std::size_t> sweeps(std::size_t(threads), 0);
-#pragma omp parallel num_threads(threads)
-  {
-    int t = 0;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-#endif
-    const Eigen::Index per = Eigen::Index(batch_) / threads, extra = Eigen::Index(batch_) % threads;
-    const Eigen::Index r0 = t * per + std::min<Eigen::Index>(t, extra);
-    const Eigen::Index n = per + (t < extra ? 1 : 0);
+  const std::size_t threads = std::max<std::size_t>(1, std::min(team_->size(), batch_ / 8));
+  std::vector<double> last_move(threads * L, 0.0);  // [thread][layer]
+  std::vector<std::size_t> sweeps(threads, 0);
+  team_->run([&](std::size_t t) {
+    if (t >= threads) return;
+    const auto [first, last] = RowTeam::share(batch_, threads, t);
+    const Eigen::Index r0 = Eigen::Index(first), n = Eigen::Index(last - first);
     Matrix drive;
     const double share = spec_.threshold * double(n) / double(batch_);
-    double* mine = &last_move[std::size_t(t) * L];
+    double* mine = &last_move[t * L];
     for (std::size_t it = 1; it <= spec_.max_iterations; ++it) {
       // Output layer first, then down to the first hidden layer (the authors' "backward" order).
       for (std::size_t l = out; l >= 1; --l) {
@@ -424,7 +429,8 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
         if (l > 1) {
           drive.noalias() = states_[l - 1].middleRows(r0, n) * weights_[l - 1];
           drive.rowwise() += biases_[l - 1];
-          if (has_above) drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+          if (has_above)
+            drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
         } else if (has_above) {
           drive.noalias() = states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
         }
@@ -438,17 +444,18 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
         const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
         mine[l] = double(settle_layer(s, a, base, pull, pull ? keep : T(1), lo, hi, count));
       }
-      sweeps[std::size_t(t)] = it;
+      sweeps[t] = it;
       double worst = 0.0;
       for (std::size_t l = 1; l < L; ++l) worst = std::max(worst, mine[l]);
       if (!std::isfinite(worst) || worst < share) break;
     }
-  }
+  });
   RelaxReport report;
-  for (int k = 0; k < threads; ++k) report.iterations = std::max(report.iterations, sweeps[std::size_t(k)]);
+  for (std::size_t k = 0; k < threads; ++k)
+    report.iterations = std::max(report.iterations, sweeps[k]);
   for (std::size_t l = 1; l < L; ++l) {
     double sum = 0.0;
-    for (int k = 0; k < threads; ++k) sum += last_move[std::size_t(k) * L + l];
+    for (std::size_t k = 0; k < threads; ++k) sum += last_move[k * L + l];
     report.residual = std::max(report.residual, sum);
   }
   report.converged = report.residual < spec_.threshold;

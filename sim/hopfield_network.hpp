@@ -11,11 +11,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <Eigen/Core>
 
 #include "sim/hopfield_spec.hpp"
+#include "sim/row_team.hpp"
 
 namespace aeqlab::sim {
 
@@ -72,21 +74,21 @@ class HopfieldNetwork {
   // only S0 u_0, which that form gives from B x B products instead of an n0 x n1 one.
   struct InputKnob {
     bool explicit_value = true;
-    Matrix value;          // when explicit
-    double coef = 0.0;     // when implicit
-    Matrix pre, post;      // S0 and S1 at the snapshot
+    Matrix value;       // when explicit
+    double coef = 0.0;  // when implicit
+    Matrix pre, post;   // S0 and S1 at the snapshot
   };
 
   void index_inputs();
-  void input_product(const Matrix& m, Matrix& out) const;        // out = S0 m
+  void input_product(const Matrix& m, Matrix& out) const;             // out = S0 m
   void input_rank_update(Matrix& m, const Matrix& d, T scale) const;  // m += scale S0^T d
-  void ensure_input_drive();  // Q = S0 theta_0
-  void ensure_gram();         // G = S0 S0^T / B
+  void ensure_input_drive();                                          // Q = S0 theta_0
+  void ensure_gram();                                                 // G = S0 S0^T / B
   void materialize_input_knob();
-  Matrix input_drive_for_knob();  // S0 u_0
-  void set_knobs_consistent();  // after a holding relaxation
+  Matrix input_drive_for_knob();                        // S0 u_0
+  void set_knobs_consistent();                          // after a holding relaxation
   RelaxReport relax_states(const Matrix& input_drive);  // parameters fixed
-  void update_parameters();  // theta = u - eps dE/dtheta, all but W_0
+  void update_parameters();                             // theta = u - eps dE/dtheta, all but W_0
 
   HopfieldSpec spec_;
   std::size_t batch_ = 0;
@@ -115,6 +117,7 @@ class HopfieldNetwork {
   bool gram_valid_ = false;
   Matrix lower_drive_;  // first hidden layer's drive from the inputs, plus its bias
   Matrix nudge_pull_;   // beta t / (1 + beta)
+  std::unique_ptr<RowTeam> team_;
 };
 
 extern template class HopfieldNetwork<float>;

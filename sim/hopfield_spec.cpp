@@ -1,8 +1,8 @@
 #include "sim/hopfield_spec.hpp"
 
-#include <nlohmann/json.hpp>
-#include <spdlog/fmt/ranges.h>
 #include <spdlog/fmt/fmt.h>
+#include <spdlog/fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -85,7 +85,8 @@ HopfieldSpec hopfield_spec_from_json(const nlohmann::json& device) {
       throw ConfigError("device.precision: expected \"float32\" or \"float64\", got \"" + p + "\"");
     s.double_precision = p == "float64";
   }
-  if (device.contains("input_range")) s.input_range = interval_from(at("input_range"), "input_range");
+  if (device.contains("input_range"))
+    s.input_range = interval_from(at("input_range"), "input_range");
   if (device.contains("parameter_limit")) s.parameter_limit = r.get<double>("parameter_limit");
   s.validate();
   return s;

@@ -17,7 +17,7 @@ struct Interval {
 };
 
 struct HopfieldSpec {
-  std::vector<std::size_t> layers{784, 256, 10};  // input first, output last
+  std::vector<std::size_t> layers{784, 256, 10};             // input first, output last
   std::vector<Interval> intervals{{0.0, 1.0}, {-1.0, 2.0}};  // one per non-input layer
   std::vector<double> gains{0.8, 1.2};                       // weight init scale, one per edge
   std::vector<double> weight_compliance{0.1, 0.05};          // epsilon per edge

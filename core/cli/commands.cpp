@@ -36,7 +36,8 @@ fs::path executable_dir() {
 fs::path find_mnist_dir(const std::string& configured) {
   if (!configured.empty()) return configured;
   std::vector<fs::path> candidates;
-  if (const char* env = std::getenv("AEQLAB_DATA_DIR")) candidates.push_back(fs::path(env) / "mnist");
+  if (const char* env = std::getenv("AEQLAB_DATA_DIR"))
+    candidates.push_back(fs::path(env) / "mnist");
   candidates.push_back(fs::current_path() / "data" / "mnist");
   candidates.push_back(executable_dir() / ".." / ".." / "data" / "mnist");
   for (const auto& c : candidates)
@@ -70,8 +71,8 @@ void limit(Dataset& d, std::size_t n) {
 
 void setup_logging(const nlohmann::json& config) {
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
-  const auto level = ConfigReader(config.at("log"), "log").one_of(
-      "level", {"trace", "debug", "info", "warn", "error", "off"});
+  const auto level = ConfigReader(config.at("log"), "log")
+                         .one_of("level", {"trace", "debug", "info", "warn", "error", "off"});
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
@@ -129,13 +130,15 @@ int train_command(const TrainOptions& options) {
   device->read_parameters(theta);
   {
     std::ofstream out(session.dir() / "parameters.f64", std::ios::binary);
-    out.write(reinterpret_cast<const char*>(theta.data()), std::streamsize(theta.size() * sizeof(double)));
+    out.write(reinterpret_cast<const char*>(theta.data()),
+              std::streamsize(theta.size() * sizeof(double)));
   }
   const auto& s = result.summary;
   if (s.contains("test_error"))
     spdlog::info("{}: train error {:.2f}%, test error {:.2f}%, {:.0f} samples/s, {:.1f} s",
-                 result.status, 100 * s.value("train_error", 0.0), 100 * s["test_error"].get<double>(),
-                 s["samples_per_second"].get<double>(), s["wall_seconds"].get<double>());
+                 result.status, 100 * s.value("train_error", 0.0),
+                 100 * s["test_error"].get<double>(), s["samples_per_second"].get<double>(),
+                 s["wall_seconds"].get<double>());
   spdlog::info("summary: {}", (session.dir() / "summary.json").string());
   if (result.status == "aborted") return 130;
   return result.status == "completed" ? 0 : 1;
@@ -144,7 +147,8 @@ int train_command(const TrainOptions& options) {
 int eval_command(const fs::path& session_dir, const std::vector<std::string>& settings) {
   const fs::path config_file = session_dir / "config.json";
   if (!fs::exists(config_file))
-    throw ConfigError(fmt::format("{}: not a session folder (no config.json)", session_dir.string()));
+    throw ConfigError(
+        fmt::format("{}: not a session folder (no config.json)", session_dir.string()));
   nlohmann::json config = resolve_config(default_config(), config_file, settings);
   setup_logging(config);
   const TrainerSettings ts = trainer_settings_from(config.at("trainer"));
@@ -164,8 +168,8 @@ int eval_command(const fs::path& session_dir, const std::vector<std::string>& se
     throw ConfigError(d.model + " cannot have its parameters written; eval needs that");
   device->write_parameters(theta);
 
-  auto homeostat = make_homeostat(ts.homeostat, *device,
-                                  {ts.feedback_gain, ts.feedback_tolerance, ts.feedback_max_rounds});
+  auto homeostat = make_homeostat(
+      ts.homeostat, *device, {ts.feedback_gain, ts.feedback_tolerance, ts.feedback_max_rounds});
   Dataset train = data.train, test = data.test;
   train.classes = test.classes = d.outputs.count;
   const auto tr = evaluate(*device, *homeostat, theta, train);

@@ -19,7 +19,8 @@ struct TrainOptions {
 };
 
 int train_command(const TrainOptions& options);
-int eval_command(const std::filesystem::path& session_dir, const std::vector<std::string>& settings);
+int eval_command(const std::filesystem::path& session_dir,
+                 const std::vector<std::string>& settings);
 int print_default_config();
 
 // The data set a config's `data` section names; errors name the key or the file.

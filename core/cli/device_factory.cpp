@@ -19,7 +19,8 @@ static sim::HopfieldSpec hopfield_spec(const nlohmann::json& device, std::size_t
 
 std::unique_ptr<Device> make_device(const nlohmann::json& device, std::size_t batch_size) {
   const auto type = device_type(device);
-  if (type == "hopfield") return std::make_unique<sim::HopfieldDevice>(hopfield_spec(device, batch_size));
+  if (type == "hopfield")
+    return std::make_unique<sim::HopfieldDevice>(hopfield_spec(device, batch_size));
   throw ConfigError("device.type: \"" + type + "\" is not a known device (known: hopfield)");
 }
 

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
 
   aeqlab::cli::TrainOptions train;
   std::string train_config, train_out;
-  auto* train_cmd = app.add_subcommand("train", "train a device (default: the simulated Hopfield network on MNIST)");
+  auto* train_cmd = app.add_subcommand(
+      "train", "train a device (default: the simulated Hopfield network on MNIST)");
   train_cmd->add_option("--config", train_config, "JSON config file (defaults fill what it omits)")
       ->check(CLI::ExistingFile);
   train_cmd->add_option("--set", train.settings, "override a key: --set trainer.epochs=5");
@@ -23,7 +24,9 @@ int main(int argc, char** argv) {
   std::string eval_session;
   std::vector<std::string> eval_settings;
   auto* eval_cmd = app.add_subcommand("eval", "evaluate a session's final parameters on its data");
-  eval_cmd->add_option("session", eval_session, "session folder")->required()->check(CLI::ExistingDirectory);
+  eval_cmd->add_option("session", eval_session, "session folder")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   eval_cmd->add_option("--set", eval_settings, "override a key of the session's config");
 
   bool print_default = false;

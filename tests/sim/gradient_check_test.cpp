@@ -7,8 +7,8 @@
 #include <random>
 #include <vector>
 
-#include <Eigen/SVD>
 #include <gtest/gtest.h>
+#include <Eigen/SVD>
 
 #include "core/aeqprop_trainer.hpp"
 #include "core/homeostat.hpp"
@@ -178,10 +178,13 @@ TEST_P(GradientCheck, CenteredStepFollowsTheExactGradient) {
   for (double g : *exact_) norm += g * g;
   ASSERT_GT(norm, 1e-8) << "the problem has no gradient to check";
   for (const double beta : {0.01, 0.1, 0.5}) {
-    const auto native = compare(aeqprop_estimate(spec, *problem_, NudgingMode::centered, beta, false), *exact_);
-    const auto feedback = compare(aeqprop_estimate(spec, *problem_, NudgingMode::centered, beta, true), *exact_);
-    std::printf("beta=%.2f native: cosine %.6f norm ratio %.4f | feedback: cosine %.6f norm ratio %.4f\n",
-                beta, native.cosine, native.norm_ratio, feedback.cosine, feedback.norm_ratio);
+    const auto native =
+        compare(aeqprop_estimate(spec, *problem_, NudgingMode::centered, beta, false), *exact_);
+    const auto feedback =
+        compare(aeqprop_estimate(spec, *problem_, NudgingMode::centered, beta, true), *exact_);
+    std::printf(
+        "beta=%.2f native: cosine %.6f norm ratio %.4f | feedback: cosine %.6f norm ratio %.4f\n",
+        beta, native.cosine, native.norm_ratio, feedback.cosine, feedback.norm_ratio);
     // Both homeostats hold the same parameters, so they must give the same step.
     EXPECT_NEAR(native.cosine, feedback.cosine, 1e-6);
     EXPECT_NEAR(native.norm_ratio, feedback.norm_ratio, 1e-5);
