@@ -1,0 +1,116 @@
+#pragma once
+// Devices for core/ tests, written against the contract alone (core tests cannot link sim/):
+//
+// * TinyHopfield: a small layered Hopfield network (DESIGN §5) computed in plain loops, with its
+//   parameters coupled to knobs: after a free settle W = u_W + eps mean(pre post^T) and
+//   b = u_b + eps mean(s); native homeostasis relaxes with the parameters held, then sets
+//   u = theta - eps mean(...). Enough physics for AEqprop to learn XOR in a fraction of a second.
+// * RecordingDevice: forwards every call to another device and records each contract method's
+//   name, so a test can check what an orchestrator did to the device.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/device.hpp"
+
+namespace aeqlab::test_devices {
+
+// The defaults learn XOR with either homeostat (full batch, centered, beta = 0.5) for every seed
+// tried: a wide first layer gives the hidden units diverse features, and a small compliance on
+// the hidden-output weights keeps the feedback homeostat's loop well inside its stable range.
+struct TinyHopfieldSpec {
+  std::vector<std::size_t> layers{2, 16, 2};                  // input first, output last
+  std::vector<SafeRange> intervals{{0.0, 1.0}, {-1.0, 2.0}};  // one per non-input layer
+  std::vector<double> weight_compliance{0.3, 0.03};           // one per edge
+  std::vector<double> bias_compliance{0.2, 0.02};             // one per non-input layer
+  // Initial weights of edge k uniform in +-gains[k] * 0.5 * sqrt(6 / (fan_in + fan_out)).
+  std::vector<double> gains{4.0, 1.0};
+  std::size_t replicas = 4;
+  std::uint64_t seed = 1;
+  double threshold = 1e-9;  // a sweep moving every layer by less than this (L1) has settled
+  std::size_t max_iterations = 200;
+  double parameter_limit = 100.0;
+  // Declared capabilities; an undeclared one refuses when used.
+  bool parameter_readback = true;
+  bool native_homeostasis = true;
+  bool adjustable_compliance = true;
+};
+
+class TinyHopfield final : public Device {
+ public:
+  explicit TinyHopfield(TinyHopfieldSpec spec);
+
+  const DeviceDescription& describe() const override { return description_; }
+  void set_inputs(std::span<const double> values, std::size_t active_replicas) override;
+  void set_nudge(double beta, std::span<const double> targets) override;
+  void set_knobs(std::span<const double> values) override;
+  void read_knobs(std::span<double> out) override;
+  void read_parameters(std::span<double> out) override;
+  void read_outputs(std::span<double> out) override;
+  SettleReport settle() override;
+  SettleReport settle_homeostatic() override;
+  void set_compliance(std::size_t group, double compliance) override;
+  void write_parameters(std::span<const double> values) override;
+  void safe_state() override;
+
+  std::size_t safe_state_count() const { return safe_state_count_; }
+
+ private:
+  std::size_t edges() const { return spec_.layers.size() - 1; }
+  SettleReport relax_states();
+  // mean over active replicas of -dE/dtheta for each parameter, in the contract's order.
+  std::vector<double> hebbian() const;
+
+  TinyHopfieldSpec spec_;
+  DeviceDescription description_;
+  std::vector<double> theta_, knobs_, eps_;  // eps_ per parameter (its group's compliance)
+  std::vector<std::vector<double>> states_;  // per layer, active replicas x units
+  std::vector<double> targets_;
+  double beta_ = 0.0;
+  std::size_t active_ = 0;
+  std::size_t safe_state_count_ = 0;
+};
+
+// The names of the methods of the device contract (core/device.hpp).
+const std::vector<std::string>& contract_methods();
+
+class RecordingDevice final : public Device {
+ public:
+  explicit RecordingDevice(Device& inner) : inner_(inner) {}
+
+  const DeviceDescription& describe() const override;
+  void set_inputs(std::span<const double> values, std::size_t active_replicas) override;
+  void set_nudge(double beta, std::span<const double> targets) override;
+  void set_knobs(std::span<const double> values) override;
+  void read_knobs(std::span<double> out) override;
+  void read_parameters(std::span<double> out) override;
+  void read_outputs(std::span<double> out) override;
+  SettleReport settle() override;
+  SettleReport settle_homeostatic() override;
+  void set_compliance(std::size_t group, double compliance) override;
+  void write_parameters(std::span<const double> values) override;
+  void safe_state() override;
+
+  const std::vector<std::string>& calls() const { return calls_; }
+  std::size_t count(const std::string& method) const;
+  void clear() { calls_.clear(); }
+
+  // Runs `action` (which may throw, or raise a signal) at the nth call of `method`, before the
+  // call reaches the device: a fault injected at a known point of a run.
+  void on_call(std::string method, std::size_t nth, std::function<void()> action);
+
+ private:
+  void record(const char* method) const;
+
+  Device& inner_;
+  mutable std::vector<std::string> calls_;
+  std::string hook_method_;
+  std::size_t hook_nth_ = 0;
+  std::function<void()> hook_;
+};
+
+}  // namespace aeqlab::test_devices
