@@ -123,52 +123,48 @@ void HopfieldDevice::set_nudge(double beta, std::span<const double> targets) {
   engine_->set_nudge(beta, targets);
 }
 
+const ChannelGroup& HopfieldDevice::group(std::size_t g, bool knob) const {
+  return knob ? description_.knobs[g] : description_.parameters[g].channels;
+}
+
+void HopfieldDevice::write_groups(std::span<const double> values, bool knob) {
+  const std::size_t expected = knob ? description_.knob_count() : description_.parameter_count();
+  if (values.size() != expected)
+    throw DeviceError(fmt::format("{}: {} {} values, it has {}", description_.model, values.size(),
+                                  knob ? "knob" : "parameter", expected));
+  const std::size_t groups = description_.parameters.size();
+  std::size_t at = 0;
+  for (std::size_t g = 0; g < groups; ++g) {  // check everything before writing anything
+    require_in_range(group(g, knob), values.subspan(at, group(g, knob).count),
+                     knob ? "knob" : "parameter");
+    at += group(g, knob).count;
+  }
+  at = 0;
+  for (std::size_t g = 0; g < groups; ++g) {
+    engine_->write(g, knob, values.data() + at);
+    at += group(g, knob).count;
+  }
+}
+
+void HopfieldDevice::read_groups(std::span<double> out, bool knob) {
+  std::size_t at = 0;
+  for (std::size_t g = 0; g < description_.parameters.size(); ++g) {
+    engine_->read(g, knob, out.data() + at);
+    at += group(g, knob).count;
+  }
+}
+
 void HopfieldDevice::set_knobs(std::span<const double> values) {
-  if (values.size() != description_.knob_count())
-    throw DeviceError(fmt::format("{}: {} knob values, it has {}", description_.model,
-                                  values.size(), description_.knob_count()));
-  std::size_t at = 0;
-  for (const auto& g : description_.knobs) {  // check everything before writing anything
-    require_in_range(g, values.subspan(at, g.count), "knob");
-    at += g.count;
-  }
-  at = 0;
-  for (std::size_t g = 0; g < description_.knobs.size(); ++g) {
-    engine_->write(g, true, values.data() + at);
-    at += description_.knobs[g].count;
-  }
+  write_groups(values, true);
 }
-
-void HopfieldDevice::read_knobs(std::span<double> out) {
-  std::size_t at = 0;
-  for (std::size_t g = 0; g < description_.knobs.size(); ++g) {
-    engine_->read(g, true, out.data() + at);
-    at += description_.knobs[g].count;
-  }
-}
-
-void HopfieldDevice::read_parameters(std::span<double> out) {
-  std::size_t at = 0;
-  for (std::size_t g = 0; g < description_.parameters.size(); ++g) {
-    engine_->read(g, false, out.data() + at);
-    at += description_.parameters[g].channels.count;
-  }
-}
-
 void HopfieldDevice::write_parameters(std::span<const double> values) {
-  if (values.size() != description_.parameter_count())
-    throw DeviceError(fmt::format("{}: {} parameter values, it has {}", description_.model,
-                                  values.size(), description_.parameter_count()));
-  std::size_t at = 0;
-  for (const auto& g : description_.parameters) {
-    require_in_range(g.channels, values.subspan(at, g.channels.count), "parameter");
-    at += g.channels.count;
-  }
-  at = 0;
-  for (std::size_t g = 0; g < description_.parameters.size(); ++g) {
-    engine_->write(g, false, values.data() + at);
-    at += description_.parameters[g].channels.count;
-  }
+  write_groups(values, false);
+}
+void HopfieldDevice::read_knobs(std::span<double> out) {
+  read_groups(out, true);
+}
+void HopfieldDevice::read_parameters(std::span<double> out) {
+  read_groups(out, false);
 }
 
 void HopfieldDevice::read_outputs(std::span<double> out) {

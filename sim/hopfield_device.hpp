@@ -34,6 +34,10 @@ class HopfieldDevice final : public Device {
   struct Engine;  // the network at the chosen precision
 
  private:
+  const ChannelGroup& group(std::size_t g, bool knob) const;
+  void write_groups(std::span<const double> values, bool knob);
+  void read_groups(std::span<double> out, bool knob);
+
   HopfieldSpec spec_;
   DeviceDescription description_;
   std::unique_ptr<Engine> engine_;

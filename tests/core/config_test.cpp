@@ -68,7 +68,7 @@ TEST(Config, TheShippedDefaultIsAValidConfig) {
   EXPECT_EQ(s.mode, "centered");
   EXPECT_DOUBLE_EQ(s.nudging, 0.5);
   EXPECT_EQ(s.batch_size, 32u);
-  EXPECT_EQ(s.epochs, 3u);
+  EXPECT_EQ(s.epochs, 30u);
   EXPECT_DOUBLE_EQ(s.compliance_decay, 0.99);
   EXPECT_EQ(s.homeostat, "auto");
 }
