@@ -134,11 +134,16 @@ int train_command(const TrainOptions& options) {
               std::streamsize(theta.size() * sizeof(double)));
   }
   const auto& s = result.summary;
-  if (s.contains("test_error"))
-    spdlog::info("{}: train error {:.2f}%, test error {:.2f}%, {:.0f} samples/s, {:.1f} s",
-                 result.status, 100 * s.value("train_error", 0.0),
+  if (s.contains("test_error")) {
+    // The train error is measured with the final parameters only when the run completed.
+    const std::string train =
+        s.contains("train_error")
+            ? fmt::format("train error {:.2f}%, ", 100 * s["train_error"].get<double>())
+            : "";
+    spdlog::info("{}: {}test error {:.2f}%, {:.0f} samples/s, {:.1f} s", result.status, train,
                  100 * s["test_error"].get<double>(), s["samples_per_second"].get<double>(),
                  s["wall_seconds"].get<double>());
+  }
   spdlog::info("summary: {}", (session.dir() / "summary.json").string());
   if (result.status == "aborted") return 130;
   return result.status == "completed" ? 0 : 1;
