@@ -327,8 +327,8 @@ RelaxReport HopfieldNetwork<T>::relax_free() {
     input_rank_update(weights_[0], states_[1], eps0 * inv_b);
   } else if (input_knob_.pre.rows() == states_[0].rows() && input_knob_.pre == states_[0]) {
     const T c = T(input_knob_.coef) / T(input_knob_.pre.rows());
-    const Matrix delta = (eps0 * inv_b) * states_[1] - c * input_knob_.post;
-    input_rank_update(weights_[0], delta, T(1));
+    delta_.noalias() = (eps0 * inv_b) * states_[1] - c * input_knob_.post;
+    input_rank_update(weights_[0], delta_, T(1));
   } else {
     const T c = T(input_knob_.coef) / T(input_knob_.pre.rows());
     weights_[0].noalias() -= c * (input_knob_.pre.transpose() * input_knob_.post);
@@ -417,7 +417,11 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
     if (t >= threads) return;
     const auto [first, last] = RowTeam::share(batch_, threads, t);
     const Eigen::Index r0 = Eigen::Index(first), n = Eigen::Index(last - first);
-    Matrix drive;
+    // One buffer per layer, kept across relaxations: the layers differ in width, and a shared
+    // one would be reallocated twice a sweep.
+    if (drive_buffers_.size() < threads) drive_buffers_.resize(threads);
+    std::vector<Matrix>& drives = drive_buffers_[t];
+    drives.resize(L);
     const double share = spec_.threshold * double(n) / double(batch_);
     double* mine = &last_move[t * L];
     for (std::size_t it = 1; it <= spec_.max_iterations; ++it) {
@@ -426,6 +430,7 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
         // drive = what the neighbours and the bias ask of this layer; the first hidden layer's
         // share from the clamped inputs (and its bias) was formed once, in lower_drive_.
         const bool has_above = l < out;
+        Matrix& drive = drives[l];
         if (l > 1) {
           drive.noalias() = states_[l - 1].middleRows(r0, n) * weights_[l - 1];
           drive.rowwise() += biases_[l - 1];

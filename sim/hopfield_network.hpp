@@ -118,6 +118,9 @@ class HopfieldNetwork {
   Matrix lower_drive_;  // first hidden layer's drive from the inputs, plus its bias
   Matrix nudge_pull_;   // beta t / (1 + beta)
   std::unique_ptr<RowTeam> team_;
+  std::vector<std::vector<Matrix>> drive_buffers_;
+  Matrix delta_;  // the free phase's change to theta_0, before it is applied  // [thread][layer],
+                  // reused by relax_states
 };
 
 extern template class HopfieldNetwork<float>;
