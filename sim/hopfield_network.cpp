@@ -413,15 +413,15 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
   const std::size_t threads = std::max<std::size_t>(1, std::min(team_->size(), batch_ / 8));
   std::vector<double> last_move(threads * L, 0.0);  // [thread][layer]
   std::vector<std::size_t> sweeps(threads, 0);
+  // One buffer per layer and thread, kept across relaxations: the layers differ in width, and a
+  // shared one would be reallocated twice a sweep. Sized here, before the team starts.
+  if (drive_buffers_.size() < threads) drive_buffers_.resize(threads);
+  for (auto& per_thread : drive_buffers_) per_thread.resize(L);
   team_->run([&](std::size_t t) {
     if (t >= threads) return;
     const auto [first, last] = RowTeam::share(batch_, threads, t);
     const Eigen::Index r0 = Eigen::Index(first), n = Eigen::Index(last - first);
-    // One buffer per layer, kept across relaxations: the layers differ in width, and a shared
-    // one would be reallocated twice a sweep.
-    if (drive_buffers_.size() < threads) drive_buffers_.resize(threads);
     std::vector<Matrix>& drives = drive_buffers_[t];
-    drives.resize(L);
     const double share = spec_.threshold * double(n) / double(batch_);
     double* mine = &last_move[t * L];
     for (std::size_t it = 1; it <= spec_.max_iterations; ++it) {

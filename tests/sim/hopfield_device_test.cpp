@@ -144,3 +144,32 @@ TEST(HopfieldDevice, NativeHomeostasisHoldsTheParameters) {
   for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::abs(after[i] - before[i]));
   EXPECT_LT(worst, 1e-9);
 }
+
+TEST(HopfieldDevice, TwoThreadsTrainLikeOne) {
+  // Threads split the replicas (each block with its share of the stopping rule) and the products
+  // with the inputs; settled tightly, the physics must not depend on how the work was shared.
+  auto one = spec_784();
+  one.threshold = 1e-10;
+  one.max_iterations = 10000;
+  auto two = one;
+  two.threads = 2;
+  sim::HopfieldDevice a(one), b(two);
+  NativeHomeostat h1, h2;
+  AeqpropTrainer ta(a, h1, {}), tb(b, h2, {});
+  const auto t = one_hot(16, 10);
+  const std::vector<int> labels(16, 0);
+  for (std::uint64_t batch = 0; batch < 6; ++batch) {
+    const auto x = sparse_inputs(batch % 2 ? 16 : 9, 784, batch + 10);
+    const std::size_t n = x.size() / 784;
+    const std::vector<double> tt(t.begin(), t.begin() + std::ptrdiff_t(n * 10));
+    ta.step(x, tt, std::span<const int>(labels.data(), n), n);
+    tb.step(x, tt, std::span<const int>(labels.data(), n), n);
+  }
+  const auto count = a.describe().parameter_count();
+  std::vector<double> pa(count), pb(count);
+  a.read_parameters(pa);
+  b.read_parameters(pb);
+  double worst = 0;
+  for (std::size_t i = 0; i < count; ++i) worst = std::max(worst, std::abs(pa[i] - pb[i]));
+  EXPECT_LT(worst, 1e-9);
+}
