@@ -110,18 +110,22 @@ void HopfieldNetwork<T>::input_product(const Matrix& m, Matrix& out) const {
   }
   // Input unit by input unit, so each row of m (an input's outgoing weights) is read once and
   // added into the replicas that see that input; in column blocks that keep `out` in cache.
+  // Plain loops: at a few hundred columns, a library call per nonzero costs more than its work.
   out.setZero(Eigen::Index(batch_), m.cols());
   constexpr std::size_t kBlock = 512;
+  const std::size_t cols = std::size_t(m.cols());
   team_->run([&](std::size_t member) {  // each member fills its own columns
-    const auto [begin, end] = RowTeam::share(std::size_t(m.cols()), team_->size(), member);
+    const auto [begin, end] = RowTeam::share(cols, team_->size(), member);
     for (std::size_t c0 = begin; c0 < end; c0 += kBlock) {
-      const Eigen::Index at = Eigen::Index(c0), w = Eigen::Index(std::min(kBlock, end - c0));
+      const std::size_t w = std::min(kBlock, end - c0);
       for (std::size_t p = 0; p + 1 < sp.col_start.size(); ++p) {
-        const std::uint32_t from = sp.col_start[p], to = sp.col_start[p + 1];
-        if (from == to) continue;
-        const auto weights = m.row(Eigen::Index(p)).segment(at, w);
-        for (std::uint32_t k = from; k < to; ++k)
-          out.row(sp.col_row[k]).segment(at, w).noalias() += sp.col_value[k] * weights;
+        const T* weights = m.data() + p * cols + c0;
+        for (std::uint32_t k = sp.col_start[p]; k < sp.col_start[p + 1]; ++k) {
+          T* o = out.data() + std::size_t(sp.col_row[k]) * cols + c0;
+          const T v = sp.col_value[k];
+#pragma omp simd
+          for (std::size_t j = 0; j < w; ++j) o[j] += v * weights[j];
+        }
       }
     }
   });
@@ -134,17 +138,24 @@ void HopfieldNetwork<T>::input_rank_update(Matrix& m, const Matrix& d, T scale) 
     m.noalias() += scale * (states_[0].transpose() * d);
     return;
   }
+  const std::size_t cols = std::size_t(m.cols());
   team_->run([&](std::size_t member) {  // each member updates its own rows of m
     const std::size_t inputs = sp.col_start.size() - 1;
     const auto [begin, end] = RowTeam::share(inputs, team_->size(), member);
-    Row acc(m.cols());
+    std::vector<T> acc(cols);
     for (std::size_t p = begin; p < end; ++p) {
       const std::uint32_t from = sp.col_start[p], to = sp.col_start[p + 1];
       if (from == to) continue;  // an input that was zero for every replica moves nothing
-      acc.noalias() = sp.col_value[from] * d.row(sp.col_row[from]);
-      for (std::uint32_t k = from + 1; k < to; ++k)
-        acc.noalias() += sp.col_value[k] * d.row(sp.col_row[k]);
-      m.row(Eigen::Index(p)).noalias() += scale * acc;
+      std::fill(acc.begin(), acc.end(), T(0));
+      for (std::uint32_t k = from; k < to; ++k) {
+        const T* row = d.data() + std::size_t(sp.col_row[k]) * cols;
+        const T v = sp.col_value[k];
+#pragma omp simd
+        for (std::size_t j = 0; j < cols; ++j) acc[j] += v * row[j];
+      }
+      T* target = m.data() + p * cols;
+#pragma omp simd
+      for (std::size_t j = 0; j < cols; ++j) target[j] += scale * acc[j];
     }
   });
 }
