@@ -71,34 +71,23 @@ void HopfieldNetwork<T>::index_inputs() {
   const Matrix& x = states_[0];
   const std::size_t n0 = spec_.layers[0];
   auto& sp = input_nonzeros_;
-  sp.row_start.assign(batch_ + 1, 0);
-  sp.col_start.assign(n0 + 1, 0);
-  sp.index.clear();
-  sp.value.clear();
-  for (std::size_t b = 0; b < batch_; ++b) {
-    for (std::size_t p = 0; p < n0; ++p) {
+  sp.col_start.resize(n0 + 1);
+  sp.col_row.resize(batch_ * n0 + 1);  // one spare slot: every entry is written, kept if nonzero
+  sp.col_value.resize(batch_ * n0 + 1);
+  // Column by column, branch-free: about a quarter of MNIST pixels are nonzero, a branch on each
+  // would be mispredicted often.
+  std::uint32_t k = 0;
+  for (std::size_t p = 0; p < n0; ++p) {
+    sp.col_start[p] = k;
+    for (std::size_t b = 0; b < batch_; ++b) {
       const T v = x(Eigen::Index(b), Eigen::Index(p));
-      if (v != T(0)) {
-        sp.index.push_back(std::uint32_t(p));
-        sp.value.push_back(v);
-        ++sp.col_start[p + 1];
-      }
+      sp.col_row[k] = std::uint32_t(b);
+      sp.col_value[k] = v;
+      k += v != T(0);
     }
-    sp.row_start[b + 1] = std::uint32_t(sp.index.size());
   }
-  sp.sparse = spec_.sparse_inputs && sp.index.size() * 3 < batch_ * n0;
-  if (!sp.sparse) return;
-  // The same nonzeros by input unit, for updates of theta_0's rows.
-  for (std::size_t p = 0; p < n0; ++p) sp.col_start[p + 1] += sp.col_start[p];
-  sp.col_row.resize(sp.index.size());
-  sp.col_value.resize(sp.index.size());
-  std::vector<std::uint32_t> fill(sp.col_start.begin(), sp.col_start.end() - 1);
-  for (std::size_t b = 0; b < batch_; ++b)
-    for (std::uint32_t k = sp.row_start[b]; k < sp.row_start[b + 1]; ++k) {
-      const std::uint32_t at = fill[sp.index[k]]++;
-      sp.col_row[at] = std::uint32_t(b);
-      sp.col_value[at] = sp.value[k];
-    }
+  sp.col_start[n0] = k;
+  sp.sparse = spec_.sparse_inputs && std::size_t(k) * 3 < batch_ * n0;
 }
 
 template <typename T>

@@ -100,11 +100,9 @@ class HopfieldNetwork {
   std::vector<double> weight_eps_, bias_eps_;
 
   std::vector<Matrix> states_;  // states_[0] are the inputs
-  struct InputNonzeros {
+  struct InputNonzeros {        // by input unit: the replicas that see it, and the value they see
     bool sparse = false;
-    std::vector<std::uint32_t> row_start, index;  // by replica
-    std::vector<T> value;
-    std::vector<std::uint32_t> col_start, col_row;  // by input unit
+    std::vector<std::uint32_t> col_start, col_row;
     std::vector<T> col_value;
   };
   InputNonzeros input_nonzeros_;
