@@ -1,5 +1,7 @@
 #include "sim/hopfield_spec.hpp"
 
+#include <cmath>
+
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/fmt/ranges.h>
 #include <nlohmann/json.hpp>
@@ -43,6 +45,14 @@ void HopfieldSpec::validate() const {
   if (!(input_range.low <= 0.0 && 0.0 <= input_range.high))
     fail("input_range", "must contain 0, the inputs' safe value");
   if (!(parameter_limit > 0)) fail("parameter_limit", "must be > 0");
+  for (std::size_t k = 0; k < gains.size(); ++k) {
+    // The initial weights must lie inside the safe range they will later be checked against.
+    const double scale = gains[k] * 0.5 * std::sqrt(6.0 / double(layers[k] + layers[k + 1]));
+    if (!(gains[k] > 0)) fail("gains", "each gain must be > 0");
+    if (scale > parameter_limit)
+      fail("parameter_limit", fmt::format("{} is below the initial weight bound {} of W{}",
+                                          parameter_limit, scale, k));
+  }
 }
 
 static Interval interval_from(const nlohmann::json& j, const std::string& key) {
