@@ -10,15 +10,19 @@ namespace aeqlab {
 
 AeqpropTrainer::AeqpropTrainer(Device& device, Homeostat& homeostat, AeqpropSettings settings)
     : device_(device), homeostat_(homeostat), settings_(settings) {
-  if (!(settings_.beta > 0)) throw ConfigError("trainer.nudging: beta must be > 0");
+  require_supported(settings_, device_.describe());
   nudgings_ = nudgings_for(settings_.mode, settings_.beta);
-  const auto& d = device_.describe();
+  refresh_target();
+}
+
+void AeqpropTrainer::require_supported(const AeqpropSettings& settings,
+                                       const DeviceDescription& d) {
+  if (!(settings.beta > 0)) throw ConfigError("trainer.nudging: beta must be > 0");
   if (d.knobs.size() != d.parameters.size() || d.knob_count() != d.parameter_count())
     throw DeviceError(d.model + ": AEqprop needs one knob per parameter");
-  if (settings_.compliance_decay != 1.0 && !d.capabilities.adjustable_compliance)
+  if (settings.compliance_decay != 1.0 && !d.capabilities.adjustable_compliance)
     throw ConfigError(fmt::format(
         "trainer.compliance_decay: {} cannot adjust its compliance; set the decay to 1", d.model));
-  refresh_target();
 }
 
 void AeqpropTrainer::refresh_target() {

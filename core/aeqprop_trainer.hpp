@@ -37,6 +37,9 @@ class AeqpropTrainer {
  public:
   AeqpropTrainer(Device& device, Homeostat& homeostat, AeqpropSettings settings);
 
+  // What the constructor refuses, checkable before anything touches the device.
+  static void require_supported(const AeqpropSettings& settings, const DeviceDescription& device);
+
   // One AEqprop step on `replicas` samples: `inputs` and `targets` row-major, `labels` may be
   // empty when the batch is not scored.
   StepReport step(std::span<const double> inputs, std::span<const double> targets,

@@ -63,6 +63,15 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+AeqpropSettings aeqprop_settings(const TrainerSettings& settings) {
+  AeqpropSettings aeq;
+  aeq.mode = nudging_mode_from(settings.mode);
+  aeq.beta = settings.nudging;
+  aeq.compliance_decay = settings.compliance_decay;
+  aeq.score_batches = settings.score_batches;
+  return aeq;
+}
+
 }  // namespace
 
 void check_run(const TrainerSettings& settings, const Device& device, const Split& data) {
@@ -76,9 +85,7 @@ void check_run(const TrainerSettings& settings, const Device& device, const Spli
   if (settings.batch_size > d.replicas)
     throw ConfigError(fmt::format("trainer.batch_size: {} exceeds the {} replicas of {}",
                                   settings.batch_size, d.replicas, d.model));
-  if (settings.compliance_decay != 1.0 && !d.capabilities.adjustable_compliance)
-    throw ConfigError(fmt::format(
-        "trainer.compliance_decay: {} cannot adjust its compliance; set the decay to 1", d.model));
+  AeqpropTrainer::require_supported(aeqprop_settings(settings), d);
   (void)make_homeostat(settings.homeostat, device, {});
 }
 
@@ -89,12 +96,7 @@ RunResult run_training(const TrainerSettings& settings, Device& device, const Sp
   const FeedbackSettings feedback{settings.feedback_gain, settings.feedback_tolerance,
                                   settings.feedback_max_rounds};
   auto homeostat = make_homeostat(settings.homeostat, device, feedback);
-  AeqpropSettings aeq;
-  aeq.mode = nudging_mode_from(settings.mode);
-  aeq.beta = settings.nudging;
-  aeq.compliance_decay = settings.compliance_decay;
-  aeq.score_batches = settings.score_batches;
-  AeqpropTrainer trainer(device, *homeostat, aeq);
+  AeqpropTrainer trainer(device, *homeostat, aeqprop_settings(settings));
 
   // Targets are the one-hot code over the device's outputs (a device may have spare outputs).
   Dataset train = data.train, test = data.test;

@@ -264,7 +264,6 @@ template <typename T>
 RelaxReport HopfieldNetwork<T>::relax_holding_parameters() {
   ensure_input_drive();
   RelaxReport r = relax_states(input_drive_);
-  r.parameter_rounds = 0;
   set_knobs_consistent();
   return r;
 }
@@ -302,7 +301,6 @@ RelaxReport HopfieldNetwork<T>::relax_free() {
     total.iterations += r.iterations;
     total.residual = r.residual;
     total.converged = r.converged;
-    total.parameter_rounds = round;
     update_parameters();
     if (!r.converged || (round > 1 && r.iterations <= 1)) break;  // diverging, or joint rest
     if (round == max_rounds) {

@@ -25,7 +25,6 @@ struct RelaxReport {
   std::size_t iterations = 0;
   double residual = 0.0;  // largest per-layer L1 change of the last sweep
   bool converged = false;
-  std::size_t parameter_rounds = 0;  // parameter steps taken (free-knob relaxation)
 };
 
 template <typename T>
@@ -116,9 +115,8 @@ class HopfieldNetwork {
   Matrix lower_drive_;  // first hidden layer's drive from the inputs, plus its bias
   Matrix nudge_pull_;   // beta t / (1 + beta)
   std::unique_ptr<RowTeam> team_;
-  std::vector<std::vector<Matrix>> drive_buffers_;
-  Matrix delta_;  // the free phase's change to theta_0, before it is applied  // [thread][layer],
-                  // reused by relax_states
+  std::vector<std::vector<Matrix>> drive_buffers_;  // [thread][layer], reused by relax_states
+  Matrix delta_;  // the free phase's change to theta_0, before it is applied
 };
 
 extern template class HopfieldNetwork<float>;
