@@ -5,6 +5,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "core/error.hpp"
+#include "core/stop_request.hpp"
 
 namespace aeqlab {
 
@@ -60,26 +61,39 @@ StepReport AeqpropTrainer::step(std::span<const double> inputs, std::span<const 
   r.replicas = replicas;
   device_.set_inputs(inputs, replicas);
 
+  auto observe = [&](const char* phase, double beta, const HomeostatReport& h) {
+    if (observer_) observer_({phase, beta, h.settle, h.rounds, h.converged});
+  };
   if (settings_.score_batches && !labels.empty()) {
+    throw_if_urgent_stop();
     device_.set_nudge(0.0, targets);
     r.scoring = homeostat_.hold(device_, theta_);
     require_finite(r.scoring.settle, "scoring", d.model);
+    observe("scoring", 0.0, r.scoring);
     outputs_.resize(replicas * d.outputs.count);
     device_.read_outputs(outputs_);
     r.errors = count_errors(outputs_, targets, labels, d.outputs.count, r.cost);
     r.scored = true;
   }
 
+  throw_if_urgent_stop();
   device_.set_nudge(nudgings_.first, targets);
   r.homeostatic = homeostat_.hold(device_, theta_);
   require_finite(r.homeostatic.settle, "homeostatic", d.model);
+  observe("homeostatic", nudgings_.first, r.homeostatic);
 
+  throw_if_urgent_stop();
   device_.set_nudge(nudgings_.second, targets);
   r.free_knob = device_.settle();
   require_finite(r.free_knob, "free-knob", d.model);
+  if (observer_) observer_({"free_knob", nudgings_.second, r.free_knob, 1, r.free_knob.converged});
 
   refresh_target();
   return r;
+}
+
+void AeqpropTrainer::resume_target(std::vector<double> theta) {
+  if (homeostat_.needs_target()) theta_ = std::move(theta);
 }
 
 void AeqpropTrainer::end_epoch() {

@@ -5,6 +5,7 @@
 // trainer only talks to the device contract: no energy, no gradient, no simulator.
 
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -33,6 +34,15 @@ struct StepReport {
   SettleReport free_knob;
 };
 
+// One phase of a step as it ended, for the session's most detailed log level.
+struct PhaseRecord {
+  const char* phase = "";  // "scoring", "homeostatic" or "free_knob"
+  double beta = 0.0;
+  SettleReport settle;
+  std::size_t rounds = 1;  // homeostat rounds (1 for a plain settle)
+  bool converged = false;
+};
+
 class AeqpropTrainer {
  public:
   AeqpropTrainer(Device& device, Homeostat& homeostat, AeqpropSettings settings);
@@ -48,6 +58,14 @@ class AeqpropTrainer {
   // Multiply every compliance by the decay (call at the end of an epoch).
   void end_epoch();
 
+  // Called at the end of every phase, while the device still shows that phase's equilibrium.
+  void observe_phases(std::function<void(const PhaseRecord&)> observer) {
+    observer_ = std::move(observer);
+  }
+  // Where the homeostat must hold the parameters, after a resume on a device that could not
+  // restore its exact state (hardware): the checkpoint's values, not whatever it reads now.
+  void resume_target(std::vector<double> theta);
+
   // Where the homeostat holds the parameters: their values after the last free-knob phase.
   const std::vector<double>& parameter_target() const { return theta_; }
   Homeostat& homeostat() { return homeostat_; }
@@ -62,6 +80,7 @@ class AeqpropTrainer {
   Nudgings nudgings_;
   std::vector<double> theta_;
   std::vector<double> outputs_;
+  std::function<void(const PhaseRecord&)> observer_;
 };
 
 // Argmax of each row of `outputs` against `labels`; adds 1/2 |y - t|^2 to `cost`.

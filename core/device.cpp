@@ -28,4 +28,12 @@ void Device::write_parameters(std::span<const double>) {
   throw DeviceError(describe().model + " has no settable parameters");
 }
 
+void Device::save_snapshot(std::ostream&) const {
+  throw DeviceError(describe().model + " cannot save a snapshot of its state");
+}
+
+void Device::restore_snapshot(std::istream&) {
+  throw DeviceError(describe().model + " cannot restore a snapshot of its state");
+}
+
 }  // namespace aeqlab

@@ -4,6 +4,7 @@
 // simulator, a bench of instruments, or anything else that keeps these promises.
 
 #include <cstddef>
+#include <iosfwd>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,6 +41,17 @@ struct Capabilities {
   bool adjustable_compliance = false;  // set_compliance works (per-epoch decay)
   bool settable_parameters = false;    // parameters can be written directly (digital pots)
   bool local_probes = false;           // the local quantity each parameter needs can be read
+  // save_snapshot/restore_snapshot capture the device's whole internal state exactly, so a
+  // resumed session continues bit for bit (simulators). Hardware resumes from knobs instead.
+  bool snapshot = false;
+};
+
+// Who answered for the device: an instrument's name, its identity string (*IDN?) and address.
+// Recorded in the session so a result can be traced to the bench that produced it.
+struct InstrumentIdentity {
+  std::string name;
+  std::string identity;
+  std::string address;
 };
 
 struct DeviceDescription {
@@ -89,7 +101,16 @@ class Device {
   virtual void set_compliance(std::size_t group, double compliance);
   virtual void write_parameters(std::span<const double> values);
 
-  // Bring every output of the device to its safe value (stop, fault, Ctrl-C).
+  // Only with capabilities.snapshot: the exact internal state (parameters, knobs, compliances,
+  // the physical state that warm-starts the next settle), and its restoration on a device built
+  // from the same description. Saving must not change the device in any way.
+  virtual void save_snapshot(std::ostream& out) const;
+  virtual void restore_snapshot(std::istream& in);
+  // The instruments behind the device (empty for a simulator in the same process).
+  virtual std::vector<InstrumentIdentity> instruments() const { return {}; }
+
+  // Bring every output of the device to its safe value (stop, fault, Ctrl-C). Must be callable
+  // at any time, including after a failed operation.
   virtual void safe_state() = 0;
 };
 

@@ -21,4 +21,9 @@ struct DeviceError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A second Ctrl-C (or SIGTERM) asked to stop now, in the middle of whatever was going on.
+struct Interrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace aeqlab

@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "core/aeqprop_trainer.hpp"
+#include "core/stop_request.hpp"
 
 namespace aeqlab {
 
@@ -14,6 +15,7 @@ Evaluation evaluate(Device& device, Homeostat& homeostat, const std::vector<doub
   std::iota(idx.begin(), idx.end(), std::size_t{0});
   std::vector<double> x, t, y;
   for (std::size_t at = 0; at < data.size(); at += d.replicas) {
+    throw_if_urgent_stop();
     const std::size_t n = std::min(d.replicas, data.size() - at);
     const std::span<const std::size_t> rows(idx.data() + at, n);
     gather_batch(data, rows, x, t);

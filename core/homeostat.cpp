@@ -6,6 +6,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "core/error.hpp"
+#include "core/stop_request.hpp"
 
 namespace aeqlab {
 
@@ -35,6 +36,7 @@ HomeostatReport FeedbackHomeostat::hold(Device& device, const std::vector<double
   measured_.resize(d.parameter_count());
   HomeostatReport r;
   for (std::size_t round = 1; round <= settings_.max_rounds; ++round) {
+    throw_if_urgent_stop();
     accumulate(r.settle, device.settle());
     device.read_parameters(measured_);
     double worst = 0.0;

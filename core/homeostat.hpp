@@ -27,6 +27,10 @@ class Homeostat {
   virtual HomeostatReport hold(Device& device, const std::vector<double>& target) = 0;
   // Whether `hold` needs the target (the native homeostat holds the present values by itself).
   virtual bool needs_target() const = 0;
+  // What the homeostat carries from one hold to the next, kept in checkpoints so a resumed run
+  // holds exactly as the interrupted one would have. Empty when it carries nothing.
+  virtual std::vector<double> memory() const { return {}; }
+  virtual void restore_memory(std::vector<double> memory) { (void)memory; }
 };
 
 // Holds the device's present parameters by its own means (capability native_homeostasis).
@@ -49,6 +53,9 @@ class FeedbackHomeostat final : public Homeostat {
   explicit FeedbackHomeostat(FeedbackSettings settings) : settings_(settings) {}
   HomeostatReport hold(Device& device, const std::vector<double>& target) override;
   bool needs_target() const override { return true; }
+  // The knob values it last set (empty before its first hold).
+  std::vector<double> memory() const override { return knobs_; }
+  void restore_memory(std::vector<double> memory) override { knobs_ = std::move(memory); }
 
  private:
   FeedbackSettings settings_;

@@ -4,9 +4,10 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <system_error>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <spdlog/fmt/fmt.h>
@@ -17,7 +18,7 @@ namespace aeqlab {
 
 namespace fs = std::filesystem;
 
-static std::string utc_now_iso() {
+std::string Session::utc_now() {
   const auto now = std::chrono::system_clock::now();
   const auto t = std::chrono::system_clock::to_time_t(now);
   const auto ms =
@@ -29,50 +30,155 @@ static std::string utc_now_iso() {
   return fmt::format("{}.{:03d}Z", buf, ms);
 }
 
+static void write_all(int fd, std::string_view text, const fs::path& file) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(
+          fmt::format("{}: cannot write: {}", file.string(), std::strerror(errno)));
+    }
+    text.remove_prefix(std::size_t(n));
+  }
+}
+
+void write_file_durably(const fs::path& file, std::string_view bytes) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::runtime_error(
+        fmt::format("{}: cannot create: {}", file.string(), std::strerror(errno)));
+  try {
+    write_all(fd, bytes, file);
+    if (::fsync(fd) != 0)
+      throw std::runtime_error(
+          fmt::format("{}: cannot sync to disk: {}", file.string(), std::strerror(errno)));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  if (::close(fd) != 0)
+    throw std::runtime_error(
+        fmt::format("{}: cannot write: {}", file.string(), std::strerror(errno)));
+}
+
+void sync_folder(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;  // best effort: the data files themselves are already synced
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
 Session::Session(fs::path dir) : dir_(std::move(dir)) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec)
     throw ConfigError(
         fmt::format("session folder {}: cannot create it: {}", dir_.string(), ec.message()));
+  lock();
   if (fs::exists(dir_ / "events.jsonl"))
     throw ConfigError(fmt::format(
-        "session folder {}: already holds a session; choose another --out", dir_.string()));
-  events_ = std::fopen((dir_ / "events.jsonl").c_str(), "a");
-  if (!events_)
+        "session folder {}: already holds a session; choose another --out, or continue it with "
+        "--resume",
+        dir_.string()));
+  events_fd_ =
+      ::open((dir_ / "events.jsonl").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (events_fd_ < 0)
     throw ConfigError(fmt::format("session folder {}: cannot write there: {}", dir_.string(),
                                   std::strerror(errno)));
 }
 
+Session::Session(fs::path dir, Reopen) : dir_(std::move(dir)) {
+  const fs::path log = dir_ / "events.jsonl";
+  if (!fs::is_directory(dir_) || !fs::exists(log))
+    throw ConfigError(fmt::format("{}: not a session folder (no events.jsonl)", dir_.string()));
+  lock();
+  events_fd_ = ::open(log.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  if (events_fd_ < 0)
+    throw ConfigError(
+        fmt::format("{}: cannot open for writing: {}", log.string(), std::strerror(errno)));
+  // Count the complete lines; cut what follows the last newline (a line a crash cut short).
+  std::size_t size = 0, complete = 0;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::pread(events_fd_, buf, sizeof buf, off_t(size));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw ConfigError(fmt::format("{}: cannot read: {}", log.string(), std::strerror(errno)));
+    if (n == 0) break;
+    for (ssize_t i = 0; i < n; ++i)
+      if (buf[i] == '\n') {
+        ++lines_;
+        complete = size + std::size_t(i) + 1;
+      }
+    size += std::size_t(n);
+  }
+  if (complete < size) {
+    if (::ftruncate(events_fd_, off_t(complete)) != 0)
+      throw ConfigError(fmt::format("{}: cannot drop the partial last line: {}", log.string(),
+                                    std::strerror(errno)));
+    dropped_bytes_ = size - complete;
+  }
+}
+
+void Session::lock() {
+  // flock is released by the kernel when the process dies, however it dies: a lock left by a
+  // crashed run never blocks its resumption.
+  lock_fd_ = ::open((dir_ / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0)
+    throw ConfigError(fmt::format("session folder {}: cannot write there: {}", dir_.string(),
+                                  std::strerror(errno)));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
+    throw ConfigError(
+        fmt::format("session folder {}: in use by another aeqlab process (it holds {})",
+                    dir_.string(), (dir_ / ".lock").string()));
+}
+
 Session::~Session() {
-  if (events_) std::fclose(events_);
+  if (events_fd_ >= 0) ::close(events_fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
+}
+
+void Session::append(std::string_view text) {
+  try {
+    write_all(events_fd_, text, dir_ / "events.jsonl");
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(fmt::format("cannot append to the event log: {}", e.what()));
+  }
+  ++lines_;
 }
 
 void Session::event(const std::string& kind, nlohmann::json fields) {
-  nlohmann::json line = {{"event", kind}, {"time", utc_now_iso()}};
-  for (auto& [k, v] : fields.items()) line[k] = std::move(v);
-  const std::string text = line.dump() + "\n";
-  if (std::fwrite(text.data(), 1, text.size(), events_) != text.size() || std::fflush(events_) != 0)
-    throw std::runtime_error(fmt::format("{}: cannot append to the event log: {}",
+  // "event" and "time" first, so a reader can pick lines by their start.
+  nlohmann::ordered_json line = {{"event", kind}, {"time", utc_now()}};
+  for (auto& [k, v] : fields.items()) line[k] = nlohmann::ordered_json(v);
+  append(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+void Session::event_line(std::string_view json_object) {
+  std::string text;
+  text.reserve(json_object.size() + 1);
+  text.append(json_object);
+  text.push_back('\n');
+  append(text);
+}
+
+void Session::sync() {
+  if (::fsync(events_fd_) != 0)
+    throw std::runtime_error(fmt::format("{}: cannot sync to disk: {}",
                                          (dir_ / "events.jsonl").string(), std::strerror(errno)));
 }
 
 void Session::write_json(const std::string& name, const nlohmann::json& value) {
   const fs::path final_path = dir_ / name;
   const fs::path tmp = dir_ / (name + ".tmp");
-  {
-    std::ofstream out(tmp);
-    out << value.dump(2) << "\n";
-    out.flush();
-    if (!out)
-      throw std::runtime_error(
-          fmt::format("{}: cannot write: {}", tmp.string(), std::strerror(errno)));
-  }
+  write_file_durably(tmp,
+                     value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   std::error_code ec;
   fs::rename(tmp, final_path, ec);
   if (ec)
     throw std::runtime_error(
         fmt::format("{}: cannot write: {}", final_path.string(), ec.message()));
+  sync_folder(dir_);
 }
 
 fs::path Session::new_dir(const fs::path& root, const std::string& name) {

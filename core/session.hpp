@@ -1,10 +1,12 @@
 #pragma once
 // A lab session on disk (DESIGN §7): the resolved config, an append-only JSON-lines event log
-// whose every line is flushed as it is written, and summary.json written atomically at the end.
+// whose every line reaches the operating system as it is written (a crash loses at most the line
+// being written), atomic JSON files, and a lock so two programs never write one session.
 
-#include <cstdio>
+#include <cstddef>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -12,26 +14,54 @@ namespace aeqlab {
 
 class Session {
  public:
+  struct Reopen {};
+
   // Creates the folder (and parents). Refuses a folder that already holds a session, and checks
   // up front that it can write there, so a run never learns at its end that nothing was kept.
   explicit Session(std::filesystem::path dir);
+  // Opens an existing session to continue it. A last line cut short by a crash is dropped (it
+  // was never a complete record); everything before it is kept as it is.
+  Session(std::filesystem::path dir, Reopen);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   const std::filesystem::path& dir() const { return dir_; }
 
-  // Appends one event line ({"event": kind, "time": ..., ...fields}) and flushes it to the OS.
+  // Appends one event line ({"event": kind, "time": ..., ...fields}).
   void event(const std::string& kind, nlohmann::json fields = nlohmann::json::object());
-  // Writes `name` whole or not at all (temporary file, then rename).
+  // Appends a line already formatted as a JSON object without its newline (the per-step records,
+  // formatted without building a JSON tree).
+  void event_line(std::string_view json_object);
+  // Lines in the event log so far.
+  std::size_t event_lines() const { return lines_; }
+  // Bytes of a partial last line dropped when the session was reopened.
+  std::size_t dropped_bytes() const { return dropped_bytes_; }
+  // Pushes the event log to the disk itself (fsync): at checkpoints and at the end of a run.
+  void sync();
+
+  // Writes `name` whole or not at all (temporary file, fsync, then rename).
   void write_json(const std::string& name, const nlohmann::json& value);
 
   // A new folder name under `root`: <root>/<UTC time>[-name].
   static std::filesystem::path new_dir(const std::filesystem::path& root, const std::string& name);
+  // The time as ISO 8601 UTC with milliseconds, as event lines carry it.
+  static std::string utc_now();
 
  private:
+  void lock();
+  void append(std::string_view text);
+
   std::filesystem::path dir_;
-  std::FILE* events_ = nullptr;
+  int events_fd_ = -1;
+  int lock_fd_ = -1;
+  std::size_t lines_ = 0;
+  std::size_t dropped_bytes_ = 0;
 };
+
+// Writes `bytes` to `file` and fsyncs it: whole, or an error that names the file.
+void write_file_durably(const std::filesystem::path& file, std::string_view bytes);
+// fsync of a folder, so a rename or a new file in it survives a power cut.
+void sync_folder(const std::filesystem::path& dir);
 
 }  // namespace aeqlab

@@ -1,13 +1,20 @@
 #pragma once
-// Ctrl-C and SIGTERM as a request: the first asks the run to stop after the current step (the
-// device is then brought to its safe state and the session closed as "aborted"); a second one
-// ends the program at once.
+// Ctrl-C and SIGTERM as requests, escalating:
+//  1st: stop after the current step (checkpoint, stop record "aborted", safe state);
+//  2nd: stop now: the work in progress is abandoned at its next check, the device goes to its
+//       safe state at once (an emergency stop takes over if the run does not answer in time);
+//  3rd: exit immediately, without safe state, for when even that hangs.
 
 namespace aeqlab {
 
 void install_stop_handlers();
 bool stop_requested();
+bool urgent_stop_requested();
 int stop_signal();  // the signal that asked, or 0
 void clear_stop_request();
+// Throws Interrupted after a second request; called between phases and in long loops.
+void throw_if_urgent_stop();
+// A descriptor that becomes readable on the second request (for the emergency stop's thread).
+int urgent_stop_fd();
 
 }  // namespace aeqlab

@@ -2,15 +2,24 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <memory>
 #include <numeric>
+#include <optional>
 #include <random>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
 #include "core/aeqprop_trainer.hpp"
+#include "core/checkpoint.hpp"
 #include "core/config.hpp"
+#include "core/emergency_stop.hpp"
+#include "core/error.hpp"
 #include "core/evaluation.hpp"
+#include "core/metrics_table.hpp"
 #include "core/progress.hpp"
+#include "core/sha256.hpp"
 #include "core/stop_request.hpp"
 
 namespace aeqlab {
@@ -38,6 +47,60 @@ TrainerSettings trainer_settings_from(const nlohmann::json& trainer) {
   return s;
 }
 
+SessionSettings session_settings_from(const nlohmann::json& session) {
+  ConfigReader r(session, "session");
+  SessionSettings s;
+  const auto detail = r.one_of("detail", {"off", "epoch", "step", "phase"});
+  s.detail = detail == "off"     ? Detail::off
+             : detail == "epoch" ? Detail::epoch
+             : detail == "step"  ? Detail::step
+                                 : Detail::phase;
+  ConfigReader c(session.at("checkpoint"), "session.checkpoint");
+  s.checkpoint_every_steps = c.get<std::size_t>("every_steps");
+  s.checkpoint_every_seconds = c.in_range("every_seconds", 0.0, 1e9);
+  s.checkpoint_every_epochs = c.get<std::size_t>("every_epochs");
+  s.checkpoint_keep = c.get<std::size_t>("keep");
+  if (s.checkpoint_keep == 0) throw ConfigError("session.checkpoint.keep: must be >= 1");
+  return s;
+}
+
+nlohmann::json describe_json(const Device& device) {
+  const auto& d = device.describe();
+  auto group = [](const ChannelGroup& g) {
+    return nlohmann::json{{"name", g.name},
+                          {"count", g.count},
+                          {"unit", g.unit},
+                          {"safe", {g.safe.low, g.safe.high}},
+                          {"safe_value", g.safe_value}};
+  };
+  nlohmann::json parameters = nlohmann::json::array(), knobs = nlohmann::json::array();
+  for (const auto& p : d.parameters) {
+    auto j = group(p.channels);
+    j["compliance"] = p.compliance;
+    parameters.push_back(j);
+  }
+  for (const auto& k : d.knobs) knobs.push_back(group(k));
+  nlohmann::json instruments = nlohmann::json::array();
+  for (const auto& i : device.instruments())
+    instruments.push_back({{"name", i.name}, {"identity", i.identity}, {"address", i.address}});
+  const auto& c = d.capabilities;
+  return {{"model", d.model},
+          {"replicas", d.replicas},
+          {"inputs", group(d.inputs)},
+          {"outputs", group(d.outputs)},
+          {"nudge", {d.nudge.low, d.nudge.high}},
+          {"parameters", parameters},
+          {"knobs", knobs},
+          {"capabilities",
+           {{"parameter_readback", c.parameter_readback},
+            {"native_homeostasis", c.native_homeostasis},
+            {"adjustable_compliance", c.adjustable_compliance},
+            {"settable_parameters", c.settable_parameters},
+            {"local_probes", c.local_probes},
+            {"snapshot", c.snapshot}}},
+          {"instruments", instruments}};
+}
+
 namespace {
 
 struct EpochTally {
@@ -57,10 +120,48 @@ struct EpochTally {
     iterations += s.iterations;
     settle_seconds += s.seconds;
   }
+  nlohmann::json to_json() const {
+    return {{"samples", samples},
+            {"errors", errors},
+            {"settles", settles},
+            {"unconverged", unconverged},
+            {"iterations", iterations},
+            {"homeostat_rounds", homeostat_rounds},
+            {"cost", cost},
+            {"seconds", seconds},
+            {"settle_seconds", settle_seconds}};
+  }
+  static EpochTally from_json(const nlohmann::json& j) {
+    EpochTally t;
+    t.samples = j.at("samples");
+    t.errors = j.at("errors");
+    t.settles = j.at("settles");
+    t.unconverged = j.at("unconverged");
+    t.iterations = j.at("iterations");
+    t.homeostat_rounds = j.at("homeostat_rounds");
+    t.cost = j.at("cost");
+    t.seconds = j.at("seconds");
+    t.settle_seconds = j.at("settle_seconds");
+    return t;
+  }
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// JSON has no NaN or infinity: a non-finite measurement is recorded as null.
+std::string num(double v) {
+  return std::isfinite(v) ? fmt::format("{}", v) : "null";
+}
+
+void append_settle(std::string& out, const PhaseRecord& p) {
+  out += fmt::format(
+      R"("beta":{},"iterations":{},"seconds":{},"residual":{},"converged":{},"rounds":{})",
+      num(p.beta), p.settle.iterations, num(p.settle.seconds), num(p.settle.residual), p.converged,
+      p.rounds);
 }
 
 AeqpropSettings aeqprop_settings(const TrainerSettings& settings) {
@@ -70,6 +171,597 @@ AeqpropSettings aeqprop_settings(const TrainerSettings& settings) {
   aeq.compliance_decay = settings.compliance_decay;
   aeq.score_batches = settings.score_batches;
   return aeq;
+}
+
+// Root mean square of each parameter group (of `a - b` when `b` is given).
+std::vector<double> group_rms(const DeviceDescription& d, const std::vector<double>& a,
+                              const std::vector<double>* b = nullptr) {
+  std::vector<double> out;
+  std::size_t at = 0;
+  for (const auto& g : d.parameters) {
+    double sum = 0.0;
+    for (std::size_t i = at; i < at + g.channels.count; ++i) {
+      const double v = b ? a[i] - (*b)[i] : a[i];
+      sum += v * v;
+    }
+    out.push_back(g.channels.count ? std::sqrt(sum / double(g.channels.count)) : 0.0);
+    at += g.channels.count;
+  }
+  return out;
+}
+
+// One run (or one resumed segment of a run) of the `train` job.
+class Run {
+ public:
+  Run(const TrainerSettings& settings, const SessionSettings& ss, Device& device, const Split& data,
+      Session& session)
+      : settings_(settings),
+        ss_(ss),
+        device_(device),
+        d_(device.describe()),
+        session_(session),
+        store_(session.dir(), ss.checkpoint_keep),
+        train_(data.train),
+        test_(data.test),
+        readback_(d_.capabilities.parameter_readback) {
+    // Targets are the one-hot code over the device's outputs (a device may have spare outputs).
+    train_.classes = test_.classes = d_.outputs.count;
+  }
+
+  RunResult go(bool resume);
+
+ private:
+  std::vector<std::string> metric_columns() const;
+  void begin(bool resume);
+  void train_epochs();
+  void finish_epoch();
+  void checkpoint(const char* why);
+  bool checkpoint_due() const;
+  void restore(const Checkpoint& c);
+  void log_step(const StepReport& step, std::size_t n);
+  void on_phase(const PhaseRecord& p);
+  std::vector<double> read_parameters() {
+    std::vector<double> theta(d_.parameter_count());
+    device_.read_parameters(theta);
+    return theta;
+  }
+
+  const TrainerSettings& settings_;
+  const SessionSettings& ss_;
+  Device& device_;
+  const DeviceDescription& d_;
+  Session& session_;
+  CheckpointStore store_;
+  Dataset train_, test_;
+  const bool readback_;
+
+  std::unique_ptr<Homeostat> homeostat_;
+  std::unique_ptr<AeqpropTrainer> trainer_;
+  std::unique_ptr<MetricsTable> metrics_;
+
+  // Where the run stands: all of it goes into a checkpoint.
+  std::mt19937_64 rng_;
+  std::vector<std::size_t> order_;
+  std::size_t epochs_done_ = 0, position_ = 0, steps_ = 0, trained_ = 0, segments_ = 1;
+  double train_seconds_ = 0.0, wall_before_ = 0.0;
+  EpochTally tally_;
+  Evaluation last_test_;
+  bool have_test_ = false;
+  std::vector<double> epoch_start_;
+  std::uint64_t next_sequence_ = 0, last_sequence_ = 0;
+
+  Clock::time_point segment_t0_ = Clock::now(), last_checkpoint_t_ = Clock::now();
+  std::size_t steps_since_checkpoint_ = 0;
+  std::size_t batch_n_ = 0;
+  std::vector<double> step_params_, outputs_;
+  std::string line_;
+  Progress progress_;
+};
+
+std::vector<std::string> Run::metric_columns() const {
+  std::vector<std::string> c = {
+      "epoch",           "samples_seen",        "train_error_running",    "train_cost_running",
+      "test_error",      "test_cost",           "samples_per_second",     "epoch_seconds",
+      "settles",         "settles_unconverged", "settle_iterations_mean", "settle_seconds",
+      "homeostat_rounds"};
+  for (const auto& g : d_.parameters) c.push_back("compliance_" + g.channels.name);
+  if (readback_) {
+    for (const auto& g : d_.parameters) c.push_back("rms_" + g.channels.name);
+    for (const auto& g : d_.parameters) c.push_back("change_rms_" + g.channels.name);
+  }
+  return c;
+}
+
+void Run::restore(const Checkpoint& c) {
+  const auto& p = c.progress;
+  if (d_.capabilities.snapshot) {
+    if (c.device_snapshot.empty())
+      throw DataError(
+          fmt::format("checkpoint {}: no device snapshot for {}", c.sequence, d_.model));
+    std::istringstream in(c.device_snapshot);
+    device_.restore_snapshot(in);
+  } else {
+    // Hardware: bring back what the orchestrator owns (compliances, knobs, settable parameters);
+    // the homeostat then holds the checkpoint's parameters.
+    const auto& eps = p.at("compliance");
+    if (d_.capabilities.adjustable_compliance)
+      for (std::size_t g = 0; g < d_.parameters.size(); ++g)
+        device_.set_compliance(g, eps.at(g).get<double>());
+    if (!c.knobs.empty()) device_.set_knobs(c.knobs);
+    if (d_.capabilities.settable_parameters && !c.parameters.empty())
+      device_.write_parameters(c.parameters);
+  }
+  if (c.order.size() != train_.size())
+    throw DataError(fmt::format("checkpoint {}: its sample order has {} entries for {} samples",
+                                c.sequence, c.order.size(), train_.size()));
+  order_.assign(c.order.begin(), c.order.end());
+  epochs_done_ = p.at("epochs_done");
+  position_ = p.at("position");
+  steps_ = p.at("steps");
+  trained_ = p.at("trained");
+  segments_ = p.at("segments").get<std::size_t>() + 1;
+  train_seconds_ = p.at("train_seconds");
+  wall_before_ = p.at("wall_seconds");
+  tally_ = EpochTally::from_json(p.at("tally"));
+  have_test_ = p.at("have_test");
+  last_test_.errors = p.at("test_errors");
+  last_test_.samples = p.at("test_samples");
+  last_test_.cost = p.at("test_cost");
+  std::istringstream rng_state(p.at("rng").get<std::string>());
+  rng_state >> rng_;
+  if (!rng_state) throw DataError(fmt::format("checkpoint {}: damaged RNG state", c.sequence));
+  epoch_start_ = c.epoch_start_parameters;
+  if (position_ > train_.size() || epochs_done_ > settings_.epochs)
+    throw DataError(fmt::format("checkpoint {}: epoch {} position {} does not fit this run",
+                                c.sequence, epochs_done_ + 1, position_));
+  homeostat_->restore_memory(c.homeostat_memory);
+}
+
+void Run::begin(bool resume) {
+  homeostat_ = make_homeostat(
+      settings_.homeostat, device_,
+      {settings_.feedback_gain, settings_.feedback_tolerance, settings_.feedback_max_rounds});
+  const auto columns = metric_columns();
+  std::optional<Checkpoint> c;
+  if (resume) {
+    std::vector<std::string> warnings;
+    c = store_.load_latest(warnings);
+    for (const auto& w : warnings) spdlog::warn("{}", w);
+  }
+  if (!c) {
+    // From the beginning: a new run, or one stopped before its first checkpoint (checkpoint 0
+    // is written before any training, so nothing was trained and nothing is lost).
+    rng_.seed(settings_.seed);
+    order_.resize(train_.size());
+    std::iota(order_.begin(), order_.end(), std::size_t{0});
+    trainer_ = std::make_unique<AeqpropTrainer>(device_, *homeostat_, aeqprop_settings(settings_));
+    metrics_ = std::make_unique<MetricsTable>(session_.dir() / "metrics.csv", columns, 0);
+    if (session_.event_lines() == 0) {
+      session_.event("run_start", {{"device", d_.model},
+                                   {"train_samples", train_.size()},
+                                   {"test_samples", test_.size()},
+                                   {"epochs", settings_.epochs},
+                                   {"batch_size", settings_.batch_size},
+                                   {"seed", settings_.seed},
+                                   {"detail", ss_.detail == Detail::off     ? "off"
+                                              : ss_.detail == Detail::epoch ? "epoch"
+                                              : ss_.detail == Detail::step  ? "step"
+                                                                            : "phase"}});
+    } else {
+      spdlog::warn("{}: no checkpoint yet; the run starts over from its beginning",
+                   store_.folder().string());
+      session_.event("resume", {{"checkpoint", nullptr},
+                                {"epoch", 1},
+                                {"position", 0},
+                                {"superseded_after_line", 1},
+                                {"dropped_partial_line_bytes", session_.dropped_bytes()}});
+    }
+    // Checkpoint 0, the starting point: a run killed before its first periodic checkpoint still
+    // resumes, and a folder that cannot hold a checkpoint is found out before any training.
+    checkpoint("start");
+    return;
+  }
+  restore(*c);
+  trainer_ = std::make_unique<AeqpropTrainer>(device_, *homeostat_, aeqprop_settings(settings_));
+  if (!c->parameters.empty()) trainer_->resume_target(c->parameters);
+  metrics_ = std::make_unique<MetricsTable>(session_.dir() / "metrics.csv", columns,
+                                            c->progress.at("metrics_bytes").get<std::size_t>());
+  next_sequence_ = c->sequence + 1;
+  last_sequence_ = c->sequence;
+  const std::size_t superseded = c->progress.at("events_lines");
+  session_.event("resume", {{"checkpoint", c->sequence},
+                            {"epoch", epochs_done_ + 1},
+                            {"position", position_},
+                            {"superseded_after_line", superseded},
+                            {"dropped_partial_line_bytes", session_.dropped_bytes()}});
+  if (session_.dropped_bytes())
+    spdlog::warn("{}: dropped a partial last line of {} bytes left by the interruption",
+                 (session_.dir() / "events.jsonl").string(), session_.dropped_bytes());
+  spdlog::info("resuming from checkpoint {}: epoch {}, sample {} of {}", c->sequence,
+               epochs_done_ + 1, position_, train_.size());
+}
+
+void Run::checkpoint(const char* why) {
+  const auto t0 = Clock::now();
+  Checkpoint c;
+  c.sequence = next_sequence_;
+  std::ostringstream rng_state;
+  rng_state << rng_;
+  nlohmann::json eps = nlohmann::json::array();
+  for (const auto& g : d_.parameters) eps.push_back(g.compliance);
+  metrics_->sync();
+  // The checkpoint event will be the log's next line; a resumed run redoes what follows it.
+  c.progress = {{"epochs_done", epochs_done_},
+                {"position", position_},
+                {"steps", steps_},
+                {"trained", trained_},
+                {"segments", segments_},
+                {"train_seconds", train_seconds_},
+                {"wall_seconds", wall_before_ + seconds_since(segment_t0_)},
+                {"tally", tally_.to_json()},
+                {"have_test", have_test_},
+                {"test_errors", last_test_.errors},
+                {"test_samples", last_test_.samples},
+                {"test_cost", last_test_.cost},
+                {"rng", rng_state.str()},
+                {"compliance", eps},
+                {"events_lines", session_.event_lines() + 1},
+                {"metrics_bytes", metrics_->bytes()}};
+  if (readback_) c.parameters = read_parameters();
+  if (d_.capabilities.snapshot) {
+    std::ostringstream snap;
+    device_.save_snapshot(snap);
+    c.device_snapshot = std::move(snap).str();
+  } else {
+    c.knobs.resize(d_.knob_count());
+    device_.read_knobs(c.knobs);
+  }
+  c.homeostat_memory = homeostat_->memory();
+  if (position_ > 0) c.epoch_start_parameters = epoch_start_;
+  c.order.assign(order_.begin(), order_.end());
+  store_.save(c);
+  last_sequence_ = c.sequence;
+  ++next_sequence_;
+  steps_since_checkpoint_ = 0;
+  last_checkpoint_t_ = Clock::now();
+  session_.event("checkpoint", {{"sequence", c.sequence},
+                                {"why", why},
+                                {"epoch", epochs_done_ + 1},
+                                {"position", position_},
+                                {"seconds", seconds_since(t0)}});
+  session_.sync();
+}
+
+bool Run::checkpoint_due() const {
+  return (ss_.checkpoint_every_steps && steps_since_checkpoint_ >= ss_.checkpoint_every_steps) ||
+         (ss_.checkpoint_every_seconds > 0 &&
+          seconds_since(last_checkpoint_t_) >= ss_.checkpoint_every_seconds);
+}
+
+void Run::on_phase(const PhaseRecord& p) {
+  outputs_.resize(batch_n_ * d_.outputs.count);
+  device_.read_outputs(outputs_);
+  line_ = fmt::format(R"({{"event":"phase","time":"{}","epoch":{},"step":{},"phase":"{}",)",
+                      Session::utc_now(), epochs_done_ + 1, steps_ + 1, p.phase);
+  append_settle(line_, p);
+  line_ += R"(,"outputs":[)";
+  for (std::size_t r = 0; r < batch_n_; ++r) {
+    line_ += r ? ",[" : "[";
+    for (std::size_t o = 0; o < d_.outputs.count; ++o) {
+      if (o) line_ += ',';
+      line_ += num(outputs_[r * d_.outputs.count + o]);
+    }
+    line_ += "]";
+  }
+  line_ += "]}";
+  session_.event_line(line_);
+}
+
+void Run::log_step(const StepReport& step, std::size_t n) {
+  line_ =
+      fmt::format(R"({{"event":"step","time":"{}","epoch":{},"step":{},"position":{},"samples":{})",
+                  Session::utc_now(), epochs_done_ + 1, steps_, position_, n);
+  if (step.scored) line_ += fmt::format(R"(,"errors":{},"cost":{})", step.errors, num(step.cost));
+  line_ += R"(,"phases":{)";
+  const auto& nudge = nudgings_for(nudging_mode_from(settings_.mode), settings_.nudging);
+  if (step.scored) {
+    line_ += R"("scoring":{)";
+    append_settle(
+        line_, {"scoring", 0.0, step.scoring.settle, step.scoring.rounds, step.scoring.converged});
+    line_ += "},";
+  }
+  line_ += R"("homeostatic":{)";
+  append_settle(line_, {"homeostatic", nudge.first, step.homeostatic.settle,
+                        step.homeostatic.rounds, step.homeostatic.converged});
+  line_ += R"(},"free_knob":{)";
+  append_settle(line_, {"free_knob", nudge.second, step.free_knob, 1, step.free_knob.converged});
+  line_ += "}}";
+  if (ss_.detail >= Detail::phase && readback_) {
+    // How far each parameter group moved in this step (the SGD step the physics made).
+    auto now = read_parameters();
+    if (step_params_.size() == now.size()) {
+      const auto change = group_rms(d_, now, &step_params_);
+      line_ += R"(,"parameter_change_rms":{)";
+      for (std::size_t g = 0; g < change.size(); ++g)
+        line_ += fmt::format(R"({}"{}":{})", g ? "," : "", d_.parameters[g].channels.name,
+                             num(change[g]));
+      line_ += "}";
+    }
+    step_params_ = std::move(now);
+  }
+  line_ += "}";
+  session_.event_line(line_);
+}
+
+void Run::train_epochs() {
+  std::vector<double> x, t;
+  std::vector<int> labels;
+  if (ss_.detail >= Detail::phase) {
+    trainer_->observe_phases([this](const PhaseRecord& p) { on_phase(p); });
+    if (readback_) step_params_ = read_parameters();
+  }
+  while (epochs_done_ < settings_.epochs) {
+    const std::size_t epoch = epochs_done_ + 1;
+    if (position_ == 0) {
+      if (settings_.shuffle) std::shuffle(order_.begin(), order_.end(), rng_);
+      tally_ = {};
+      if (readback_) epoch_start_ = read_parameters();
+    }
+    progress_.start(fmt::format("epoch {}/{}", epoch, settings_.epochs), train_.size());
+    auto step_t0 = Clock::now();
+    while (position_ < train_.size()) {
+      const std::size_t n = std::min(settings_.batch_size, train_.size() - position_);
+      const std::span<const std::size_t> rows(order_.data() + position_, n);
+      gather_batch(train_, rows, x, t);
+      labels.resize(n);
+      for (std::size_t i = 0; i < n; ++i) labels[i] = train_.labels[rows[i]];
+      batch_n_ = n;
+      const StepReport step = trainer_->step(x, t, labels, n);
+      tally_.samples += n;
+      tally_.errors += step.errors;
+      tally_.cost += step.cost;
+      if (step.scored) tally_.add(step.scoring);
+      tally_.add(step.homeostatic);
+      tally_.add(step.free_knob);
+      position_ += n;
+      trained_ += n;
+      ++steps_;
+      ++steps_since_checkpoint_;
+      if (ss_.detail >= Detail::step) log_step(step, n);
+      const double dt = seconds_since(step_t0);
+      tally_.seconds += dt;
+      train_seconds_ += dt;
+      progress_.update(tally_.samples,
+                       fmt::format("{:.0f} samples/s", double(tally_.samples) / tally_.seconds));
+      if (stop_requested()) {
+        progress_.finish();
+        checkpoint("stop");
+        return;
+      }
+      if (checkpoint_due()) checkpoint("periodic");
+      step_t0 = Clock::now();
+    }
+    progress_.finish();
+    finish_epoch();
+    if (stop_requested()) {
+      if (last_sequence_ + 1 != next_sequence_ || steps_since_checkpoint_ > 0) checkpoint("stop");
+      return;
+    }
+  }
+}
+
+void Run::finish_epoch() {
+  const std::size_t epoch = epochs_done_ + 1;
+  std::vector<double> eps;
+  for (const auto& g : d_.parameters) eps.push_back(g.compliance);
+  trainer_->end_epoch();
+  last_test_ = evaluate(device_, trainer_->homeostat(), trainer_->parameter_target(), test_);
+  have_test_ = true;
+  epochs_done_ = epoch;
+  position_ = 0;
+
+  const EpochTally& tl = tally_;
+  const double train_err = tl.samples ? double(tl.errors) / double(tl.samples) : 0.0;
+  const double train_cost = tl.samples ? tl.cost / double(tl.samples) : 0.0;
+  const double rate = tl.seconds > 0 ? double(tl.samples) / tl.seconds : 0.0;
+  const double mean_iter = tl.settles ? double(tl.iterations) / double(tl.settles) : 0.0;
+  const double nan = std::nan("");
+  std::vector<double> row = {double(epoch),
+                             double(trained_),
+                             settings_.score_batches ? train_err : nan,
+                             settings_.score_batches ? train_cost : nan,
+                             last_test_.error_rate(),
+                             last_test_.cost,
+                             rate,
+                             tl.seconds,
+                             double(tl.settles),
+                             double(tl.unconverged),
+                             mean_iter,
+                             tl.settle_seconds,
+                             double(tl.homeostat_rounds)};
+  row.insert(row.end(), eps.begin(), eps.end());
+  if (readback_) {
+    const auto now = read_parameters();
+    const auto rms = group_rms(d_, now);
+    row.insert(row.end(), rms.begin(), rms.end());
+    if (epoch_start_.size() == now.size()) {
+      const auto change = group_rms(d_, now, &epoch_start_);
+      row.insert(row.end(), change.begin(), change.end());
+    } else {
+      row.insert(row.end(), d_.parameters.size(), nan);
+    }
+  }
+  metrics_->add_row(row);
+
+  const std::string running = settings_.score_batches
+                                  ? fmt::format("train error {:.2f}% (running), ", 100 * train_err)
+                                  : "";
+  spdlog::info("epoch {}/{}: {}test error {:.2f}%, {:.0f} samples/s, {} of {} settles unconverged",
+               epoch, settings_.epochs, running, 100 * last_test_.error_rate(), rate,
+               tl.unconverged, tl.settles);
+  if (tl.unconverged * 10 > tl.settles)
+    spdlog::warn(
+        "epoch {}: {} of {} settles did not reach equilibrium; the steps are not the gradient "
+        "steps they should be (raise max_iterations or lower the compliance)",
+        epoch, tl.unconverged, tl.settles);
+  if (ss_.detail >= Detail::epoch) {
+    nlohmann::json fields = {{"epoch", epoch},
+                             {"test_error", last_test_.error_rate()},
+                             {"test_cost", last_test_.cost},
+                             {"samples", tl.samples},
+                             {"seconds", tl.seconds},
+                             {"samples_per_second", rate},
+                             {"settles", tl.settles},
+                             {"settles_unconverged", tl.unconverged},
+                             {"settle_iterations_mean", mean_iter},
+                             {"homeostat_rounds", tl.homeostat_rounds},
+                             {"settle_seconds", tl.settle_seconds}};
+    if (settings_.score_batches) {
+      fields["train_error_running"] = train_err;
+      fields["train_cost_running"] = train_cost;
+    }
+    session_.event("epoch", std::move(fields));
+  }
+  tally_ = {};
+  if (ss_.checkpoint_every_epochs && epoch % ss_.checkpoint_every_epochs == 0)
+    checkpoint("epoch");
+  else if (checkpoint_due())
+    checkpoint("periodic");
+}
+
+RunResult Run::go(bool resume) {
+  std::string status = "completed", reason;
+  std::string safe_state = "not reached";
+  // A second interrupt while the run is blocked in a device call: safe state from outside.
+  EmergencyStop emergency(
+      [this] {
+        std::string outcome = "reached (emergency stop)";
+        try {
+          device_.safe_state();
+        } catch (const std::exception& e) {
+          outcome = std::string("failed: ") + e.what();
+        }
+        try {
+          session_.event("run_stop", {{"status", "aborted"},
+                                      {"reason",
+                                       "second interrupt; the run did not answer in time, so the "
+                                       "emergency stop brought the device to its safe state"},
+                                      {"safe_state", outcome},
+                                      {"last_checkpoint", last_sequence_}});
+          session_.sync();
+        } catch (...) {
+        }
+        spdlog::error("emergency stop: safe state {}; resume from checkpoint {}", outcome,
+                      last_sequence_);
+      },
+      std::chrono::milliseconds(2000));
+
+  try {
+    begin(resume);
+    train_epochs();
+    if (stop_requested() && epochs_done_ < settings_.epochs) {
+      status = "aborted";
+      reason = fmt::format("signal {} during epoch {}; resume continues from checkpoint {}",
+                           stop_signal(), epochs_done_ + 1, last_sequence_);
+    }
+  } catch (const Interrupted&) {
+    progress_.finish();
+    status = "aborted";
+    reason = fmt::format(
+        "second interrupt during epoch {}, step {}; that step was abandoned, resume continues "
+        "from checkpoint {}",
+        epochs_done_ + 1, steps_ + 1, last_sequence_);
+  } catch (const std::exception& e) {
+    progress_.finish();
+    status = "failed";
+    reason = e.what();
+    spdlog::error("training stopped: {}", reason);
+  }
+
+  try {
+    device_.safe_state();
+    safe_state = "reached";
+  } catch (const std::exception& e) {
+    spdlog::error("could not bring {} to its safe state: {}", d_.model, e.what());
+    safe_state = std::string("failed: ") + e.what();
+    if (status == "completed") status = "failed";
+    reason += (reason.empty() ? "" : "; ") + std::string("safe state failed: ") + e.what();
+  }
+  emergency.disarm();
+
+  nlohmann::json summary = {
+      {"status", status},
+      {"device", d_.model},
+      {"epochs", epochs_done_},
+      {"steps", steps_},
+      {"train_samples_processed", trained_},
+      {"samples_per_second", train_seconds_ > 0 ? double(trained_) / train_seconds_ : 0.0},
+      {"train_seconds", train_seconds_},
+      {"segments", segments_},
+      {"last_checkpoint", last_sequence_}};
+  std::vector<std::string> write_errors;
+  try {
+    if (status == "completed" && epochs_done_ > 0 && trainer_) {
+      // Both errors with the final parameters, so they are comparable with each other.
+      const Evaluation final_train =
+          evaluate(device_, trainer_->homeostat(), trainer_->parameter_target(), train_);
+      device_.safe_state();
+      summary["train_error"] = final_train.error_rate();
+      summary["train_cost"] = final_train.cost;
+    }
+  } catch (const std::exception& e) {
+    status = dynamic_cast<const Interrupted*>(&e) ? "aborted" : "failed";
+    reason = fmt::format("final evaluation: {}", e.what());
+    summary["status"] = status;
+    try {
+      device_.safe_state();
+    } catch (...) {
+    }
+  }
+  if (have_test_) {
+    summary["test_error"] = last_test_.error_rate();
+    summary["test_cost"] = last_test_.cost;
+  }
+  if (readback_ && trainer_) {
+    try {
+      // Final parameters, float64 little-endian in the device's order, for `aeqlab eval`.
+      const auto theta = read_parameters();
+      summary["parameters_sha256"] = parameters_sha256(theta);
+      const auto file = session_.dir() / "parameters.f64";
+      const auto tmp = session_.dir() / "parameters.f64.tmp";
+      write_file_durably(
+          tmp, {reinterpret_cast<const char*>(theta.data()), theta.size() * sizeof(double)});
+      std::filesystem::rename(tmp, file);
+    } catch (const std::exception& e) {
+      write_errors.push_back(e.what());
+    }
+  }
+  if (!reason.empty()) summary["reason"] = reason;
+  summary["wall_seconds"] = wall_before_ + seconds_since(segment_t0_);
+  try {
+    session_.event("run_stop", {{"status", status},
+                                {"reason", reason},
+                                {"safe_state", safe_state},
+                                {"last_checkpoint", last_sequence_}});
+    session_.sync();
+  } catch (const std::exception& e) {
+    write_errors.push_back(e.what());
+  }
+  try {
+    session_.write_json("summary.json", summary);
+  } catch (const std::exception& e) {
+    write_errors.push_back(e.what());
+  }
+  if (!write_errors.empty()) {
+    // The disk refused part of the record. Say exactly what is missing; the checkpoints and the
+    // log up to here are intact, so the run can be resumed once there is room.
+    for (const auto& w : write_errors) spdlog::error("session record incomplete: {}", w);
+    if (status == "completed") status = "failed";
+    summary["status"] = status;
+    summary["reason"] = reason + (reason.empty() ? "" : "; ") +
+                        "session record incomplete: " + write_errors.front();
+  }
+  return {status, summary};
 }
 
 }  // namespace
@@ -89,145 +781,16 @@ void check_run(const TrainerSettings& settings, const Device& device, const Spli
   (void)make_homeostat(settings.homeostat, device, {});
 }
 
+RunResult run_training(const TrainerSettings& settings, const SessionSettings& session_settings,
+                       Device& device, const Split& data, Session& session, bool resume) {
+  check_run(settings, device, data);
+  Run run(settings, session_settings, device, data, session);
+  return run.go(resume);
+}
+
 RunResult run_training(const TrainerSettings& settings, Device& device, const Split& data,
                        Session& session) {
-  check_run(settings, device, data);
-  const auto& d = device.describe();
-  const FeedbackSettings feedback{settings.feedback_gain, settings.feedback_tolerance,
-                                  settings.feedback_max_rounds};
-  auto homeostat = make_homeostat(settings.homeostat, device, feedback);
-  AeqpropTrainer trainer(device, *homeostat, aeqprop_settings(settings));
-
-  // Targets are the one-hot code over the device's outputs (a device may have spare outputs).
-  Dataset train = data.train, test = data.test;
-  train.classes = test.classes = d.outputs.count;
-
-  session.event("run_start", {{"device", d.model},
-                              {"train_samples", train.size()},
-                              {"test_samples", test.size()},
-                              {"epochs", settings.epochs}});
-
-  std::mt19937_64 rng(settings.seed);
-  std::vector<std::size_t> order(train.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::vector<double> x, t;
-  Progress progress;
-  const auto run_t0 = std::chrono::steady_clock::now();
-  double train_seconds = 0.0;
-  std::size_t trained = 0, epochs_done = 0;
-  Evaluation last_test;
-  std::string status = "completed", reason;
-
-  try {
-    for (std::size_t epoch = 1; epoch <= settings.epochs && !stop_requested(); ++epoch) {
-      if (settings.shuffle) std::shuffle(order.begin(), order.end(), rng);
-      EpochTally tally;
-      progress.start(fmt::format("epoch {}/{}", epoch, settings.epochs), train.size());
-      const auto t0 = std::chrono::steady_clock::now();
-      for (std::size_t at = 0; at < train.size(); at += settings.batch_size) {
-        const std::size_t n = std::min(settings.batch_size, train.size() - at);
-        const std::span<const std::size_t> rows(order.data() + at, n);
-        gather_batch(train, rows, x, t);
-        std::vector<int> labels(n);
-        for (std::size_t i = 0; i < n; ++i) labels[i] = train.labels[rows[i]];
-        const StepReport step = trainer.step(x, t, labels, n);
-        tally.samples += n;
-        tally.errors += step.errors;
-        tally.cost += step.cost;
-        if (step.scored) tally.add(step.scoring);
-        tally.add(step.homeostatic);
-        tally.add(step.free_knob);
-        trained += n;
-        progress.update(tally.samples,
-                        fmt::format("{:.0f} samples/s", double(tally.samples) / seconds_since(t0)));
-        if (stop_requested()) break;
-      }
-      tally.seconds = seconds_since(t0);
-      train_seconds += tally.seconds;
-      progress.finish();
-      if (stop_requested()) {
-        status = "aborted";
-        reason = fmt::format("signal {} during epoch {}", stop_signal(), epoch);
-        break;
-      }
-      trainer.end_epoch();
-      last_test = evaluate(device, trainer.homeostat(), trainer.parameter_target(), test);
-      ++epochs_done;
-      const double train_err = tally.samples ? double(tally.errors) / double(tally.samples) : 0.0;
-      const std::string running =
-          settings.score_batches ? fmt::format("train error {:.2f}% (running), ", 100 * train_err)
-                                 : "";
-      spdlog::info(
-          "epoch {}/{}: {}test error {:.2f}%, {:.0f} samples/s, {} of {} settles unconverged",
-          epoch, settings.epochs, running, 100 * last_test.error_rate(),
-          double(tally.samples) / tally.seconds, tally.unconverged, tally.settles);
-      if (tally.unconverged * 10 > tally.settles)
-        spdlog::warn(
-            "epoch {}: {} of {} settles did not reach equilibrium; the steps are not the "
-            "gradient steps they should be (raise max_iterations or lower the compliance)",
-            epoch, tally.unconverged, tally.settles);
-      nlohmann::json fields = {
-          {"epoch", epoch},
-          {"test_error", last_test.error_rate()},
-          {"test_cost", last_test.cost},
-          {"samples", tally.samples},
-          {"seconds", tally.seconds},
-          {"samples_per_second", double(tally.samples) / tally.seconds},
-          {"settles", tally.settles},
-          {"settles_unconverged", tally.unconverged},
-          {"settle_iterations_mean",
-           tally.settles ? double(tally.iterations) / double(tally.settles) : 0.0},
-          {"homeostat_rounds", tally.homeostat_rounds},
-          {"settle_seconds", tally.settle_seconds}};
-      if (settings.score_batches) {
-        fields["train_error_running"] = train_err;
-        fields["train_cost_running"] = tally.samples ? tally.cost / double(tally.samples) : 0.0;
-      }
-      session.event("epoch", std::move(fields));
-    }
-    if (stop_requested() && status == "completed" && epochs_done < settings.epochs) {
-      status = "aborted";
-      reason = fmt::format("signal {}", stop_signal());
-    }
-  } catch (const std::exception& e) {
-    progress.finish();
-    status = "failed";
-    reason = e.what();
-    spdlog::error("training stopped: {}", reason);
-  }
-
-  try {
-    device.safe_state();
-  } catch (const std::exception& e) {
-    spdlog::error("could not bring {} to its safe state: {}", d.model, e.what());
-    if (status == "completed") status = "failed";
-    reason += (reason.empty() ? "" : "; ") + std::string("safe state failed: ") + e.what();
-  }
-
-  nlohmann::json summary = {
-      {"status", status},
-      {"device", d.model},
-      {"epochs", epochs_done},
-      {"train_samples_processed", trained},
-      {"samples_per_second", train_seconds > 0 ? double(trained) / train_seconds : 0.0},
-      {"train_seconds", train_seconds}};
-  if (status == "completed" && epochs_done > 0) {
-    // Both errors with the final parameters, so they are comparable with each other.
-    const Evaluation final_train =
-        evaluate(device, trainer.homeostat(), trainer.parameter_target(), train);
-    device.safe_state();
-    summary["train_error"] = final_train.error_rate();
-    summary["train_cost"] = final_train.cost;
-  }
-  if (epochs_done > 0) {
-    summary["test_error"] = last_test.error_rate();
-    summary["test_cost"] = last_test.cost;
-  }
-  if (!reason.empty()) summary["reason"] = reason;
-  summary["wall_seconds"] = seconds_since(run_t0);
-  session.event("run_stop", {{"status", status}, {"reason", reason}});
-  session.write_json("summary.json", summary);
-  return {status, summary};
+  return run_training(settings, SessionSettings{}, device, data, session, false);
 }
 
 }  // namespace aeqlab

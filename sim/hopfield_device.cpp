@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <functional>
+#include <istream>
+#include <ostream>
 #include <vector>
 
 #include <spdlog/fmt/fmt.h>
@@ -24,6 +26,10 @@ struct HopfieldDevice::Engine {
   virtual void set_compliance(std::size_t g, double eps) = 0;
   virtual std::size_t group_size(std::size_t g) const = 0;
   virtual double cost() const = 0;
+  virtual void save(std::ostream& out) const = 0;
+  virtual void restore(std::istream& in) = 0;
+  virtual double compliance(std::size_t g) const = 0;
+  virtual std::size_t batch() const = 0;
 };
 
 namespace {
@@ -63,6 +69,10 @@ struct EngineAt final : HopfieldDevice::Engine {
   void set_compliance(std::size_t g, double eps) override { net.set_compliance(g, eps); }
   std::size_t group_size(std::size_t g) const override { return net.group_size(g); }
   double cost() const override { return net.cost(); }
+  void save(std::ostream& out) const override { net.save(out); }
+  void restore(std::istream& in) override { net.restore(in); }
+  double compliance(std::size_t g) const override { return net.compliance(g); }
+  std::size_t batch() const override { return net.outputs().rows(); }
 };
 
 }  // namespace
@@ -96,6 +106,7 @@ HopfieldDevice::HopfieldDevice(const HopfieldSpec& spec) : spec_(spec) {
   d.capabilities.native_homeostasis = true;
   d.capabilities.adjustable_compliance = true;
   d.capabilities.settable_parameters = true;
+  d.capabilities.snapshot = true;
 }
 
 HopfieldDevice::~HopfieldDevice() = default;
@@ -196,6 +207,23 @@ void HopfieldDevice::set_compliance(std::size_t group, double compliance) {
                                   compliance, group));
   engine_->set_compliance(group, compliance);
   description_.parameters[group].compliance = compliance;
+}
+
+void HopfieldDevice::save_snapshot(std::ostream& out) const {
+  engine_->save(out);
+  if (!out) throw DeviceError(description_.model + ": could not write the snapshot");
+}
+
+void HopfieldDevice::restore_snapshot(std::istream& in) {
+  try {
+    engine_->restore(in);
+  } catch (const std::runtime_error& e) {
+    throw DeviceError(
+        fmt::format("{}: cannot restore the snapshot: {}", description_.model, e.what()));
+  }
+  for (std::size_t g = 0; g < description_.parameters.size(); ++g)
+    description_.parameters[g].compliance = engine_->compliance(g);
+  active_ = engine_->batch();
 }
 
 void HopfieldDevice::safe_state() {

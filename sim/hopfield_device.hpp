@@ -24,6 +24,8 @@ class HopfieldDevice final : public Device {
   SettleReport settle_homeostatic() override;
   void set_compliance(std::size_t group, double compliance) override;
   void write_parameters(std::span<const double> values) override;
+  void save_snapshot(std::ostream& out) const override;
+  void restore_snapshot(std::istream& in) override;
   void safe_state() override;
 
   const HopfieldSpec& spec() const { return spec_; }

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <vector>
 
@@ -66,6 +67,11 @@ class HopfieldNetwork {
   // Mean over active replicas of 1/2 |s_out - target|^2.
   double cost() const;
   void reset_states();
+
+  // The whole state that decides what the network does next (parameters, knobs in the form they
+  // are kept, compliances, states, nudging), in binary; restore refuses one of another shape.
+  void save(std::ostream& out) const;
+  void restore(std::istream& in);
 
  private:
   // The knob of W_0 is kept as theta_0 - coef * S0^T S1 / B whenever it was last left consistent

@@ -3,9 +3,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <numeric>
 #include <random>
+#include <streambuf>
 
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "core/cli/default_config.hpp"
@@ -102,37 +105,132 @@ Split load_data(const nlohmann::json& data) {
   return s;
 }
 
+namespace {
+
+// Counts what a device's snapshot would weigh, without keeping it.
+class CountingBuffer : public std::streambuf {
+ public:
+  std::size_t count = 0;
+
+ protected:
+  int_type overflow(int_type c) override {
+    ++count;
+    return c;
+  }
+  std::streamsize xsputn(const char*, std::streamsize n) override {
+    count += std::size_t(n);
+    return n;
+  }
+};
+
+// Refuses a run whose checkpoints the disk cannot hold, before anything is trained: a lab user
+// learns it now, not at 3 a.m. when the first checkpoint fails.
+void check_room_for_checkpoints(const fs::path& dir, const Device& device,
+                                const SessionSettings& ss, std::size_t samples) {
+  const auto& d = device.describe();
+  std::size_t checkpoint = d.parameter_count() * 8 * 2 + samples * 8;
+  if (d.capabilities.snapshot) {
+    CountingBuffer counter;
+    std::ostream out(&counter);
+    device.save_snapshot(out);
+    checkpoint += counter.count;
+  } else {
+    checkpoint += d.knob_count() * 8 * 2;
+  }
+  const std::size_t margin = std::size_t(16) << 20;  // the logs' first hours, and slack
+  const std::size_t needed =
+      checkpoint * (ss.checkpoint_keep + 1) + d.parameter_count() * 8 + margin;
+  fs::path probe = fs::absolute(dir);
+  while (!fs::exists(probe) && probe.has_parent_path() && probe != probe.parent_path())
+    probe = probe.parent_path();
+  std::error_code ec;
+  const auto space = fs::space(probe, ec);
+  if (ec) return;  // no answer: the session's own writes will report the problem
+  if (space.available < needed)
+    throw ConfigError(fmt::format(
+        "session folder {}: {:.1f} MB free on its disk, but {} checkpoints of {:.1f} MB and the "
+        "logs need about {:.1f} MB; free some space, choose another --out, or lower "
+        "session.checkpoint.keep",
+        dir.string(), double(space.available) / 1e6, ss.checkpoint_keep + 1,
+        double(checkpoint) / 1e6, double(needed) / 1e6));
+}
+
+// Everything said on the console also goes to the session's log.txt, so an overnight run's
+// warnings survive the terminal that showed them.
+void log_to_session(const fs::path& dir) {
+  try {
+    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>((dir / "log.txt").string());
+    sink->set_pattern("[%Y-%m-%d %H:%M:%S.%e] %l %v");
+    spdlog::default_logger()->sinks().push_back(sink);
+    spdlog::default_logger()->flush_on(spdlog::level::info);
+  } catch (const spdlog::spdlog_ex& e) {
+    spdlog::warn("{}: cannot keep the console log there: {}", dir.string(), e.what());
+  }
+}
+
+}  // namespace
+
 int train_command(const TrainOptions& options) {
-  nlohmann::json config = resolve_config(default_config(), options.config, options.settings);
+  const bool resume = options.resume.has_value();
+  nlohmann::json config;
+  if (resume) {
+    if (options.config || !options.settings.empty() || options.out)
+      throw ConfigError(
+          "--resume continues a session with the config it recorded; it takes no --config, "
+          "--set or --out");
+    const fs::path config_file = *options.resume / "config.json";
+    if (!fs::exists(config_file))
+      throw ConfigError(
+          fmt::format("{}: not a session folder (no config.json)", options.resume->string()));
+    config = resolve_config(default_config(), config_file, {});
+  } else {
+    config = resolve_config(default_config(), options.config, options.settings);
+  }
   setup_logging(config);
   const TrainerSettings settings = trainer_settings_from(config.at("trainer"));
+  const SessionSettings session_settings = session_settings_from(config.at("session"));
   config["device"] = resolved_device_section(config.at("device"), settings.batch_size);
   const Split data = load_data(config.at("data"));
   auto device = make_device(config.at("device"), settings.batch_size);
   check_run(settings, *device, data);
 
-  const auto& session_cfg = config.at("session");
-  const fs::path dir = options.out ? *options.out
-                                   : Session::new_dir(session_cfg.at("root").get<std::string>(),
-                                                      session_cfg.at("name").get<std::string>());
-  Session session(dir);
-  session.write_json("config.json", config);
-  spdlog::info("session {}", session.dir().string());
+  std::unique_ptr<Session> session;
+  if (resume) {
+    const fs::path summary_file = *options.resume / "summary.json";
+    if (fs::exists(summary_file)) {
+      nlohmann::json summary;
+      try {
+        summary = read_json_file(summary_file);
+      } catch (const std::exception&) {
+        // A damaged summary says nothing reliable: resume from the checkpoints.
+      }
+      if (summary.is_object() && summary.value("status", "") == "completed") {
+        spdlog::info("{}: the run has completed; nothing to resume", options.resume->string());
+        return 0;
+      }
+    }
+    session = std::make_unique<Session>(*options.resume, Session::Reopen{});
+    session->write_json("device.json", describe_json(*device));
+  } else {
+    const auto& session_cfg = config.at("session");
+    const fs::path dir = options.out ? *options.out
+                                     : Session::new_dir(session_cfg.at("root").get<std::string>(),
+                                                        session_cfg.at("name").get<std::string>());
+    check_room_for_checkpoints(dir, *device, session_settings, data.train.size());
+    session = std::make_unique<Session>(dir);
+    session->write_json("config.json", config);
+    session->write_json("device.json", describe_json(*device));
+  }
+  log_to_session(session->dir());
+  spdlog::info("session {}", session->dir().string());
   spdlog::info("{}: {} train / {} test samples, {} epochs, AEqprop {} beta={}",
                device->describe().model, data.train.size(), data.test.size(), settings.epochs,
                settings.mode, settings.nudging);
 
   install_stop_handlers();
-  const RunResult result = run_training(settings, *device, data, session);
+  const RunResult result =
+      run_training(settings, session_settings, *device, data, *session, resume);
 
-  // Final parameters, float64 little-endian in the device's parameter order, for `aeqlab eval`.
-  std::vector<double> theta(device->describe().parameter_count());
-  device->read_parameters(theta);
-  {
-    std::ofstream out(session.dir() / "parameters.f64", std::ios::binary);
-    out.write(reinterpret_cast<const char*>(theta.data()),
-              std::streamsize(theta.size() * sizeof(double)));
-  }
   const auto& s = result.summary;
   if (s.contains("test_error")) {
     // The train error is measured with the final parameters only when the run completed.
@@ -144,8 +242,11 @@ int train_command(const TrainOptions& options) {
                  100 * s["test_error"].get<double>(), s["samples_per_second"].get<double>(),
                  s["wall_seconds"].get<double>());
   }
-  spdlog::info("summary: {}", (session.dir() / "summary.json").string());
-  if (result.status == "aborted") return 130;
+  if (result.status != "completed")
+    spdlog::info("{}: {}; continue with: aeqlab train --resume {}", result.status,
+                 s.value("reason", std::string()), session->dir().string());
+  spdlog::info("summary: {}", (session->dir() / "summary.json").string());
+  if (result.status == "aborted") return 128 + (stop_signal() ? stop_signal() : 2);
   return result.status == "completed" ? 0 : 1;
 }
 

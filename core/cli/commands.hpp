@@ -16,6 +16,7 @@ struct TrainOptions {
   std::optional<std::filesystem::path> config;
   std::vector<std::string> settings;
   std::optional<std::filesystem::path> out;
+  std::optional<std::filesystem::path> resume;  // continue this session from its checkpoint
 };
 
 int train_command(const TrainOptions& options);

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include "core/cli/commands.hpp"
+#include "core/cli/report_command.hpp"
+#include "core/cli/sessions_command.hpp"
 #include "core/error.hpp"
 
 int main(int argc, char** argv) {
@@ -20,6 +22,11 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   train_cmd->add_option("--set", train.settings, "override a key: --set trainer.epochs=5");
   train_cmd->add_option("--out", train_out, "session folder (default: sessions/<time>)");
+  std::string train_resume;
+  train_cmd
+      ->add_option("--resume", train_resume,
+                   "continue an interrupted session from its newest checkpoint")
+      ->check(CLI::ExistingDirectory);
 
   std::string eval_session;
   std::vector<std::string> eval_settings;
@@ -33,6 +40,21 @@ int main(int argc, char** argv) {
   auto* config_cmd = app.add_subcommand("config", "show configuration");
   config_cmd->add_flag("--print-default", print_default, "print the embedded default config");
 
+  aeqlab::cli::SessionsOptions sessions;
+  auto* sessions_cmd =
+      app.add_subcommand("sessions", "list past sessions with their status and results");
+  sessions_cmd->add_option("root", sessions.roots,
+                           "folders holding sessions, or session folders (default: sessions)");
+  sessions_cmd->add_flag("--json", sessions.json, "one JSON object per session per line");
+
+  std::vector<std::filesystem::path> report_sessions;
+  std::string report_out;
+  auto* report_cmd = app.add_subcommand(
+      "report", "plots (PNG) and an HTML page from session folders, side by side when several");
+  report_cmd->add_option("session", report_sessions, "session folder(s)")->required();
+  report_cmd->add_option("--out", report_out,
+                         "output folder (default: SESSION/report, or ./aeqlab-report for several)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -44,9 +66,15 @@ int main(int argc, char** argv) {
     if (*train_cmd) {
       if (!train_config.empty()) train.config = train_config;
       if (!train_out.empty()) train.out = train_out;
+      if (!train_resume.empty()) train.resume = train_resume;
       return aeqlab::cli::train_command(train);
     }
     if (*eval_cmd) return aeqlab::cli::eval_command(eval_session, eval_settings);
+    if (*report_cmd)
+      return aeqlab::cli::report_command(
+          report_sessions,
+          report_out.empty() ? std::nullopt : std::optional<std::filesystem::path>(report_out));
+    if (*sessions_cmd) return aeqlab::cli::sessions_command(sessions, std::cout, std::cerr);
     if (*config_cmd) {
       if (print_default) return aeqlab::cli::print_default_config();
       std::cerr << config_cmd->help();

@@ -1,5 +1,6 @@
 // The `train` job on the analytic test device: the session record of a completed, a failed and
 // an interrupted run, and the checks made before a run starts.
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <string>
@@ -61,6 +62,23 @@ class TrainingRun : public ::testing::Test {
   spdlog::level::level_enum level_ = spdlog::level::info;
 };
 
+// Safe state is the last thing done to the device: after it, only readings (the final
+// parameters for parameters.f64) and nothing that drives it.
+void expect_safe_state_last(const RecordingDevice& recorder) {
+  const auto& calls = recorder.calls();
+  const auto last = std::find(calls.rbegin(), calls.rend(), "safe_state");
+  ASSERT_NE(last, calls.rend()) << "the device never got its safe state";
+  for (auto it = calls.rbegin(); it != last; ++it)
+    EXPECT_TRUE(it->rfind("read_", 0) == 0) << *it << " after the safe state";
+}
+
+std::vector<json> events_of_kind(const fs::path& dir, const std::string& kind) {
+  std::vector<json> out;
+  for (auto& e : read_events(dir))
+    if (e["event"] == kind) out.push_back(e);
+  return out;
+}
+
 }  // namespace
 
 TEST_F(TrainingRun, ACompletedRunLeavesItsEventsAndSummary) {
@@ -85,18 +103,30 @@ TEST_F(TrainingRun, ACompletedRunLeavesItsEventsAndSummary) {
   EXPECT_GT(summary["samples_per_second"].get<double>(), 0.0);
   EXPECT_GT(summary["wall_seconds"].get<double>(), 0.0);
 
-  const auto events = read_events(tmp / "run");
-  ASSERT_EQ(events.size(), 5u);
-  EXPECT_EQ(events.front()["event"], "run_start");
-  EXPECT_EQ(events.front()["train_samples"], 4);
-  for (int e = 1; e <= 3; ++e) {
-    EXPECT_EQ(events[e]["event"], "epoch");
-    EXPECT_EQ(events[e]["epoch"], e);
-    EXPECT_EQ(events[e]["samples"], 4);
-    EXPECT_TRUE(events[e].contains("test_error"));
+  const auto all = read_events(tmp / "run");
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.front()["event"], "run_start");
+  EXPECT_EQ(all.front()["train_samples"], 4);
+  std::vector<json> events, steps, checkpoints;
+  for (const auto& e : all) {
+    if (e["event"] == "epoch") events.push_back(e);
+    if (e["event"] == "step") steps.push_back(e);
+    if (e["event"] == "checkpoint") checkpoints.push_back(e);
   }
-  EXPECT_EQ(events.back()["event"], "run_stop");
-  EXPECT_EQ(events.back()["status"], "completed");
+  ASSERT_EQ(events.size(), 3u);
+  for (int e = 1; e <= 3; ++e) {
+    EXPECT_EQ(events[e - 1]["epoch"], e);
+    EXPECT_EQ(events[e - 1]["samples"], 4);
+    EXPECT_TRUE(events[e - 1].contains("test_error"));
+  }
+  // The default detail: one line per step (batch of 4: one step per epoch) with its phases.
+  ASSERT_EQ(steps.size(), 3u);
+  for (const char* phase : {"scoring", "homeostatic", "free_knob"})
+    EXPECT_TRUE(steps[0]["phases"].contains(phase)) << phase;
+  // The starting point and every epoch's end.
+  EXPECT_EQ(checkpoints.size(), 4u);
+  EXPECT_EQ(all.back()["event"], "run_stop");
+  EXPECT_EQ(all.back()["status"], "completed");
   EXPECT_GE(device.safe_state_count(), 1u) << "the device was left live at the end";
 }
 
@@ -130,8 +160,7 @@ TEST_F(TrainingRun, ADeviceFaultFailsTheRunButKeepsTheRecordAndMakesTheDeviceSaf
   EXPECT_EQ(events.back()["event"], "run_stop");
   EXPECT_EQ(events.back()["status"], "failed");
   EXPECT_THAT(events.back()["reason"].get<std::string>(), HasSubstr("W0 driver tripped"));
-  ASSERT_FALSE(recorder.calls().empty());
-  EXPECT_EQ(recorder.calls().back(), "safe_state") << "the last thing done to the device";
+  expect_safe_state_last(recorder);
 }
 
 TEST_F(TrainingRun, AnInterruptStopsAfterTheStepAsAborted) {
@@ -153,7 +182,8 @@ TEST_F(TrainingRun, AnInterruptStopsAfterTheStepAsAborted) {
   EXPECT_EQ(result.summary["epochs"], 1);
   EXPECT_THAT(result.summary.value("reason", ""), HasSubstr("signal"));
   EXPECT_EQ(recorder.count("settle"), 2u) << "the interrupted step was finished, none after it";
-  EXPECT_EQ(recorder.calls().back(), "safe_state");
+  expect_safe_state_last(recorder);
+  EXPECT_EQ(events_of_kind(tmp / "run", "checkpoint").back()["why"], "stop");
   const auto events = read_events(tmp / "run");
   EXPECT_EQ(events.back()["status"], "aborted");
   EXPECT_EQ(read_json(tmp / "run" / "summary.json")["status"], "aborted");

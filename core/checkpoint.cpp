@@ -1,0 +1,169 @@
+#include "core/checkpoint.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "core/session.hpp"
+
+namespace aeqlab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "checkpoint files are written as little-endian float64 / uint64");
+
+template <typename V>
+std::string_view bytes_of(const std::vector<V>& v) {
+  return {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(V)};
+}
+
+std::string read_whole(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", file.string()));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+template <typename V>
+std::vector<V> read_values(const fs::path& file, std::size_t expected) {
+  const std::string bytes = read_whole(file);
+  if (bytes.size() != expected * sizeof(V))
+    throw std::runtime_error(fmt::format("{}: {} bytes, expected {}", file.string(), bytes.size(),
+                                         expected * sizeof(V)));
+  std::vector<V> v(expected);
+  std::memcpy(v.data(), bytes.data(), bytes.size());
+  return v;
+}
+
+bool is_sequence_name(const std::string& name) {
+  return !name.empty() &&
+         std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+CheckpointStore::CheckpointStore(fs::path session_dir, std::size_t keep)
+    : root_(std::move(session_dir) / "checkpoints"), keep_(std::max<std::size_t>(keep, 1)) {}
+
+fs::path CheckpointStore::path_of(std::uint64_t sequence) const {
+  return root_ / fmt::format("{:06d}", sequence);
+}
+
+std::vector<std::uint64_t> CheckpointStore::sequences() const {
+  std::vector<std::uint64_t> seqs;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(root_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && is_sequence_name(name)) seqs.push_back(std::stoull(name));
+  }
+  std::sort(seqs.begin(), seqs.end());
+  return seqs;
+}
+
+fs::path CheckpointStore::save(const Checkpoint& c) {
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("{}: cannot create: {}", root_.string(), ec.message()));
+  const fs::path final_dir = path_of(c.sequence);
+  const fs::path tmp = root_ / fmt::format(".{:06d}.tmp", c.sequence);
+  fs::remove_all(tmp, ec);  // left by a run killed while writing it
+  fs::create_directory(tmp, ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("{}: cannot create: {}", tmp.string(), ec.message()));
+
+  nlohmann::json manifest = {{"format", 1},
+                             {"sequence", c.sequence},
+                             {"time", Session::utc_now()},
+                             {"progress", c.progress},
+                             {"parameters", c.parameters.size()},
+                             {"knobs", c.knobs.size()},
+                             {"homeostat_memory", c.homeostat_memory.size()},
+                             {"epoch_start_parameters", c.epoch_start_parameters.size()},
+                             {"order", c.order.size()},
+                             {"device_snapshot", c.device_snapshot.size()}};
+  if (!c.parameters.empty()) write_file_durably(tmp / "parameters.f64", bytes_of(c.parameters));
+  if (!c.knobs.empty()) write_file_durably(tmp / "knobs.f64", bytes_of(c.knobs));
+  if (!c.homeostat_memory.empty())
+    write_file_durably(tmp / "homeostat.f64", bytes_of(c.homeostat_memory));
+  if (!c.epoch_start_parameters.empty())
+    write_file_durably(tmp / "epoch_start.f64", bytes_of(c.epoch_start_parameters));
+  if (!c.order.empty()) write_file_durably(tmp / "order.u64", bytes_of(c.order));
+  if (!c.device_snapshot.empty()) write_file_durably(tmp / "device.snapshot", c.device_snapshot);
+  write_file_durably(tmp / "checkpoint.json", manifest.dump(2) + "\n");
+  sync_folder(tmp);
+  fs::remove_all(final_dir, ec);
+  fs::rename(tmp, final_dir, ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("{}: cannot write: {}", final_dir.string(), ec.message()));
+  sync_folder(root_);
+
+  // Prune only once the new one is in place: there is always a whole checkpoint on disk.
+  auto seqs = sequences();
+  while (seqs.size() > keep_) {
+    fs::remove_all(path_of(seqs.front()), ec);
+    seqs.erase(seqs.begin());
+  }
+  return final_dir;
+}
+
+Checkpoint CheckpointStore::load(std::uint64_t sequence) const {
+  const fs::path dir = path_of(sequence);
+  const fs::path manifest_file = dir / "checkpoint.json";
+  nlohmann::json m;
+  try {
+    m = nlohmann::json::parse(read_whole(manifest_file));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: {}", manifest_file.string(), e.what()));
+  }
+  Checkpoint c;
+  try {
+    if (m.at("format").get<int>() != 1)
+      throw std::runtime_error(
+          fmt::format("{}: unknown format {}", manifest_file.string(), m.at("format").dump()));
+    c.sequence = m.at("sequence").get<std::uint64_t>();
+    c.progress = m.at("progress");
+    auto count = [&](const char* key) { return m.at(key).get<std::size_t>(); };
+    if (count("parameters"))
+      c.parameters = read_values<double>(dir / "parameters.f64", count("parameters"));
+    if (count("knobs")) c.knobs = read_values<double>(dir / "knobs.f64", count("knobs"));
+    if (count("homeostat_memory"))
+      c.homeostat_memory = read_values<double>(dir / "homeostat.f64", count("homeostat_memory"));
+    if (count("epoch_start_parameters"))
+      c.epoch_start_parameters =
+          read_values<double>(dir / "epoch_start.f64", count("epoch_start_parameters"));
+    if (count("order")) c.order = read_values<std::uint64_t>(dir / "order.u64", count("order"));
+    if (count("device_snapshot")) {
+      c.device_snapshot = read_whole(dir / "device.snapshot");
+      if (c.device_snapshot.size() != count("device_snapshot"))
+        throw std::runtime_error(fmt::format("{}: truncated", (dir / "device.snapshot").string()));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: {}", manifest_file.string(), e.what()));
+  }
+  return c;
+}
+
+std::optional<Checkpoint> CheckpointStore::load_latest(std::vector<std::string>& warnings) const {
+  const auto seqs = sequences();
+  for (auto it = seqs.rbegin(); it != seqs.rend(); ++it) {
+    try {
+      return load(*it);
+    } catch (const std::exception& e) {
+      warnings.push_back(fmt::format("checkpoint {} is damaged, trying an older one: {}",
+                                     path_of(*it).string(), e.what()));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace aeqlab

@@ -1,0 +1,48 @@
+#pragma once
+// Checkpoints of a run: everything `--resume` needs to continue exactly where the run stood.
+// Each is a folder checkpoints/NNNNNN/ written under a temporary name, synced to disk, then
+// renamed: a checkpoint either exists whole or not at all, whenever the program is killed.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace aeqlab {
+
+struct Checkpoint {
+  std::uint64_t sequence = 0;
+  nlohmann::json progress = nlohmann::json::object();  // where the run stands (the run's own)
+  std::vector<double> parameters;                      // device order; empty without readback
+  std::vector<double> knobs;                           // for devices without snapshots
+  std::vector<double> homeostat_memory;                // what the homeostat carries between holds
+  std::vector<double> epoch_start_parameters;  // mid-epoch only: for the epoch's change norms
+  std::vector<std::uint64_t> order;            // this epoch's sample order
+  std::string device_snapshot;                 // the device's exact state, when it offers one
+};
+
+class CheckpointStore {
+ public:
+  // `keep`: how many of the newest checkpoints survive each new one (at least 1).
+  CheckpointStore(std::filesystem::path session_dir, std::size_t keep);
+
+  std::filesystem::path folder() const { return root_; }
+  // Writes checkpoint `c` (its sequence must be new) and prunes the oldest beyond `keep`.
+  std::filesystem::path save(const Checkpoint& c);
+  // The newest checkpoint that reads back whole; damaged ones are skipped with a warning each.
+  std::optional<Checkpoint> load_latest(std::vector<std::string>& warnings) const;
+  // Sequences of the complete checkpoints on disk, oldest first.
+  std::vector<std::uint64_t> sequences() const;
+
+ private:
+  std::filesystem::path path_of(std::uint64_t sequence) const;
+  Checkpoint load(std::uint64_t sequence) const;
+
+  std::filesystem::path root_;
+  std::size_t keep_;
+};
+
+}  // namespace aeqlab

@@ -1,0 +1,748 @@
+"""aeqlab report: figures and one HTML page from one or more session folders.
+
+Compiled into the `aeqlab` program (scripts/embed.cmake) and run by `aeqlab report` as
+    python3 - --out OUTDIR -- DIR [DIR ...]
+Needs matplotlib and numpy (Debian: python3-matplotlib, python3-numpy).
+
+It reads whatever each session folder holds (summary.json, device.json, config.json, metrics.csv,
+events.jsonl, parameters.f64 or the newest checkpoint's) and never fails on a damaged or missing
+piece: what cannot be read is skipped with a warning on standard error naming the file (and line),
+a figure whose data are absent is left out with a note on the page. The last line printed on
+standard output is the path of index.html.
+"""
+
+import argparse
+import csv
+import datetime
+import html
+import io
+import json
+import math
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+PHASES = ("scoring", "homeostatic", "free_knob")
+LINESTYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+# Every figure this script may write; stale ones from an earlier report in the same folder are
+# removed so that the folder always matches its index.html.
+FIGURE_FILES = (
+    "error.png",
+    "cost.png",
+    "parameters.png",
+    "settle_time.png",
+    "settle_iterations.png",
+    "speed.png",
+)
+
+ALT = {
+    "error.png": "error per epoch",
+    "cost.png": "cost per epoch",
+    "parameters.png": "parameter distributions",
+    "settle_time.png": "settle time histograms",
+    "settle_iterations.png": "settle iteration histograms",
+    "speed.png": "samples per second per epoch",
+}
+WARNINGS = []
+
+
+def warn(message):
+    WARNINGS.append(message)
+    print("aeqlab report: warning: " + message, file=sys.stderr, flush=True)
+
+
+def number(value):
+    """A finite float from a JSON or CSV value, else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        v = float(value)
+    else:
+        try:
+            v = float(str(value).strip())
+        except ValueError:
+            return None
+    return v if math.isfinite(v) else None
+
+
+def read_json_object(path, what):
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as f:
+            value = json.load(f)
+    except (OSError, ValueError) as e:
+        warn("{}: cannot read {} ({}); left out".format(path, what, e))
+        return None
+    if not isinstance(value, dict):
+        warn("{}: {} is not a JSON object; left out".format(path, what))
+        return None
+    return value
+
+
+def read_events(path):
+    """The events of events.jsonl that stand, as (line number, object), 1-based lines.
+
+    A line that is not a JSON object (a garbage line, a truncated last line) is skipped with a
+    warning. Lines superseded by a resume (lines N+1 .. resume line - 1 for
+    "superseded_after_line": N) are dropped: that work was redone after a crash.
+    """
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        warn("{}: cannot read ({}); no events".format(path, e))
+        return None
+    lines = raw.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    truncated_last = not raw.endswith(b"\n") and len(lines) > 0
+    events = []
+    for number_, line in enumerate(lines, start=1):
+        text = line.decode("utf-8", errors="replace").strip()
+        if not text:
+            continue
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            last = number_ == len(lines) and truncated_last
+            warn("{}:{}: {}; line skipped".format(
+                path, number_, "truncated last line" if last else "not a JSON object"))
+            continue
+        if not isinstance(obj.get("event"), str):
+            warn("{}:{}: no \"event\" field; line skipped".format(path, number_))
+            continue
+        events.append((number_, obj))
+
+    superseded = []  # (first, last) line ranges, inclusive
+    for line_no, e in events:
+        if e["event"] != "resume" or "superseded_after_line" not in e:
+            continue
+        after = e["superseded_after_line"]
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0 or after >= line_no:
+            warn("{}:{}: resume with an unusable superseded_after_line ({!r}); ignored".format(
+                path, line_no, after))
+            continue
+        if after + 1 <= line_no - 1:
+            superseded.append((after + 1, line_no - 1))
+    if superseded:
+        events = [(n, e) for n, e in events if not any(a <= n <= b for a, b in superseded)]
+    return events
+
+
+def read_metrics(path):
+    """metrics.csv as {epoch: {column: float or None}}; damaged rows are skipped with a warning."""
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace", newline="") as f:
+            text = f.read()
+    except OSError as e:
+        warn("{}: cannot read ({}); left out".format(path, e))
+        return None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        warn("{}: empty; left out".format(path))
+        return None
+    header = [h.strip() for h in rows[0]]
+    if "epoch" not in header:
+        warn("{}:1: no \"epoch\" column in the header; left out".format(path))
+        return None
+    truncated_last = not text.endswith("\n")
+    by_epoch = {}
+    for i, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        last = i == len(rows)
+        if last and truncated_last:
+            warn("{}:{}: truncated last row; row skipped".format(path, i))
+            continue
+        if len(row) != len(header):
+            warn("{}:{}: {} fields where the header has {}; row skipped".format(
+                path, i, len(row), len(header)))
+            continue
+        values = {h: number(c) for h, c in zip(header, row)}
+        epoch = values.get("epoch")
+        if epoch is None:
+            warn("{}:{}: no epoch number; row skipped".format(path, i))
+            continue
+        by_epoch[int(epoch)] = values  # a row repeated after a resume: the last one stands
+    return by_epoch
+
+
+def read_parameters(path):
+    try:
+        values = np.fromfile(path, dtype="<f8")
+    except (OSError, ValueError) as e:
+        warn("{}: cannot read ({}); no parameter histograms".format(path, e))
+        return None
+    size = os.path.getsize(path)
+    if size % 8:
+        warn("{}: {} bytes is not a whole number of float64 values; the last {} bytes are "
+             "ignored".format(path, size, size % 8))
+    return values
+
+
+def newest_checkpoint_parameters(session_dir):
+    root = os.path.join(session_dir, "checkpoints")
+    if not os.path.isdir(root):
+        return None, None
+    best = None
+    for name in os.listdir(root):
+        if name.isdigit() and os.path.isfile(os.path.join(root, name, "parameters.f64")):
+            if best is None or int(name) > int(best):
+                best = name
+    if best is None:
+        return None, None
+    return os.path.join(root, best, "parameters.f64"), best
+
+
+class Session:
+    def __init__(self, path):
+        self.path = path
+        self.name = os.path.basename(os.path.normpath(path)) or path
+        self.label = self.name
+        self.summary = read_json_object(os.path.join(path, "summary.json"), "summary.json")
+        self.device = read_json_object(os.path.join(path, "device.json"), "device.json")
+        events_path = os.path.join(path, "events.jsonl")
+        metrics_path = os.path.join(path, "metrics.csv")
+        events = read_events(events_path)
+        metrics = read_metrics(metrics_path)
+        for p, what in ((events_path, events), (metrics_path, metrics)):
+            if what is None and not os.path.exists(p):
+                warn("{}: absent".format(p))
+        if self.summary is None and not os.path.exists(os.path.join(path, "summary.json")):
+            warn("{}: absent (the run may still be going, or was killed)".format(
+                os.path.join(path, "summary.json")))
+        events = events or []
+
+        self.run_start = None
+        self.run_stop = None
+        self.resumes = 0
+        self.steps = []
+        epoch_events = {}
+        for _, e in events:
+            kind = e["event"]
+            if kind == "run_start":
+                self.run_start = e
+            elif kind == "run_stop":
+                self.run_stop = e
+            elif kind == "resume":
+                self.resumes += 1
+            elif kind == "epoch":
+                n = number(e.get("epoch"))
+                if n is not None:
+                    epoch_events[int(n)] = e
+            elif kind == "step":
+                self.steps.append(e)
+
+        # Per-epoch curves: metrics.csv where it has the column, the epoch events otherwise.
+        self.epochs = {}
+        aliases = {"samples": "samples_seen", "seconds": "epoch_seconds"}
+        for n, e in epoch_events.items():
+            row = {}
+            for k, v in e.items():
+                row[aliases.get(k, k)] = number(v)
+            self.epochs[n] = row
+        for n, row in (metrics or {}).items():
+            merged = self.epochs.setdefault(n, {})
+            for k, v in row.items():
+                if v is not None or k not in merged:
+                    merged[k] = v
+
+        self.parameters = None
+        self.parameter_source = None
+        own = os.path.join(path, "parameters.f64")
+        if os.path.isfile(own):
+            self.parameters = read_parameters(own)
+            self.parameter_source = "parameters.f64"
+        else:
+            checkpoint, sequence = newest_checkpoint_parameters(path)
+            if checkpoint:
+                warn("{}: absent; using the newest checkpoint's, {}".format(own, checkpoint))
+                self.parameters = read_parameters(checkpoint)
+                self.parameter_source = "checkpoint {}".format(sequence)
+        self.groups = self.parameter_groups()
+
+    def parameter_groups(self):
+        """[(group name, values)] from device.json's parameter list, else one group of all."""
+        p = self.parameters
+        if p is None or p.size == 0:
+            return []
+        declared = (self.device or {}).get("parameters")
+        if not isinstance(declared, list) or not declared:
+            return [("all parameters", p)]
+        layout = []  # (name, count)
+        for i, g in enumerate(declared):
+            count = number(g.get("count")) if isinstance(g, dict) else None
+            if count is None or count < 0:
+                warn("{}: device.json's parameter group {} has no usable count; one histogram "
+                     "of all values".format(self.path, i))
+                return [("all parameters", p)]
+            layout.append((str(g.get("name", "group {}".format(i))), int(count)))
+        total = sum(c for _, c in layout)
+        if total < p.size:
+            warn("{}: {} holds {} values, more than the {} device.json declares; one histogram "
+                 "of all values".format(self.path, self.parameter_source, p.size, total))
+            return [("all parameters", p)]
+        if total > p.size:
+            # A file cut short: the groups as far as its values go.
+            warn("{}: {} holds {} values where device.json declares {}; the groups as far as "
+                 "they go".format(self.path, self.parameter_source, p.size, total))
+        groups, offset = [], 0
+        for name, count in layout:
+            values = p[offset:offset + count]
+            if values.size:
+                groups.append((name if values.size == count else name + " (part)", values))
+            offset += count
+        return groups
+
+    def status(self):
+        if self.summary and isinstance(self.summary.get("status"), str):
+            return self.summary["status"]
+        if self.run_stop and isinstance(self.run_stop.get("status"), str):
+            return self.run_stop["status"] + " (no summary.json)"
+        if self.run_start:
+            return "unfinished (no run_stop)"
+        return "unknown"
+
+    def device_model(self):
+        for source in (self.summary, self.device, self.run_start):
+            if source:
+                for key in ("device", "model"):
+                    if isinstance(source.get(key), str):
+                        return source[key]
+        return ""
+
+    def series(self, key, scale=1.0):
+        xs, ys = [], []
+        for n in sorted(self.epochs):
+            v = self.epochs[n].get(key)
+            if v is not None:
+                xs.append(n)
+                ys.append(v * scale)
+        return xs, ys
+
+    def phase_values(self, phase, key):
+        out = []
+        for s in self.steps:
+            phases = s.get("phases")
+            if not isinstance(phases, dict) or not isinstance(phases.get(phase), dict):
+                continue
+            v = number(phases[phase].get(key))
+            if v is not None:
+                out.append(v)
+        return out
+
+    def phase_names(self):
+        names = []
+        for s in self.steps:
+            phases = s.get("phases")
+            if isinstance(phases, dict):
+                for k in phases:
+                    if k not in names:
+                        names.append(k)
+        return sorted(names, key=lambda k: (PHASES.index(k) if k in PHASES else len(PHASES), k))
+
+
+def unique_labels(sessions):
+    """Legend labels: the folder name, with its parent when two sessions share a name."""
+    for s in sessions:
+        s.label = s.name
+    for depth in (2, 3):
+        seen = {}
+        for s in sessions:
+            seen.setdefault(s.label, []).append(s)
+        for same in seen.values():
+            if len(same) > 1:
+                for s in same:
+                    parts = os.path.normpath(os.path.abspath(s.path)).split(os.sep)
+                    s.label = "/".join(parts[-depth:])
+    seen = {}
+    for s in sessions:
+        seen[s.label] = seen.get(s.label, 0) + 1
+        if seen[s.label] > 1:
+            s.label += " #{}".format(seen[s.label])
+
+
+def style(i):
+    return {"linestyle": LINESTYLES[i % len(LINESTYLES)], "marker": MARKERS[i % len(MARKERS)]}
+
+
+def log_y_if_spread(ax, counts):
+    counts = np.asarray([c for c in counts if c > 0])
+    if counts.size and counts.max() / counts.min() >= 100:
+        ax.set_yscale("log", nonpositive="clip")
+
+
+def save(fig, out_dir, name):
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, name), dpi=100)
+    plt.close(fig)
+
+
+# ---- figures: each returns (file, caption) or (None, note) --------------------------------------
+
+
+def per_epoch_figure(sessions, out_dir, name, title, ylabel, curves, scale, what):
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    drawn = 0
+    for i, s in enumerate(sessions):
+        for j, (key, label) in enumerate(curves):
+            xs, ys = s.series(key, scale)
+            if not xs:
+                continue
+            ax.plot(xs, ys, color="C{}".format(j), markersize=4,
+                    label="{}: {}".format(s.label, label), **style(i))
+            drawn += 1
+    if not drawn:
+        plt.close(fig)
+        return None, "No {}: no session has per-epoch {} (metrics.csv or epoch events).".format(
+            what, " or ".join(k for k, _ in curves))
+    ax.set_title(title)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    save(fig, out_dir, name)
+    return name, None
+
+
+def error_figure(sessions, out_dir):
+    name, note = per_epoch_figure(
+        sessions, out_dir, "error.png", "Error per epoch", "error (%)",
+        [("test_error", "test"), ("train_error_running", "train (running)")], 100.0,
+        "error curves")
+    return name, note or (
+        "Error rate per epoch, in %. Test: on the test set after each epoch. Train (running): "
+        "each mini-batch scored just before its step, averaged over the epoch. One line style "
+        "per session.")
+
+
+def cost_figure(sessions, out_dir):
+    name, note = per_epoch_figure(
+        sessions, out_dir, "cost.png", "Cost (loss) per epoch", "mean cost ½‖y − t‖² per sample",
+        [("test_cost", "test"), ("train_cost_running", "train (running)")], 1.0, "cost curves")
+    return name, note or (
+        "Mean cost ½‖y − t‖² per sample, per epoch: on the test set after each epoch, and running "
+        "over the epoch's training mini-batches.")
+
+
+def speed_figure(sessions, out_dir):
+    name, note = per_epoch_figure(
+        sessions, out_dir, "speed.png", "Training speed per epoch", "samples per second",
+        [("samples_per_second", "samples/s")], 1.0, "speed curve")
+    return name, note or (
+        "Training samples per second of wall time in each epoch's training loop (test evaluation "
+        "excluded).")
+
+
+def parameters_figure(sessions, out_dir):
+    with_params = [s for s in sessions if s.groups]
+    if not with_params:
+        return None, ("No parameter distributions: no session has parameters.f64 or a "
+                      "checkpoint's.")
+    names = []
+    for s in with_params:
+        for g, _ in s.groups:
+            if g not in names:
+                names.append(g)
+    cols = min(3, len(names))
+    rows = int(math.ceil(len(names) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
+    for k, g in enumerate(names):
+        ax = axes[k // cols][k % cols]
+        data = [(i, s, v) for i, s in enumerate(sessions) for n, v in s.groups if n == g]
+        everything = np.concatenate([v for _, _, v in data])
+        everything = everything[np.isfinite(everything)]
+        if everything.size == 0:
+            ax.set_title("{} (no finite values)".format(g))
+            continue
+        bins = int(min(60, max(10, math.sqrt(everything.size))))
+        edges = np.histogram_bin_edges(everything, bins=bins)
+        counts = []
+        for i, s, v in data:
+            v = v[np.isfinite(v)]
+            c, _, _ = ax.hist(v, bins=edges, histtype="step", color="C{}".format(i),
+                              linestyle=LINESTYLES[i % len(LINESTYLES)], linewidth=1.3,
+                              label="{} ({:,} values)".format(s.label, v.size))
+            counts.extend(np.atleast_1d(c).tolist())
+        log_y_if_spread(ax, counts)
+        if len(sessions) > 1:
+            ax.set_title(g)
+        else:
+            ax.set_title("{} ({:,} values)".format(g, data[0][2].size))
+        unit = unit_of(with_params, g)
+        ax.set_xlabel("value" + (" ({})".format(unit) if unit else ""))
+        ax.set_ylabel("count")
+        ax.grid(True, alpha=0.3)
+        if len(sessions) > 1:
+            ax.legend(fontsize="x-small")
+    for k in range(len(names), rows * cols):
+        axes[k // cols][k % cols].axis("off")
+    fig.suptitle("Final parameter distributions per group")
+    save(fig, out_dir, "parameters.png")
+    sources = "; ".join("{}: {}".format(s.label, s.parameter_source) for s in with_params)
+    missing = [s.label for s in sessions if not s.groups]
+    caption = ("Histogram of the final parameter values per group (groups from device.json; "
+               "one histogram of all values where it is absent). Source: {}.".format(sources))
+    if missing:
+        caption += " No parameters for: {}.".format(", ".join(missing))
+    return "parameters.png", caption
+
+
+def unit_of(sessions, group):
+    for s in sessions:
+        for g in (s.device or {}).get("parameters") or []:
+            if isinstance(g, dict) and g.get("name") == group and isinstance(g.get("unit"), str):
+                return g["unit"]
+    return ""
+
+
+def time_unit(values):
+    top = max(values) if values else 0.0
+    if top < 1e-3:
+        return 1e6, "µs"
+    if top < 1.0:
+        return 1e3, "ms"
+    return 1.0, "s"
+
+
+def settle_figure(sessions, out_dir, key):
+    phases = []
+    for s in sessions:
+        for p in s.phase_names():
+            if p not in phases:
+                phases.append(p)
+    phases = [p for p in phases if any(s.phase_values(p, key) for s in sessions)]
+    is_time = key == "seconds"
+    file = "settle_time.png" if is_time else "settle_iterations.png"
+    what = "settle time" if is_time else "settle iteration"
+    if not phases:
+        details = sorted({str((s.run_start or {}).get("detail")) for s in sessions
+                          if (s.run_start or {}).get("detail") is not None})
+        why = ""
+        if details:
+            why = " (session.detail was {}; \"step\" or \"phase\" writes them)".format(
+                ", ".join('"{}"'.format(d) for d in details))
+        return None, ("No {} histograms: no session has per-step events with phase {}{}. The "
+                      "per-epoch means are in metrics.csv.".format(what, key, why))
+    fig, axes = plt.subplots(1, len(phases), figsize=(4.4 * len(phases), 3.6), squeeze=False)
+    for k, p in enumerate(phases):
+        ax = axes[0][k]
+        per_session = [(i, s, s.phase_values(p, key)) for i, s in enumerate(sessions)]
+        per_session = [(i, s, v) for i, s, v in per_session if v]
+        everything = [x for _, _, v in per_session for x in v]
+        if is_time:
+            factor, unit = time_unit(everything)
+            xlabel = "settle time ({})".format(unit)
+        else:
+            factor, unit = 1.0, ""
+            xlabel = "device iterations per settle"
+        scaled = np.asarray(everything) * factor
+        lo, hi = float(scaled.min()), float(scaled.max())
+        if not is_time and hi - lo <= 60:
+            edges = np.arange(math.floor(lo) - 0.5, math.ceil(hi) + 1.5)
+        elif lo > 0 and hi / lo >= 20:
+            # Long tails (a slow settle now and then): logarithmic bins keep the bulk readable.
+            edges = np.geomspace(lo, hi, 50)
+            ax.set_xscale("log")
+        else:
+            edges = np.histogram_bin_edges(scaled, bins=50)
+        counts = []
+        for i, s, v in per_session:
+            c, _, _ = ax.hist(np.asarray(v) * factor, bins=edges, histtype="step",
+                              color="C{}".format(i), linestyle=LINESTYLES[i % len(LINESTYLES)],
+                              linewidth=1.3, label="{} ({} settles)".format(s.label, len(v)))
+            counts.extend(np.atleast_1d(c).tolist())
+        log_y_if_spread(ax, counts)
+        ax.set_title("phase: {}".format(p))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("settles")
+        if not is_time and ax.get_xscale() == "linear":
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="x-small")
+    fig.suptitle("Settle {} per phase".format("time" if is_time else "iterations"))
+    save(fig, out_dir, file)
+    if is_time:
+        caption = ("Wall time of each settle (relaxation) of the per-step phases, per phase: "
+                   "scoring (the batch scored before its step), homeostatic and free-knob holds.")
+    else:
+        caption = ("Device iterations each settle took (for the Hopfield device: sweeps; a "
+                   "feedback hold counts the sweeps of all its rounds), per phase.")
+    caption += " Phases: {}. Steps: {}.".format(
+        ", ".join(phases), "; ".join("{}: {}".format(s.label, len(s.steps)) for s in sessions))
+    return file, caption
+
+
+# ---- the page ------------------------------------------------------------------------------------
+
+
+def fmt_percent(v):
+    v = number(v)
+    return "" if v is None else "{:.2f} %".format(100 * v)
+
+
+def fmt_number(v, digits=4):
+    v = number(v)
+    return "" if v is None else "{:.{}g}".format(v, digits)
+
+
+def fmt_fixed(v, decimals):
+    v = number(v)
+    return "" if v is None else "{:,.{}f}".format(v, decimals)
+
+
+def session_row(s):
+    summary = s.summary or {}
+    last = s.epochs[max(s.epochs)] if s.epochs else {}
+    epochs = summary.get("epochs", max(s.epochs) if s.epochs else "")
+    test_error = summary.get("test_error", last.get("test_error"))
+    test_cost = summary.get("test_cost", last.get("test_cost"))
+    reason = summary.get("reason", (s.run_stop or {}).get("reason", ""))
+    if s.resumes:
+        reason = (reason + "; " if reason else "") + "resumed {} time{}".format(
+            s.resumes, "" if s.resumes == 1 else "s")
+    cells = [
+        s.label,
+        s.status(),
+        s.device_model(),
+        str(epochs),
+        fmt_percent(test_error),
+        fmt_percent(summary.get("train_error")),
+        fmt_number(test_cost),
+        fmt_number(summary.get("train_cost")),
+        fmt_fixed(summary.get("samples_per_second"), 0),
+        fmt_number(summary.get("wall_seconds"), 3),
+        str(reason or ""),
+    ]
+    title = html.escape(os.path.abspath(s.path), quote=True)
+    tds = "".join("<td>{}</td>".format(html.escape(c)) for c in cells[1:])
+    return '<tr><td title="{}">{}</td>{}</tr>'.format(title, html.escape(cells[0]), tds)
+
+
+def write_page(out_dir, sessions, figures):
+    e = html.escape
+    title = "aeqlab report: " + ", ".join(s.label for s in sessions)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        "<title>{}</title>".format(e(title)),
+        "<style>",
+        "body { font-family: sans-serif; margin: 2em; max-width: 1300px; color: #222; }",
+        "table { border-collapse: collapse; margin: 1em 0; }",
+        "th, td { border: 1px solid #bbb; padding: 0.3em 0.6em; text-align: left; }",
+        "th { background: #eee; }",
+        "figure { margin: 2em 0; }",
+        "figure img { max-width: 100%; border: 1px solid #ddd; }",
+        "figcaption { margin-top: 0.4em; max-width: 60em; }",
+        ".note { color: #555; font-style: italic; }",
+        "</style>",
+        "</head>",
+        "<body>",
+        "<h1>{}</h1>".format(e(title)),
+        "<p>Made by <code>aeqlab report</code> on {} from {} session folder{}.</p>".format(
+            e(now), len(sessions), "" if len(sessions) == 1 else "s"),
+        "<h2>Sessions</h2>",
+        "<table>",
+        "<tr><th>session</th><th>status</th><th>device</th><th>epochs</th><th>test error</th>"
+        "<th>train error</th><th>test cost</th><th>train cost</th><th>samples/s</th>"
+        "<th>wall time (s)</th><th>reason</th></tr>",
+    ]
+    parts += [session_row(s) for s in sessions]
+    parts.append("</table>")
+    parts.append("<p>Folders: {}</p>".format(
+        ", ".join("<code>{}</code>".format(e(os.path.abspath(s.path))) for s in sessions)))
+    parts.append("<h2>Figures</h2>")
+    for file, text in figures:
+        if file:
+            parts += [
+                "<figure>",
+                '<img src="{}" alt="{}">'.format(e(file, quote=True), e(ALT.get(file, file))),
+                "<figcaption>{}</figcaption>".format(e(text)),
+                "</figure>",
+            ]
+        else:
+            parts.append('<p class="note">{}</p>'.format(e(text)))
+    if WARNINGS:
+        parts.append("<h2>What could not be read</h2>")
+        parts.append("<ul>")
+        parts += ["<li><code>{}</code></li>".format(e(w)) for w in WARNINGS]
+        parts.append("</ul>")
+    parts += ["</body>", "</html>", ""]
+    path = os.path.join(out_dir, "index.html")
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(parts))
+    os.replace(tmp, path)
+    return path
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="aeqlab report")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("sessions", nargs="+", help="session folders")
+    args = parser.parse_args(argv)
+
+    sessions = [Session(p) for p in args.sessions]
+    unique_labels(sessions)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as err:
+        print("aeqlab: error: cannot create {}: {}".format(args.out, err), file=sys.stderr)
+        return 1
+
+    plt.rcParams.update({"figure.max_open_warning": 0, "axes.titlesize": "medium"})
+    makers = [
+        error_figure,
+        cost_figure,
+        parameters_figure,
+        lambda ss, out: settle_figure(ss, out, "seconds"),
+        lambda ss, out: settle_figure(ss, out, "iterations"),
+        speed_figure,
+    ]
+    figures = []
+    for make, file in zip(makers, FIGURE_FILES):
+        target = os.path.join(args.out, file)
+        try:
+            written, text = make(sessions, args.out)
+        except OSError as err:
+            print("aeqlab: error: cannot write {}: {}".format(target, err), file=sys.stderr)
+            return 1
+        except Exception as err:  # a figure must never sink the report
+            plt.close("all")
+            warn("{}: not drawn ({}: {})".format(file, type(err).__name__, err))
+            written, text = None, "{} could not be drawn: {}".format(file, err)
+        if not written and os.path.exists(target):
+            os.remove(target)  # a stale figure from an earlier report in this folder
+        figures.append((written, text))
+
+    try:
+        page = write_page(args.out, sessions, figures)
+    except OSError as err:
+        print("aeqlab: error: cannot write {}: {}".format(
+            os.path.join(args.out, "index.html"), err), file=sys.stderr)
+        return 1
+    print(page, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
