@@ -61,6 +61,13 @@ void write_file_durably(const fs::path& file, std::string_view bytes) {
         fmt::format("{}: cannot write: {}", file.string(), std::strerror(errno)));
 }
 
+// A constructor that throws runs no destructor: what it opened is closed here, so a refused
+// session leaves no descriptor behind and, above all, no lock on the folder.
+static void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
 void sync_folder(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;  // best effort: the data files themselves are already synced
@@ -75,16 +82,21 @@ Session::Session(fs::path dir) : dir_(std::move(dir)) {
     throw ConfigError(
         fmt::format("session folder {}: cannot create it: {}", dir_.string(), ec.message()));
   lock();
-  if (fs::exists(dir_ / "events.jsonl"))
+  if (fs::exists(dir_ / "events.jsonl")) {
+    close_fd(lock_fd_);
     throw ConfigError(fmt::format(
         "session folder {}: already holds a session; choose another --out, or continue it with "
         "--resume",
         dir_.string()));
+  }
   events_fd_ =
       ::open((dir_ / "events.jsonl").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (events_fd_ < 0)
+  if (events_fd_ < 0) {
+    const int err = errno;
+    close_fd(lock_fd_);
     throw ConfigError(fmt::format("session folder {}: cannot write there: {}", dir_.string(),
-                                  std::strerror(errno)));
+                                  std::strerror(err)));
+  }
 }
 
 Session::Session(fs::path dir, Reopen) : dir_(std::move(dir)) {
@@ -92,6 +104,15 @@ Session::Session(fs::path dir, Reopen) : dir_(std::move(dir)) {
   if (!fs::is_directory(dir_) || !fs::exists(log))
     throw ConfigError(fmt::format("{}: not a session folder (no events.jsonl)", dir_.string()));
   lock();
+  // Until the log is open and checked, a refusal must also let go of the lock.
+  struct Release {
+    Session* s;
+    ~Release() {
+      if (!s) return;
+      close_fd(s->events_fd_);
+      close_fd(s->lock_fd_);
+    }
+  } release{this};
   events_fd_ = ::open(log.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
   if (events_fd_ < 0)
     throw ConfigError(
@@ -118,6 +139,7 @@ Session::Session(fs::path dir, Reopen) : dir_(std::move(dir)) {
                                     std::strerror(errno)));
     dropped_bytes_ = size - complete;
   }
+  release.s = nullptr;
 }
 
 void Session::lock() {
@@ -127,10 +149,12 @@ void Session::lock() {
   if (lock_fd_ < 0)
     throw ConfigError(fmt::format("session folder {}: cannot write there: {}", dir_.string(),
                                   std::strerror(errno)));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    close_fd(lock_fd_);
     throw ConfigError(
         fmt::format("session folder {}: in use by another aeqlab process (it holds {})",
                     dir_.string(), (dir_ / ".lock").string()));
+  }
 }
 
 Session::~Session() {

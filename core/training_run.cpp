@@ -407,7 +407,10 @@ void Run::checkpoint(const char* why) {
                 {"compliance", eps},
                 {"events_lines", session_.event_lines() + 1},
                 {"metrics_bytes", metrics_->bytes()}};
-  if (readback_) c.parameters = read_parameters();
+  // Where the homeostat holds the parameters, when it is told: after an evaluation the measured
+  // values sit within its tolerance of that target, and a resumed run must hold the target itself.
+  if (readback_)
+    c.parameters = homeostat_->needs_target() ? trainer_->parameter_target() : read_parameters();
   if (d_.capabilities.snapshot) {
     std::ostringstream snap;
     device_.save_snapshot(snap);

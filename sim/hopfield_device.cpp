@@ -217,7 +217,7 @@ void HopfieldDevice::save_snapshot(std::ostream& out) const {
 void HopfieldDevice::restore_snapshot(std::istream& in) {
   try {
     engine_->restore(in);
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {  // bad_alloc too: a damaged size can ask for anything
     throw DeviceError(
         fmt::format("{}: cannot restore the snapshot: {}", description_.model, e.what()));
   }

@@ -34,6 +34,9 @@ HopfieldNetwork<T>::HopfieldNetwork(const HopfieldSpec& spec) : spec_(spec) {
   for (std::size_t k = 1; k < edges; ++k) weight_knobs_[k] = weights_[k];
   bias_knobs_ = biases_;
   input_knob_.value = weights_[0];
+  // No equilibrium yet, but the shapes a snapshot checks: S0 and S1 of zero replicas.
+  input_knob_.pre.resize(0, Eigen::Index(spec_.layers[0]));
+  input_knob_.post.resize(0, Eigen::Index(spec_.layers[1]));
   weight_eps_ = spec_.weight_compliance;
   bias_eps_ = spec_.bias_compliance;
   states_.resize(spec_.layers.size());
@@ -496,14 +499,15 @@ void put_matrix(std::ostream& out, const M& m) {
             std::streamsize(m.size() * sizeof(typename M::Scalar)));
 }
 
+// rows < 0: any count up to -rows (a matrix whose height varies with the batch).
 template <typename M>
 void take_matrix(std::istream& in, M& m, Eigen::Index rows, Eigen::Index cols, const char* what) {
   const auto r = take<std::int64_t>(in), c = take<std::int64_t>(in);
-  if ((rows >= 0 && r != rows) || c != cols || r < 0)
-    throw std::runtime_error(std::string(what) + " has shape " + std::to_string(r) + "x" +
-                             std::to_string(c) + ", expected " +
-                             (rows >= 0 ? std::to_string(rows) : std::string("any")) + "x" +
-                             std::to_string(cols));
+  if ((rows >= 0 && r != rows) || (rows < 0 && r > -rows) || c != cols || r < 0)
+    throw std::runtime_error(
+        std::string(what) + " has shape " + std::to_string(r) + "x" + std::to_string(c) +
+        ", expected " + (rows >= 0 ? std::to_string(rows) : "at most " + std::to_string(-rows)) +
+        "x" + std::to_string(cols));
   m.resize(r, c);
   in.read(reinterpret_cast<char*>(m.data()),
           std::streamsize(m.size() * sizeof(typename M::Scalar)));
@@ -565,10 +569,13 @@ void HopfieldNetwork<T>::restore(std::istream& in) {
   InputKnob knob;
   knob.explicit_value = take<std::uint8_t>(in) != 0;
   knob.coef = take<double>(in);
-  take_matrix(in, knob.value, -1, Eigen::Index(L[1]), "the input knob");
-  take_matrix(in, knob.pre, -1, Eigen::Index(L[0]), "the input knob's inputs");
+  take_matrix(in, knob.value, -Eigen::Index(L[0]), Eigen::Index(L[1]), "the input knob");
+  take_matrix(in, knob.pre, -Eigen::Index(spec_.replicas), Eigen::Index(L[0]),
+              "the input knob's inputs");
   take_matrix(in, knob.post, knob.pre.rows(), Eigen::Index(L[1]), "the input knob's states");
-  if (knob.explicit_value && knob.value.rows() != Eigen::Index(L[0]))
+  // Explicit: the full matrix. Implicit: relative to a batch of inputs, which cannot be empty.
+  if ((knob.explicit_value && knob.value.rows() != Eigen::Index(L[0])) ||
+      (!knob.explicit_value && knob.pre.rows() == 0))
     throw std::runtime_error("the input knob has the wrong shape");
   std::vector<double> weight_eps(weight_eps_.size()), bias_eps(bias_eps_.size());
   for (double& e : weight_eps) e = take<double>(in);

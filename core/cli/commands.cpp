@@ -9,6 +9,7 @@
 #include <streambuf>
 
 #include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "core/cli/default_config.hpp"
@@ -73,6 +74,12 @@ void limit(Dataset& d, std::size_t n) {
 }
 
 void setup_logging(const nlohmann::json& config) {
+  // The console log goes to stderr: stdout carries results (eval's JSON, tables) for scripts.
+  static bool to_stderr = [] {
+    spdlog::set_default_logger(spdlog::stderr_color_mt("aeqlab"));
+    return true;
+  }();
+  (void)to_stderr;
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
   const auto level = ConfigReader(config.at("log"), "log")
                          .one_of("level", {"trace", "debug", "info", "warn", "error", "off"});
@@ -205,7 +212,8 @@ int train_command(const TrainOptions& options) {
         // A damaged summary says nothing reliable: resume from the checkpoints.
       }
       if (summary.is_object() && summary.value("status", "") == "completed") {
-        spdlog::info("{}: the run has completed; nothing to resume", options.resume->string());
+        std::cerr << "aeqlab: " << options.resume->string()
+                  << ": the run has completed; nothing to resume\n";
         return 0;
       }
     }
@@ -243,7 +251,7 @@ int train_command(const TrainOptions& options) {
                  s["wall_seconds"].get<double>());
   }
   if (result.status != "completed")
-    spdlog::info("{}: {}; continue with: aeqlab train --resume {}", result.status,
+    spdlog::warn("{}: {}; continue with: aeqlab train --resume {}", result.status,
                  s.value("reason", std::string()), session->dir().string());
   spdlog::info("summary: {}", (session->dir() / "summary.json").string());
   if (result.status == "aborted") return 128 + (stop_signal() ? stop_signal() : 2);

@@ -1,5 +1,6 @@
 // aeqlab: train physical systems with Agnostic Equilibrium Propagation, hardware in the loop.
 
+#include <csignal>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,10 @@
 #include "core/error.hpp"
 
 int main(int argc, char** argv) {
+  // A file-size limit (ulimit -f) would otherwise kill the program mid-write with SIGXFSZ; as
+  // an error (EFBIG) it is reported like a full disk, and the run stops cleanly.
+  std::signal(SIGXFSZ, SIG_IGN);
+
   CLI::App app{"aeqlab: train physical systems with Agnostic Equilibrium Propagation"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "aeqlab 0.1.0");

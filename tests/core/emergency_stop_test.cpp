@@ -1,0 +1,117 @@
+// The second Ctrl-C while the device is stuck in a call: the emergency stop brings it to its safe
+// state from outside the run, records the stop, and ends the process. Run in a child process,
+// since the point is that the process exits.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "core/session.hpp"
+#include "core/stop_request.hpp"
+#include "core/toy_tasks.hpp"
+#include "core/training_run.hpp"
+#include "temp_dir.hpp"
+#include "test_devices.hpp"
+
+using namespace aeqlab;
+using namespace aeqlab::test_devices;
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A device whose third settle never returns (an instrument that stopped answering), and which
+// leaves a mark when it is brought to its safe state.
+class StuckDevice final : public Device {
+ public:
+  StuckDevice(Device& inner, fs::path dir) : inner_(inner), dir_(std::move(dir)) {}
+  const DeviceDescription& describe() const override { return inner_.describe(); }
+  void set_inputs(std::span<const double> v, std::size_t n) override { inner_.set_inputs(v, n); }
+  void set_nudge(double b, std::span<const double> t) override { inner_.set_nudge(b, t); }
+  void set_knobs(std::span<const double> v) override { inner_.set_knobs(v); }
+  void read_knobs(std::span<double> out) override { inner_.read_knobs(out); }
+  void read_parameters(std::span<double> out) override { inner_.read_parameters(out); }
+  void read_outputs(std::span<double> out) override { inner_.read_outputs(out); }
+  SettleReport settle() override {
+    if (++settles_ == 3) {
+      std::ofstream(dir_ / "stuck") << "stuck";
+      std::this_thread::sleep_for(std::chrono::seconds(60));
+    }
+    return inner_.settle();
+  }
+  SettleReport settle_homeostatic() override { return inner_.settle_homeostatic(); }
+  void set_compliance(std::size_t g, double eps) override { inner_.set_compliance(g, eps); }
+  void write_parameters(std::span<const double> v) override { inner_.write_parameters(v); }
+  void safe_state() override {
+    std::ofstream(dir_ / "safe") << "safe";
+    inner_.safe_state();
+  }
+
+ private:
+  Device& inner_;
+  fs::path dir_;
+  int settles_ = 0;
+};
+
+}  // namespace
+
+TEST(EmergencyStop, ASecondInterruptSafesADeviceStuckInACallAndEndsTheRun) {
+  test_support::TempDir tmp;
+  const fs::path session_dir = tmp / "run";
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    spdlog::set_level(spdlog::level::off);
+    install_stop_handlers();
+    TinyHopfield inner(TinyHopfieldSpec{});
+    StuckDevice device(inner, tmp.path());
+    Session session(session_dir);
+    TrainerSettings s;
+    s.epochs = 50;
+    s.batch_size = 4;
+    s.compliance_decay = 1.0;
+    run_training(s, device, xor_task(), session);
+    _exit(0);  // the run returned: the emergency stop did not take over
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!fs::exists(tmp / "stuck") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(fs::exists(tmp / "stuck")) << "the device never got stuck";
+  EXPECT_FALSE(fs::exists(tmp / "safe"));
+
+  kill(child, SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill(child, SIGINT);
+  int raw = 0;
+  pid_t done = 0;
+  while ((done = waitpid(child, &raw, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (done == 0) {
+    kill(child, SIGKILL);
+    waitpid(child, &raw, 0);
+    FAIL() << "the run did not end after the second interrupt";
+  }
+  ASSERT_TRUE(WIFEXITED(raw)) << "killed by signal " << WTERMSIG(raw);
+  EXPECT_EQ(WEXITSTATUS(raw), 128 + SIGINT);
+  EXPECT_TRUE(fs::exists(tmp / "safe")) << "the stuck device was not brought to its safe state";
+
+  // The stop is on record, as the last line of the log.
+  std::ifstream log(session_dir / "events.jsonl");
+  std::string line, last;
+  while (std::getline(log, line)) last = line;
+  const auto stop = nlohmann::json::parse(last);
+  EXPECT_EQ(stop["event"], "run_stop");
+  EXPECT_EQ(stop["status"], "aborted");
+  EXPECT_THAT(stop["reason"].get<std::string>(), HasSubstr("emergency stop"));
+  EXPECT_EQ(stop["safe_state"], "reached (emergency stop)");
+}
