@@ -244,6 +244,9 @@ class Run {
   std::vector<std::size_t> order_;
   std::size_t epochs_done_ = 0, position_ = 0, steps_ = 0, trained_ = 0, segments_ = 1;
   double train_seconds_ = 0.0, wall_before_ = 0.0;
+  // This segment's time spent keeping the record: step and phase lines (inside the training
+  // loop's time), checkpoints (outside it).
+  double log_seconds_ = 0.0, checkpoint_seconds_ = 0.0;
   EpochTally tally_;
   Evaluation last_test_;
   bool have_test_ = false;
@@ -396,6 +399,8 @@ void Run::checkpoint(const char* why) {
                 {"steps", steps_},
                 {"trained", trained_},
                 {"segments", segments_},
+                {"log_seconds", log_seconds_},
+                {"checkpoint_seconds", checkpoint_seconds_},
                 {"train_seconds", train_seconds_},
                 {"wall_seconds", wall_before_ + seconds_since(segment_t0_)},
                 {"tally", tally_.to_json()},
@@ -411,6 +416,17 @@ void Run::checkpoint(const char* why) {
   // values sit within its tolerance of that target, and a resumed run must hold the target itself.
   if (readback_)
     c.parameters = homeostat_->needs_target() ? trainer_->parameter_target() : read_parameters();
+  // A checkpoint is a point to come back to: never one with a parameter gone to NaN or infinity.
+  std::size_t at = 0;
+  for (const auto& g : d_.parameters) {
+    for (std::size_t i = at; i < at + g.channels.count && i < c.parameters.size(); ++i)
+      if (!std::isfinite(c.parameters[i]))
+        throw DeviceError(
+            fmt::format("{}: parameter {}[{}] is {}; the run stops at the last good "
+                        "checkpoint ({})",
+                        d_.model, g.channels.name, i - at, c.parameters[i], last_sequence_));
+    at += g.channels.count;
+  }
   if (d_.capabilities.snapshot) {
     std::ostringstream snap;
     device_.save_snapshot(snap);
@@ -433,6 +449,7 @@ void Run::checkpoint(const char* why) {
                                 {"position", position_},
                                 {"seconds", seconds_since(t0)}});
   session_.sync();
+  checkpoint_seconds_ += seconds_since(t0);
 }
 
 bool Run::checkpoint_due() const {
@@ -442,6 +459,7 @@ bool Run::checkpoint_due() const {
 }
 
 void Run::on_phase(const PhaseRecord& p) {
+  const auto log_t0 = Clock::now();
   outputs_.resize(batch_n_ * d_.outputs.count);
   device_.read_outputs(outputs_);
   line_ = fmt::format(R"({{"event":"phase","time":"{}","epoch":{},"step":{},"phase":"{}",)",
@@ -458,6 +476,7 @@ void Run::on_phase(const PhaseRecord& p) {
   }
   line_ += "]}";
   session_.event_line(line_);
+  log_seconds_ += seconds_since(log_t0);
 }
 
 void Run::log_step(const StepReport& step, std::size_t n) {
@@ -530,7 +549,11 @@ void Run::train_epochs() {
       trained_ += n;
       ++steps_;
       ++steps_since_checkpoint_;
-      if (ss_.detail >= Detail::step) log_step(step, n);
+      if (ss_.detail >= Detail::step) {
+        const auto log_t0 = Clock::now();
+        log_step(step, n);
+        log_seconds_ += seconds_since(log_t0);
+      }
       const double dt = seconds_since(step_t0);
       tally_.seconds += dt;
       train_seconds_ += dt;
@@ -701,6 +724,8 @@ RunResult Run::go(bool resume) {
       {"samples_per_second", train_seconds_ > 0 ? double(trained_) / train_seconds_ : 0.0},
       {"train_seconds", train_seconds_},
       {"segments", segments_},
+      {"log_seconds", log_seconds_},
+      {"checkpoint_seconds", checkpoint_seconds_},
       {"last_checkpoint", last_sequence_}};
   std::vector<std::string> write_errors;
   try {

@@ -226,6 +226,14 @@ void HopfieldDevice::restore_snapshot(std::istream& in) {
   active_ = engine_->batch();
 }
 
+std::vector<InstrumentIdentity> HopfieldDevice::instruments() const {
+  // The simulator answers for itself, so a session records which physics produced it.
+  return {{"simulator",
+           fmt::format("aeqlab,{},{},seed {}", description_.model,
+                       spec_.double_precision ? "float64" : "float32", spec_.seed),
+           "in-process"}};
+}
+
 void HopfieldDevice::safe_state() {
   // A simulator has nothing to protect, but it keeps the promise so dry runs exercise the path:
   // inputs to their safe value, nudging off.

@@ -26,6 +26,7 @@ class HopfieldDevice final : public Device {
   void write_parameters(std::span<const double> values) override;
   void save_snapshot(std::ostream& out) const override;
   void restore_snapshot(std::istream& in) override;
+  std::vector<InstrumentIdentity> instruments() const override;
   void safe_state() override;
 
   const HopfieldSpec& spec() const { return spec_; }
