@@ -570,7 +570,7 @@ void Run::train_epochs() {
     progress_.finish();
     finish_epoch();
     if (stop_requested()) {
-      if (last_sequence_ + 1 != next_sequence_ || steps_since_checkpoint_ > 0) checkpoint("stop");
+      if (steps_since_checkpoint_ > 0) checkpoint("stop");  // unless the epoch's end just took one
       return;
     }
   }
