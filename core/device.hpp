@@ -110,7 +110,8 @@ class Device {
   virtual std::vector<InstrumentIdentity> instruments() const { return {}; }
 
   // Bring every output of the device to its safe value (stop, fault, Ctrl-C). Must be callable
-  // at any time, including after a failed operation.
+  // at any time, including after a failed operation, and from another thread while a call is
+  // blocked (the emergency stop of a second Ctrl-C does that when the run cannot answer).
   virtual void safe_state() = 0;
 };
 

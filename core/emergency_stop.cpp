@@ -21,9 +21,14 @@ void EmergencyStop::watch() {
   pollfd p{urgent_stop_fd(), POLLIN, 0};
   while (!done_) {
     if (::poll(&p, 1, 50) <= 0 || !urgent_stop_requested()) continue;
-    const auto deadline = std::chrono::steady_clock::now() + grace_;
+    auto deadline = std::chrono::steady_clock::now() + grace_;
+    bool extended = false;
     while (std::chrono::steady_clock::now() < deadline) {
       if (disarmed_ || done_) return;
+      if (reaching_ && !extended) {
+        deadline = std::chrono::steady_clock::now() + 5 * grace_;
+        extended = true;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (disarmed_ || done_) return;

@@ -20,6 +20,9 @@ class EmergencyStop {
   EmergencyStop(const EmergencyStop&) = delete;
   EmergencyStop& operator=(const EmergencyStop&) = delete;
 
+  // The run is bringing the device to its safe state itself: a slow ramp-down gets more time
+  // (five grace periods) before the watcher steps in beside it.
+  void reaching_safe_state() { reaching_ = true; }
   // The run has reached its safe state by itself: nothing left for the watcher to do.
   void disarm() { disarmed_ = true; }
 
@@ -28,7 +31,7 @@ class EmergencyStop {
 
   std::function<void()> action_;
   std::chrono::milliseconds grace_;
-  std::atomic<bool> done_{false}, disarmed_{false};
+  std::atomic<bool> done_{false}, disarmed_{false}, reaching_{false};
   std::thread thread_;
 };
 

@@ -82,7 +82,12 @@ Session::Session(fs::path dir) : dir_(std::move(dir)) {
     throw ConfigError(
         fmt::format("session folder {}: cannot create it: {}", dir_.string(), ec.message()));
   lock();
-  if (fs::exists(dir_ / "events.jsonl")) {
+  // A folder whose log is empty and that has no config.json is a session that never started
+  // (killed while it was being made): it is taken over, not refused.
+  const bool never_started = fs::exists(dir_ / "events.jsonl") &&
+                             fs::file_size(dir_ / "events.jsonl", ec) == 0 && !ec &&
+                             !fs::exists(dir_ / "config.json");
+  if (fs::exists(dir_ / "events.jsonl") && !never_started) {
     close_fd(lock_fd_);
     throw ConfigError(fmt::format(
         "session folder {}: already holds a session; choose another --out, or continue it with "
@@ -139,6 +144,7 @@ Session::Session(fs::path dir, Reopen) : dir_(std::move(dir)) {
                                     std::strerror(errno)));
     dropped_bytes_ = size - complete;
   }
+  bytes_ = complete;
   release.s = nullptr;
 }
 
@@ -166,8 +172,12 @@ void Session::append(std::string_view text) {
   try {
     write_all(events_fd_, text, dir_ / "events.jsonl");
   } catch (const std::runtime_error& e) {
+    // A full disk may have taken part of the line: cut it, so that whatever is appended once
+    // there is room again starts on a line of its own.
+    (void)::ftruncate(events_fd_, off_t(bytes_));
     throw std::runtime_error(fmt::format("cannot append to the event log: {}", e.what()));
   }
+  bytes_ += text.size();
   ++lines_;
 }
 

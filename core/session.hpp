@@ -56,6 +56,7 @@ class Session {
   int events_fd_ = -1;
   int lock_fd_ = -1;
   std::size_t lines_ = 0;
+  std::size_t bytes_ = 0;  // of the event log, all complete lines
   std::size_t dropped_bytes_ = 0;
 };
 

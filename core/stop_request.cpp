@@ -44,6 +44,9 @@ void install_stop_handlers() {
   sa.sa_flags = SA_RESTART;  // file and socket I/O carry on; the flags are polled
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // A closed terminal or SSH session is a request to stop like any other, not a reason to leave
+  // the bench live.
+  sigaction(SIGHUP, &sa, nullptr);
 }
 
 bool stop_requested() {

@@ -1,5 +1,5 @@
 #pragma once
-// Ctrl-C and SIGTERM as requests, escalating:
+// Ctrl-C, SIGTERM and SIGHUP as requests, escalating:
 //  1st: stop after the current step (checkpoint, stop record "aborted", safe state);
 //  2nd: stop now: the work in progress is abandoned at its next check, the device goes to its
 //       safe state at once (an emergency stop takes over if the run does not answer in time);

@@ -304,6 +304,8 @@ void Run::restore(const Checkpoint& c) {
   trained_ = p.at("trained");
   segments_ = p.at("segments").get<std::size_t>() + 1;
   train_seconds_ = p.at("train_seconds");
+  log_seconds_ = p.value("log_seconds", 0.0);
+  checkpoint_seconds_ = p.value("checkpoint_seconds", 0.0);
   wall_before_ = p.at("wall_seconds");
   tally_ = EpochTally::from_json(p.at("tally"));
   have_test_ = p.at("have_test");
@@ -371,7 +373,9 @@ void Run::begin(bool resume) {
                                             c->progress.at("metrics_bytes").get<std::size_t>());
   next_sequence_ = c->sequence + 1;
   last_sequence_ = c->sequence;
-  const std::size_t superseded = c->progress.at("events_lines");
+  // A power cut can take log lines that were not yet on the disk when the checkpoint was.
+  const std::size_t superseded =
+      std::min(c->progress.at("events_lines").get<std::size_t>(), session_.event_lines());
   session_.event("resume", {{"checkpoint", c->sequence},
                             {"epoch", epochs_done_ + 1},
                             {"position", position_},
@@ -705,6 +709,7 @@ RunResult Run::go(bool resume) {
   }
 
   try {
+    emergency.reaching_safe_state();
     device_.safe_state();
     safe_state = "reached";
   } catch (const std::exception& e) {
@@ -724,8 +729,6 @@ RunResult Run::go(bool resume) {
       {"samples_per_second", train_seconds_ > 0 ? double(trained_) / train_seconds_ : 0.0},
       {"train_seconds", train_seconds_},
       {"segments", segments_},
-      {"log_seconds", log_seconds_},
-      {"checkpoint_seconds", checkpoint_seconds_},
       {"last_checkpoint", last_sequence_}};
   std::vector<std::string> write_errors;
   try {
@@ -740,7 +743,6 @@ RunResult Run::go(bool resume) {
   } catch (const std::exception& e) {
     status = dynamic_cast<const Interrupted*>(&e) ? "aborted" : "failed";
     reason = fmt::format("final evaluation: {}", e.what());
-    summary["status"] = status;
     try {
       device_.safe_state();
     } catch (...) {
@@ -760,11 +762,27 @@ RunResult Run::go(bool resume) {
       write_file_durably(
           tmp, {reinterpret_cast<const char*>(theta.data()), theta.size() * sizeof(double)});
       std::filesystem::rename(tmp, file);
+      sync_folder(session_.dir());
     } catch (const std::exception& e) {
       write_errors.push_back(e.what());
     }
   }
+  try {
+    if (metrics_) metrics_->sync();
+  } catch (const std::exception& e) {
+    write_errors.push_back(e.what());
+  }
+  if (!write_errors.empty()) {
+    // The disk refused part of the record: the run cannot call itself complete. The checkpoints
+    // and the log up to here are intact, so it can be resumed once there is room.
+    if (status == "completed") status = "failed";
+    reason += (reason.empty() ? "" : "; ") + std::string("session record incomplete: ") +
+              write_errors.front();
+  }
+  summary["status"] = status;
   if (!reason.empty()) summary["reason"] = reason;
+  summary["log_seconds"] = log_seconds_;
+  summary["checkpoint_seconds"] = checkpoint_seconds_;
   summary["wall_seconds"] = wall_before_ + seconds_since(segment_t0_);
   try {
     session_.event("run_stop", {{"status", status},
@@ -780,14 +798,10 @@ RunResult Run::go(bool resume) {
   } catch (const std::exception& e) {
     write_errors.push_back(e.what());
   }
-  if (!write_errors.empty()) {
-    // The disk refused part of the record. Say exactly what is missing; the checkpoints and the
-    // log up to here are intact, so the run can be resumed once there is room.
-    for (const auto& w : write_errors) spdlog::error("session record incomplete: {}", w);
-    if (status == "completed") status = "failed";
+  for (const auto& w : write_errors) spdlog::error("session record incomplete: {}", w);
+  if (!write_errors.empty() && status == "completed") {
+    status = "failed";
     summary["status"] = status;
-    summary["reason"] = reason + (reason.empty() ? "" : "; ") +
-                        "session record incomplete: " + write_errors.front();
   }
   return {status, summary};
 }

@@ -133,7 +133,7 @@ class CountingBuffer : public std::streambuf {
 // Refuses a run whose checkpoints the disk cannot hold, before anything is trained: a lab user
 // learns it now, not at 3 a.m. when the first checkpoint fails.
 void check_room_for_checkpoints(const fs::path& dir, const Device& device,
-                                const SessionSettings& ss, std::size_t samples) {
+                                const SessionSettings& ss, std::size_t samples, bool resume) {
   const auto& d = device.describe();
   std::size_t checkpoint = d.parameter_count() * 8 * 2 + samples * 8;
   if (d.capabilities.snapshot) {
@@ -144,22 +144,24 @@ void check_room_for_checkpoints(const fs::path& dir, const Device& device,
   } else {
     checkpoint += d.knob_count() * 8 * 2;
   }
-  const std::size_t margin = std::size_t(16) << 20;  // the logs' first hours, and slack
-  const std::size_t needed =
-      checkpoint * (ss.checkpoint_keep + 1) + d.parameter_count() * 8 + margin;
+  // The logs' first hours at the default detail, and slack. A resumed session already holds its
+  // checkpoints: it needs room for one more.
+  const double margin = 16e6;
+  const double copies = resume ? 1.0 : double(ss.checkpoint_keep) + 1.0;
+  const double needed = double(checkpoint) * copies + double(d.parameter_count()) * 8 + margin;
   fs::path probe = fs::absolute(dir);
   while (!fs::exists(probe) && probe.has_parent_path() && probe != probe.parent_path())
     probe = probe.parent_path();
   std::error_code ec;
   const auto space = fs::space(probe, ec);
   if (ec) return;  // no answer: the session's own writes will report the problem
-  if (space.available < needed)
+  if (double(space.available) < needed)
     throw ConfigError(fmt::format(
-        "session folder {}: {:.1f} MB free on its disk, but {} checkpoints of {:.1f} MB and the "
-        "logs need about {:.1f} MB; free some space, choose another --out, or lower "
+        "session folder {}: {:.1f} MB free on its disk, but {:.0f} checkpoint(s) of {:.1f} MB and "
+        "the logs need about {:.1f} MB; free some space, choose another --out, or lower "
         "session.checkpoint.keep",
-        dir.string(), double(space.available) / 1e6, ss.checkpoint_keep + 1,
-        double(checkpoint) / 1e6, double(needed) / 1e6));
+        dir.string(), double(space.available) / 1e6, copies, double(checkpoint) / 1e6,
+        needed / 1e6));
 }
 
 // Everything said on the console also goes to the session's log.txt, so an overnight run's
@@ -217,6 +219,7 @@ int train_command(const TrainOptions& options) {
         return 0;
       }
     }
+    check_room_for_checkpoints(*options.resume, *device, session_settings, data.train.size(), true);
     session = std::make_unique<Session>(*options.resume, Session::Reopen{});
     session->write_json("device.json", describe_json(*device));
   } else {
@@ -224,7 +227,7 @@ int train_command(const TrainOptions& options) {
     const fs::path dir = options.out ? *options.out
                                      : Session::new_dir(session_cfg.at("root").get<std::string>(),
                                                         session_cfg.at("name").get<std::string>());
-    check_room_for_checkpoints(dir, *device, session_settings, data.train.size());
+    check_room_for_checkpoints(dir, *device, session_settings, data.train.size(), false);
     session = std::make_unique<Session>(dir);
     session->write_json("config.json", config);
     session->write_json("device.json", describe_json(*device));

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   // A file-size limit (ulimit -f) would otherwise kill the program mid-write with SIGXFSZ; as
   // an error (EFBIG) it is reported like a full disk, and the run stops cleanly.
   std::signal(SIGXFSZ, SIG_IGN);
+  // Output piped into a program that quits (`| head`) must not kill a run with the bench live.
+  std::signal(SIGPIPE, SIG_IGN);
 
   CLI::App app{"aeqlab: train physical systems with Agnostic Equilibrium Propagation"};
   app.require_subcommand(1);
