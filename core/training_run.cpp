@@ -254,7 +254,7 @@ class Run {
   std::uint64_t next_sequence_ = 0, last_sequence_ = 0;
 
   Clock::time_point segment_t0_ = Clock::now(), last_checkpoint_t_ = Clock::now();
-  std::size_t steps_since_checkpoint_ = 0;
+  std::size_t steps_since_checkpoint_ = 0, epochs_this_segment_ = 0;
   std::size_t batch_n_ = 0;
   std::vector<double> step_params_, outputs_;
   std::string line_;
@@ -626,9 +626,21 @@ void Run::finish_epoch() {
   const std::string running = settings_.score_batches
                                   ? fmt::format("train error {:.2f}% (running), ", 100 * train_err)
                                   : "";
-  spdlog::info("epoch {}/{}: {}test error {:.2f}%, {:.0f} samples/s, {} of {} settles unconverged",
-               epoch, settings_.epochs, running, 100 * last_test_.error_rate(), rate,
-               tl.unconverged, tl.settles);
+  // What is left, at this segment's pace so far (evaluations and checkpoints included): an
+  // overnight run's first question.
+  ++epochs_this_segment_;
+  const double per_epoch = seconds_since(segment_t0_) / double(epochs_this_segment_);
+  const double left = per_epoch * double(settings_.epochs - epoch);
+  const long secs = std::lround(left);
+  std::string eta;
+  if (epoch < settings_.epochs)
+    eta = secs >= 3600 ? fmt::format(", about {}h{:02d}m left", secs / 3600, secs / 60 % 60)
+          : secs >= 60 ? fmt::format(", about {}m{:02d}s left", secs / 60, secs % 60)
+                       : fmt::format(", about {}s left", secs);
+  spdlog::info(
+      "epoch {}/{}: {}test error {:.2f}%, {:.0f} samples/s, {} of {} settles unconverged{}", epoch,
+      settings_.epochs, running, 100 * last_test_.error_rate(), rate, tl.unconverged, tl.settles,
+      eta);
   if (tl.unconverged * 10 > tl.settles)
     spdlog::warn(
         "epoch {}: {} of {} settles did not reach equilibrium; the steps are not the gradient "

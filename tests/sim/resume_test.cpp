@@ -247,6 +247,8 @@ void expect_resume_matches(const Reference& ref, const fs::path& dir, const std:
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     ASSERT_TRUE(interrupter.acted()) << "the run ended before the interruption";
+    // Whatever stopped it, the simulated device itself was brought to its safe state.
+    EXPECT_GE(device.safe_state_count(), 1u);
     if (act == Interrupter::Act::fault_after_step) {
       ASSERT_EQ(first.status, "failed") << first.summary.dump();
       // Killed in the middle of writing an event line, as well.
