@@ -40,7 +40,7 @@ std::vector<V> read_values(const fs::path& file, std::size_t expected) {
     throw std::runtime_error(fmt::format("{}: {} bytes, expected {}", file.string(), bytes.size(),
                                          expected * sizeof(V)));
   std::vector<V> v(expected);
-  std::memcpy(v.data(), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(v.data(), bytes.data(), bytes.size());
   return v;
 }
 

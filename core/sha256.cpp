@@ -69,6 +69,7 @@ void Sha256::compress(const std::uint8_t* block) {
 }
 
 void Sha256::update(const void* data, std::size_t n) {
+  if (n == 0) return;  // `data` may then be null, which memcpy must never see
   const auto* p = static_cast<const std::uint8_t*>(data);
   length_ += n;
   if (buffered_ > 0) {

@@ -120,7 +120,9 @@ void restore(Device& d, const std::string& bytes) {
 }
 
 bool same_bits(const Trace& a, const Trace& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+  // memcmp of an empty vector would pass it a null pointer.
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
 std::vector<double> compliances(const Device& d) {
