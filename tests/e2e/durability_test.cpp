@@ -241,9 +241,9 @@ TEST_F(Durability, KilledAtRandomPointsAResumedRunEndsBitIdentical) {
   std::mt19937 rng(20261124);
   std::size_t kills_in_session = 0, kills = 0;
   std::string schedule;
-  // Sessions until at least 20 kills have landed in running sessions (at most 8 sessions).
-  for (int s = 0; s < 8 && kills_in_session < 24 && !HasFailure(); ++s) {
-    const fs::path dir = tmp_ / ("killed-" + std::string(1, char('0' + s)));
+  // Sessions until at least 24 kills have landed in running sessions (at most 12 sessions).
+  for (int s = 0; s < 12 && kills_in_session < 24 && !HasFailure(); ++s) {
+    const fs::path dir = tmp_ / ("killed-" + std::string(1, char('a' + s)));
     std::size_t resumes = 0;
     for (int segment = 0;; ++segment) {
       const bool fresh = !fs::exists(dir / "config.json");
@@ -254,12 +254,12 @@ TEST_F(Durability, KilledAtRandomPointsAResumedRunEndsBitIdentical) {
           fresh ? spawn({"train", "--config", cfg.string(), "--out", dir.string()}, tmp_, "seg")
                 : spawn({"train", "--resume", dir.string()}, tmp_, "seg");
       resumes += !fresh;
-      if (segment < 7) {
+      if (segment < 10) {
         // One kill in four anywhere (loading the data, opening the session, resuming); the
-        // others once this segment has begun to log, anywhere in an uninterrupted run's length.
+        // others once this segment has begun to log, within 40% of an uninterrupted run's length.
         const bool anywhere = rng() % 4 == 0;
         const double at = std::uniform_real_distribution<double>(
-            0.0, anywhere ? run_seconds : 0.6 * log_seconds)(rng);
+            0.0, anywhere ? run_seconds : 0.4 * log_seconds)(rng);
         auto begun = t0;
         if (!anywhere) {
           while (alive(c) && count_lines(dir / "events.jsonl") <= lines_before)
