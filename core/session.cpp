@@ -155,7 +155,14 @@ void Session::lock() {
   if (lock_fd_ < 0)
     throw ConfigError(fmt::format("session folder {}: cannot write there: {}", dir_.string(),
                                   std::strerror(errno)));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+  // `aeqlab sessions` probes the lock for an instant with a shared lock: a few tries over 0.1 s
+  // tell that apart from a run that really holds it.
+  bool locked = false;
+  for (int attempt = 0; attempt < 20 && !locked; ++attempt) {
+    locked = ::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0;
+    if (!locked) ::usleep(5000);
+  }
+  if (!locked) {
     close_fd(lock_fd_);
     throw ConfigError(
         fmt::format("session folder {}: in use by another aeqlab process (it holds {})",
