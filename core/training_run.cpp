@@ -203,7 +203,8 @@ class Run {
         store_(session.dir(), ss.checkpoint_keep),
         train_(data.train),
         test_(data.test),
-        readback_(d_.capabilities.parameter_readback) {
+        readback_(d_.capabilities.parameter_readback),
+        nudgings_(nudgings_for(nudging_mode_from(settings.mode), settings.nudging)) {
     // Targets are the one-hot code over the device's outputs (a device may have spare outputs).
     train_.classes = test_.classes = d_.outputs.count;
   }
@@ -234,6 +235,7 @@ class Run {
   CheckpointStore store_;
   Dataset train_, test_;
   const bool readback_;
+  const Nudgings nudgings_;  // the two phases' nudging strengths, for the step lines
 
   std::unique_ptr<Homeostat> homeostat_;
   std::unique_ptr<AeqpropTrainer> trainer_;
@@ -489,7 +491,7 @@ void Run::log_step(const StepReport& step, std::size_t n) {
                   Session::utc_now(), epochs_done_ + 1, steps_, position_, n);
   if (step.scored) line_ += fmt::format(R"(,"errors":{},"cost":{})", step.errors, num(step.cost));
   line_ += R"(,"phases":{)";
-  const auto& nudge = nudgings_for(nudging_mode_from(settings_.mode), settings_.nudging);
+  const Nudgings& nudge = nudgings_;
   if (step.scored) {
     line_ += R"("scoring":{)";
     append_settle(

@@ -28,14 +28,11 @@ using json = nlohmann::json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-namespace {
+#include "program_fixture.hpp"
 
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using aeqlab::e2e::read_file;
+
+namespace {
 
 // A child running the program, with its output in files.
 struct Child {

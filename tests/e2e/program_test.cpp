@@ -17,69 +17,15 @@ using ::testing::HasSubstr;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
+#include "program_fixture.hpp"
+
+using aeqlab::e2e::read_file;
+
 namespace {
 
 const fs::path kMnistDir = fs::path(AEQLAB_SOURCE_DIR) / "data" / "mnist";
 
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-// A fresh temporary folder per test, removed afterwards.
-class Program : public ::testing::Test {
- protected:
-  struct Result {
-    int status = -1;
-    std::string out, err;
-    std::string all() const { return "stdout:\n" + out + "\nstderr:\n" + err; }
-  };
-
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    tmp_ = fs::temp_directory_path() /
-           ("aeqlab-e2e-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
-    fs::remove_all(tmp_);
-    fs::create_directories(tmp_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(tmp_, ec);
-  }
-
-  // Runs `aeqlab` with `args` (each passed as one word), from the temporary folder.
-  Result run(const std::vector<std::string>& args) const {
-    std::string cmd = "cd " + quote(tmp_.string()) + " && " + quote(AEQLAB_BINARY);
-    for (const auto& a : args) {
-      cmd += ' ';
-      cmd += quote(a);
-    }
-    const fs::path out = tmp_ / "stdout.txt", err = tmp_ / "stderr.txt";
-    cmd += " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
-    const int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    r.out = read_file(out);
-    r.err = read_file(err);
-    return r;
-  }
-
-  fs::path write(const std::string& name, const std::string& text) const {
-    const fs::path p = tmp_ / name;
-    std::ofstream(p) << text;
-    return p;
-  }
-
-  fs::path tmp_;
-};
+class Program : public aeqlab::e2e::ProgramTest {};
 
 std::vector<json> events_of(const fs::path& session) {
   std::ifstream in(session / "events.jsonl");

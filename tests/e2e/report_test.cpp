@@ -20,22 +20,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 namespace fs = std::filesystem;
 
+#include "program_fixture.hpp"
+
+using aeqlab::e2e::read_file;
+
 namespace {
 
 const fs::path kExamples = fs::path(AEQLAB_SOURCE_DIR) / "docs" / "examples";
-
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -88,53 +79,8 @@ void expect_consistent_report(const fs::path& out) {
   }
 }
 
-class Report : public ::testing::Test {
+class Report : public aeqlab::e2e::ProgramTest {
  protected:
-  struct Result {
-    int status = -1;
-    std::string out, err;
-    std::string all() const { return "stdout:\n" + out + "\nstderr:\n" + err; }
-  };
-
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    tmp_ = fs::temp_directory_path() /
-           ("aeqlab-e2e-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
-    fs::remove_all(tmp_);
-    fs::create_directories(tmp_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(tmp_, ec);
-  }
-
-  // Runs `aeqlab` with `args` (each passed as one word) from the temporary folder; `env` is put
-  // before the command as it is (e.g. "AEQLAB_PYTHON=/bin/false").
-  Result run(const std::vector<std::string>& args, const std::string& env = "") const {
-    const fs::path out = tmp_ / "stdout.txt", err = tmp_ / "stderr.txt";
-    std::string cmd = "cd ";
-    cmd += quote(tmp_.string());
-    cmd += " && ";
-    cmd += env;
-    cmd += " ";
-    cmd += quote(AEQLAB_BINARY);
-    for (const auto& a : args) {
-      cmd += " ";
-      cmd += quote(a);
-    }
-    cmd += " >";
-    cmd += quote(out.string());
-    cmd += " 2>";
-    cmd += quote(err.string());
-    cmd += " </dev/null";
-    const int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    r.out = read_file(out);
-    r.err = read_file(err);
-    return r;
-  }
-
   // A real session: a few epochs of XOR (or two-moons) on a tiny Hopfield device.
   fs::path train(const std::string& name, const std::string& example = "xor.json") const {
     const fs::path session = tmp_ / name;
@@ -144,8 +90,6 @@ class Report : public ::testing::Test {
     EXPECT_TRUE(fs::exists(session / "events.jsonl")) << r.all();
     return session;
   }
-
-  fs::path tmp_;
 };
 
 TEST_F(Report, DrawsTheFiguresOfARealSession) {

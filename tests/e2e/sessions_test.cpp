@@ -18,20 +18,11 @@ using ::testing::Not;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
+#include "program_fixture.hpp"
+
+using aeqlab::e2e::read_file;
+
 namespace {
-
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -41,43 +32,8 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
-// A fresh temporary folder per test, the program's working directory, removed afterwards.
-class Sessions : public ::testing::Test {
+class Sessions : public aeqlab::e2e::ProgramTest {
  protected:
-  struct Result {
-    int status = -1;
-    std::string out, err;
-    std::string all() const { return "stdout:\n" + out + "\nstderr:\n" + err; }
-  };
-
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    tmp_ = fs::temp_directory_path() /
-           ("aeqlab-e2e-sessions-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
-    fs::remove_all(tmp_);
-    fs::create_directories(tmp_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(tmp_, ec);
-  }
-
-  Result run(const std::vector<std::string>& args) const {
-    std::string cmd = "cd " + quote(tmp_.string()) + " && " + quote(AEQLAB_BINARY);
-    for (const auto& a : args) {
-      cmd += ' ';  // not `" " + quote(a)`: g++ 12 warns (-Wrestrict) falsely on that
-      cmd += quote(a);
-    }
-    const fs::path out = tmp_ / "stdout.txt", err = tmp_ / "stderr.txt";
-    cmd += " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
-    const int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    r.out = read_file(out);
-    r.err = read_file(err);
-    return r;
-  }
-
   // A tiny XOR run; `out` empty: the default folder, sessions/<time> under the temporary folder.
   Result train(const std::string& out, int epochs = 2) const {
     std::vector<std::string> args = {"train",
@@ -92,8 +48,6 @@ class Sessions : public ::testing::Test {
     if (!out.empty()) args.insert(args.end(), {"--out", out});
     return run(args);
   }
-
-  fs::path tmp_;
 };
 
 }  // namespace
