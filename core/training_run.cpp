@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <memory>
 #include <numeric>
 #include <optional>
@@ -148,6 +149,13 @@ struct EpochTally {
 
 using Clock = std::chrono::steady_clock;
 
+// CPU time of the whole process (every thread), so a bench's instrument threads count too.
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -246,6 +254,7 @@ class Run {
   std::vector<std::size_t> order_;
   std::size_t epochs_done_ = 0, position_ = 0, steps_ = 0, trained_ = 0, segments_ = 1;
   double train_seconds_ = 0.0, wall_before_ = 0.0;
+  double train_cpu_seconds_ = 0.0;  // process CPU during steps: what orchestration costs
   // This segment's time spent keeping the record: step and phase lines (inside the training
   // loop's time), checkpoints (outside it).
   double log_seconds_ = 0.0, checkpoint_seconds_ = 0.0;
@@ -306,6 +315,7 @@ void Run::restore(const Checkpoint& c) {
   trained_ = p.at("trained");
   segments_ = p.at("segments").get<std::size_t>() + 1;
   train_seconds_ = p.at("train_seconds");
+  train_cpu_seconds_ = p.value("train_cpu_seconds", 0.0);
   log_seconds_ = p.value("log_seconds", 0.0);
   checkpoint_seconds_ = p.value("checkpoint_seconds", 0.0);
   wall_before_ = p.at("wall_seconds");
@@ -408,6 +418,7 @@ void Run::checkpoint(const char* why) {
                 {"log_seconds", log_seconds_},
                 {"checkpoint_seconds", checkpoint_seconds_},
                 {"train_seconds", train_seconds_},
+                {"train_cpu_seconds", train_cpu_seconds_},
                 {"wall_seconds", wall_before_ + seconds_since(segment_t0_)},
                 {"tally", tally_.to_json()},
                 {"have_test", have_test_},
@@ -537,6 +548,7 @@ void Run::train_epochs() {
     }
     progress_.start(fmt::format("epoch {}/{}", epoch, settings_.epochs), train_.size());
     auto step_t0 = Clock::now();
+    double step_cpu0 = process_cpu_seconds();
     while (position_ < train_.size()) {
       const std::size_t n = std::min(settings_.batch_size, train_.size() - position_);
       const std::span<const std::size_t> rows(order_.data() + position_, n);
@@ -563,6 +575,7 @@ void Run::train_epochs() {
       const double dt = seconds_since(step_t0);
       tally_.seconds += dt;
       train_seconds_ += dt;
+      train_cpu_seconds_ += process_cpu_seconds() - step_cpu0;
       progress_.update(tally_.samples,
                        fmt::format("{:.0f} samples/s", double(tally_.samples) / tally_.seconds));
       if (stop_requested()) {
@@ -572,6 +585,7 @@ void Run::train_epochs() {
       }
       if (checkpoint_due()) checkpoint("periodic");
       step_t0 = Clock::now();
+      step_cpu0 = process_cpu_seconds();
     }
     progress_.finish();
     finish_epoch();
@@ -722,6 +736,20 @@ RunResult Run::go(bool resume) {
     spdlog::error("training stopped: {}", reason);
   }
 
+  // A completed run is measured before its safe state: on a bench, safe state changes the
+  // circuit (inputs off, homeostat released), and the final figures must be the trained ones.
+  // A failed or stopped run goes to its safe state first: safety before records.
+  std::optional<Evaluation> final_train;
+  std::optional<std::vector<double>> final_theta;
+  if (status == "completed" && epochs_done_ > 0 && trainer_) {
+    try {
+      final_train = evaluate(device_, trainer_->homeostat(), trainer_->parameter_target(), train_);
+      if (readback_) final_theta = read_parameters();
+    } catch (const std::exception& e) {
+      status = dynamic_cast<const Interrupted*>(&e) ? "aborted" : "failed";
+      reason = fmt::format("final evaluation: {}", e.what());
+    }
+  }
   try {
     emergency.reaching_safe_state();
     device_.safe_state();
@@ -742,25 +770,14 @@ RunResult Run::go(bool resume) {
       {"train_samples_processed", trained_},
       {"samples_per_second", train_seconds_ > 0 ? double(trained_) / train_seconds_ : 0.0},
       {"train_seconds", train_seconds_},
+      {"train_cpu_seconds", train_cpu_seconds_},
       {"segments", segments_},
       {"last_checkpoint", last_sequence_}};
   std::vector<std::string> write_errors;
-  try {
-    if (status == "completed" && epochs_done_ > 0 && trainer_) {
-      // Both errors with the final parameters, so they are comparable with each other.
-      const Evaluation final_train =
-          evaluate(device_, trainer_->homeostat(), trainer_->parameter_target(), train_);
-      device_.safe_state();
-      summary["train_error"] = final_train.error_rate();
-      summary["train_cost"] = final_train.cost;
-    }
-  } catch (const std::exception& e) {
-    status = dynamic_cast<const Interrupted*>(&e) ? "aborted" : "failed";
-    reason = fmt::format("final evaluation: {}", e.what());
-    try {
-      device_.safe_state();
-    } catch (...) {
-    }
+  if (final_train) {
+    // Both errors with the final parameters, so they are comparable with each other.
+    summary["train_error"] = final_train->error_rate();
+    summary["train_cost"] = final_train->cost;
   }
   if (have_test_) {
     summary["test_error"] = last_test_.error_rate();
@@ -769,7 +786,7 @@ RunResult Run::go(bool resume) {
   if (readback_ && trainer_) {
     try {
       // Final parameters, float64 little-endian in the device's order, for `aeqlab eval`.
-      const auto theta = read_parameters();
+      const auto theta = final_theta ? *final_theta : read_parameters();
       summary["parameters_sha256"] = parameters_sha256(theta);
       const auto file = session_.dir() / "parameters.f64";
       const auto tmp = session_.dir() / "parameters.f64.tmp";

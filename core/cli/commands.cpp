@@ -183,10 +183,10 @@ int train_command(const TrainOptions& options) {
   const bool resume = options.resume.has_value();
   nlohmann::json config;
   if (resume) {
-    if (options.config || !options.settings.empty() || options.out)
+    if (options.config || !options.settings.empty() || options.out || options.bench)
       throw ConfigError(
           "--resume continues a session with the config it recorded; it takes no --config, "
-          "--set or --out");
+          "--set, --out or --bench");
     const fs::path config_file = *options.resume / "config.json";
     if (!fs::exists(config_file))
       throw ConfigError(
@@ -194,6 +194,14 @@ int train_command(const TrainOptions& options) {
     config = resolve_config(default_config(), config_file, {});
   } else {
     config = resolve_config(default_config(), options.config, options.settings);
+    if (options.bench) {
+      config["device"] = {{"type", "bench"}, {"bench", options.bench->string()}};
+      // Hardware has one replica: one sample per step, one per evaluation pass.
+      if (config["trainer"].value("batch_size", 1) != 1)
+        spdlog::info("a bench has one replica: trainer.batch_size {} -> 1",
+                     config["trainer"]["batch_size"].dump());
+      config["trainer"]["batch_size"] = std::size_t{1};
+    }
   }
   setup_logging(config);
   const TrainerSettings settings = trainer_settings_from(config.at("trainer"));

@@ -17,6 +17,7 @@ struct TrainOptions {
   std::vector<std::string> settings;
   std::optional<std::filesystem::path> out;
   std::optional<std::filesystem::path> resume;  // continue this session from its checkpoint
+  std::optional<std::filesystem::path> bench;   // train on this bench instead of config's device
 };
 
 int train_command(const TrainOptions& options);

@@ -6,7 +6,9 @@
 #include <CLI/CLI.hpp>
 
 #include "core/cli/commands.hpp"
+#include "core/cli/probe_command.hpp"
 #include "core/cli/report_command.hpp"
+#include "core/cli/serve_command.hpp"
 #include "core/cli/sessions_command.hpp"
 #include "core/error.hpp"
 
@@ -29,6 +31,11 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   train_cmd->add_option("--set", train.settings, "override a key: --set trainer.epochs=5");
   train_cmd->add_option("--out", train_out, "session folder (default: sessions/<time>)");
+  std::string train_bench;
+  train_cmd
+      ->add_option("--bench", train_bench,
+                   "train on the bench this file describes (instruments and channel map)")
+      ->check(CLI::ExistingFile);
   std::string train_resume;
   train_cmd
       ->add_option("--resume", train_resume,
@@ -62,6 +69,32 @@ int main(int argc, char** argv) {
   report_cmd->add_option("--out", report_out,
                          "output folder (default: SESSION/report, or ./aeqlab-report for several)");
 
+  aeqlab::cli::ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "the virtual bench: simulated physics behind SCPI instruments on TCP and PTYs");
+  serve_cmd
+      ->add_option("--bench", serve.bench, "bench file (default: a bench over the default device)")
+      ->check(CLI::ExistingFile);
+  serve_cmd
+      ->add_option("--config", serve.config,
+                   "without --bench: serve this training config's device, laid out on instruments")
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--bench-out", serve.bench_out,
+                        "write the bench with the served addresses here, for train --bench");
+  serve_cmd->add_option("--transport", serve.transport, "addresses --bench-out uses: tcp or serial")
+      ->check(CLI::IsMember({"tcp", "serial"}));
+  serve_cmd->add_option("--set", serve.settings,
+                        "override a bench key: --set virtual.latency_ms=1");
+
+  aeqlab::cli::ProbeOptions probe;
+  auto* probe_cmd = app.add_subcommand(
+      "probe", "list serial ports; ask instruments at addresses (or a bench's) *IDN? and errors");
+  probe_cmd->add_option("address", probe.addresses, "tcp://host:port or serial:///dev/...");
+  probe_cmd->add_option("--bench", probe.bench, "probe every instrument of this bench file")
+      ->check(CLI::ExistingFile);
+  probe_cmd->add_option("--timeout", probe.timeout_s, "seconds to wait for each answer");
+  probe_cmd->add_flag("--json", probe.json, "one JSON object per line");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -74,8 +107,11 @@ int main(int argc, char** argv) {
       if (!train_config.empty()) train.config = train_config;
       if (!train_out.empty()) train.out = train_out;
       if (!train_resume.empty()) train.resume = train_resume;
+      if (!train_bench.empty()) train.bench = train_bench;
       return aeqlab::cli::train_command(train);
     }
+    if (*serve_cmd) return aeqlab::cli::serve_command(serve);
+    if (*probe_cmd) return aeqlab::cli::probe_command(probe);
     if (*eval_cmd) return aeqlab::cli::eval_command(eval_session, eval_settings);
     if (*report_cmd)
       return aeqlab::cli::report_command(

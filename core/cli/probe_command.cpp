@@ -1,0 +1,114 @@
+#include "core/cli/probe_command.hpp"
+
+#include <chrono>
+#include <iostream>
+
+#include <spdlog/fmt/fmt.h>
+#include <nlohmann/json.hpp>
+
+#include "drivers/address.hpp"
+#include "drivers/errors.hpp"
+#include "drivers/scpi_session.hpp"
+#include "drivers/serial_ports.hpp"
+#include "instruments/bench_config.hpp"
+#include "instruments/profile.hpp"
+
+namespace aeqlab::cli {
+
+namespace {
+
+struct Target {
+  std::string name;
+  std::string address;
+  drivers::ScpiOptions options;
+};
+
+nlohmann::json probe(const Target& t) {
+  nlohmann::json r = {{"address", t.address}};
+  if (!t.name.empty()) r["instrument"] = t.name;
+  try {
+    const auto address = drivers::parse_address(t.address);
+    drivers::ScpiSession scpi(t.name.empty() ? t.address : t.name,
+                              drivers::open_transport(address, t.options.timeout), t.options);
+    r["idn"] = scpi.identify();
+    nlohmann::json errors = nlohmann::json::array();
+    for (const auto& e : scpi.drain_errors())
+      errors.push_back({{"code", e.code}, {"text", e.text}});
+    r["errors"] = errors;
+    r["ok"] = true;
+  } catch (const std::exception& e) {
+    r["ok"] = false;
+    r["error"] = e.what();
+  }
+  return r;
+}
+
+}  // namespace
+
+int probe_command(const ProbeOptions& options) {
+  const auto ports = drivers::list_serial_ports();
+  if (options.json) {
+    for (const auto& p : ports) {
+      nlohmann::json j = {{"port", p.path},           {"description", p.description},
+                          {"transport", p.transport}, {"manufacturer", p.manufacturer},
+                          {"product", p.product},     {"serial_number", p.serial_number}};
+      if (p.usb_vendor >= 0) j["usb"] = fmt::format("{:04x}:{:04x}", p.usb_vendor, p.usb_product);
+      std::cout << j.dump() << "\n";
+    }
+  } else {
+    std::cout << (ports.empty() ? "no serial ports found\n" : "serial ports:\n");
+    for (const auto& p : ports) {
+      std::cout << "  " << p.path << "  " << p.description;
+      if (p.usb_vendor >= 0)
+        std::cout << fmt::format("  [usb {:04x}:{:04x}", p.usb_vendor, p.usb_product)
+                  << (p.manufacturer.empty() ? "" : " " + p.manufacturer)
+                  << (p.product.empty() ? "" : " " + p.product)
+                  << (p.serial_number.empty() ? "" : " s/n " + p.serial_number) << "]";
+      std::cout << "\n";
+    }
+  }
+
+  std::vector<Target> targets;
+  drivers::ScpiOptions base;
+  base.timeout = std::chrono::milliseconds(static_cast<long>(options.timeout_s * 1000));
+  base.retries = 0;
+  base.reconnects = 0;
+  for (const auto& a : options.addresses) targets.push_back({"", a, base});
+  if (!options.bench.empty()) {
+    const auto bench = instruments::load_bench(options.bench);
+    for (const auto& i : bench.instruments) {
+      Target t{i.name, i.address, base};
+      // The profile's terminators and error query: an instrument that wants CR must get CR.
+      const auto profile = instruments::load_profile(i.profile);
+      t.options.write_terminator = profile.write_terminator;
+      t.options.read_terminator = profile.read_terminator;
+      t.options.error_query = profile.error_query;
+      t.options.timeout = std::chrono::milliseconds(static_cast<long>(i.timeout_s * 1000));
+      targets.push_back(t);
+    }
+  }
+  int failed = 0;
+  for (const auto& t : targets) {
+    const auto r = probe(t);
+    if (!r["ok"].get<bool>()) ++failed;
+    if (options.json) {
+      std::cout << r.dump() << "\n";
+      continue;
+    }
+    std::cout << (r.contains("instrument") ? r["instrument"].get<std::string>() + " at " : "")
+              << t.address << ": ";
+    if (r["ok"].get<bool>()) {
+      std::cout << r["idn"].get<std::string>();
+      if (r["errors"].empty()) std::cout << " (error queue empty)";
+      for (const auto& e : r["errors"])
+        std::cout << "\n    error " << e["code"].get<int>() << ": " << e["text"].get<std::string>();
+    } else {
+      std::cout << "NO ANSWER: " << r["error"].get<std::string>();
+    }
+    std::cout << "\n";
+  }
+  std::cout.flush();
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace aeqlab::cli

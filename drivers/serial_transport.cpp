@@ -1,0 +1,192 @@
+#include "drivers/serial_transport.hpp"
+
+// Boost 1.74's Asio under -std=c++20 uses std::exchange without including <utility>.
+#include <utility>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/serial_port.hpp>
+#include <boost/asio/write.hpp>
+
+#include "drivers/errors.hpp"
+
+namespace aeqlab::drivers {
+
+namespace {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+// Asio rather than libserialport for the I/O: libserialport cannot open pseudo-terminals, which
+// the virtual bench serves its serial instruments on (DESIGN §10).
+class SerialTransport final : public Transport {
+ public:
+  explicit SerialTransport(const Address& address) : Transport(address.text), settings_(address) {
+    do_open();
+  }
+  ~SerialTransport() override { do_close(); }
+
+ protected:
+  void do_open() override;
+  void do_close() override {
+    error_code ignored;
+    port_.close(ignored);
+  }
+  void do_write(std::string_view bytes, std::chrono::milliseconds timeout) override;
+  std::size_t do_read_some(char* buf, std::size_t n, std::chrono::milliseconds timeout) override;
+  std::size_t do_read_available(char* buf, std::size_t n) override;
+
+ private:
+  // Runs the pending operation for at most `timeout`; past it, cancels the operation and runs its
+  // handler too, so nothing is left pending to fire during a later call. Returns false when the
+  // time ran out.
+  bool run(std::chrono::milliseconds timeout, const bool& done) {
+    io_.restart();
+    io_.run_for(timeout);
+    if (done) return true;
+    error_code ignored;
+    port_.cancel(ignored);
+    io_.restart();
+    io_.run();
+    return false;
+  }
+  void require_open() const {
+    if (!port_.is_open())
+      throw DisconnectedError(
+          fmt::format("{}: serial port {} is not open", address(), settings_.path));
+  }
+  [[noreturn]] void lost(const error_code& ec, std::string_view during) const {
+    throw DisconnectedError(fmt::format("{}: serial port {} lost {}: {}", address(), settings_.path,
+                                        during, ec.message()));
+  }
+  template <class Option>
+  void set(const Option& option, std::string_view what) {
+    error_code ec;
+    port_.set_option(option, ec);
+    if (ec && pseudo_terminal()) {
+      // Line settings mean nothing on a pseudo-terminal and some kernels refuse parity and
+      // 7 data bits there; a bench file written for the real 7E1 instrument must still run
+      // against its virtual twin.
+      spdlog::debug("{}: pseudo-terminal {} ignores {}: {}", address(), settings_.path, what,
+                    ec.message());
+      return;
+    }
+    if (ec) {
+      do_close();
+      throw ConnectError(fmt::format("{}: cannot set {} on serial port {}: {}", address(), what,
+                                     settings_.path, ec.message()));
+    }
+  }
+
+  bool pseudo_terminal() {
+    struct stat st {};
+    // Unix98 pseudo-terminal slaves have majors 136-143 (Documentation/admin-guide/devices.txt).
+    return ::fstat(port_.native_handle(), &st) == 0 && S_ISCHR(st.st_mode) &&
+           major(st.st_rdev) >= 136 && major(st.st_rdev) <= 143;
+  }
+
+  Address settings_;
+  asio::io_context io_{1};
+  asio::serial_port port_{io_};
+};
+
+void SerialTransport::do_open() {
+  do_close();
+  error_code ec;
+  port_.open(settings_.path, ec);
+  if (ec == boost::system::errc::no_such_file_or_directory ||
+      ec == boost::system::errc::no_such_device)
+    throw ConnectError(fmt::format("{}: no such serial port {} (is the adapter plugged in?)",
+                                   address(), settings_.path));
+  if (ec)
+    throw ConnectError(
+        fmt::format("{}: cannot open serial port {}: {}", address(), settings_.path, ec.message()));
+  using base = asio::serial_port_base;
+  set(base::baud_rate(settings_.baud), fmt::format("baud rate {}", settings_.baud));
+  set(base::character_size(settings_.data_bits), fmt::format("{} data bits", settings_.data_bits));
+  set(base::parity(settings_.parity == 'E'   ? base::parity::even
+                   : settings_.parity == 'O' ? base::parity::odd
+                                             : base::parity::none),
+      "parity");
+  set(base::stop_bits(settings_.stop_bits == 2 ? base::stop_bits::two : base::stop_bits::one),
+      "stop bits");
+  set(base::flow_control(settings_.flow == 'H'   ? base::flow_control::hardware
+                         : settings_.flow == 'S' ? base::flow_control::software
+                                                 : base::flow_control::none),
+      "flow control");
+  // Bytes an adapter buffered before we opened it belong to nobody's question.
+  (void)::tcflush(port_.native_handle(), TCIOFLUSH);
+}
+
+void SerialTransport::do_write(std::string_view bytes, std::chrono::milliseconds timeout) {
+  require_open();
+  bool done = false;
+  error_code ec;
+  std::size_t sent = 0;
+  asio::async_write(port_, asio::buffer(bytes.data(), bytes.size()),
+                    [&](const error_code& e, std::size_t n) {
+                      ec = e;
+                      sent = n;
+                      done = true;
+                    });
+  const bool in_time = run(timeout, done);
+  if (!in_time && ec == asio::error::operation_aborted)
+    throw TimeoutError(fmt::format(
+        "{}: could not send within {} ms ({} of {} bytes sent; check flow control and cabling)",
+        address(), timeout.count(), sent, bytes.size()));
+  if (ec) lost(ec, "while sending");
+}
+
+std::size_t SerialTransport::do_read_some(char* buf, std::size_t n,
+                                          std::chrono::milliseconds timeout) {
+  require_open();
+  bool done = false;
+  error_code ec;
+  std::size_t got = 0;
+  port_.async_read_some(asio::buffer(buf, n), [&](const error_code& e, std::size_t k) {
+    ec = e;
+    got = k;
+    done = true;
+  });
+  const bool in_time = run(timeout, done);
+  if (got > 0) return got;  // bytes that raced the cancellation are still bytes
+  if (!in_time && ec == asio::error::operation_aborted)
+    throw TimeoutError(fmt::format("{}: no reply within {} ms", address(), timeout.count()));
+  if (ec == asio::error::eof)
+    throw DisconnectedError(fmt::format("{}: serial port {} hung up", address(), settings_.path));
+  if (ec) lost(ec, "while reading");
+  return got;
+}
+
+std::size_t SerialTransport::do_read_available(char* buf, std::size_t n) {
+  require_open();
+  const int fd = port_.native_handle();
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 0) <= 0) return 0;
+  const ssize_t k = ::read(fd, buf, n);
+  if (k > 0) return std::size_t(k);
+  if (k == 0)
+    throw DisconnectedError(fmt::format("{}: serial port {} hung up", address(), settings_.path));
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
+  throw DisconnectedError(
+      fmt::format("{}: serial port {} lost: {}", address(), settings_.path, std::strerror(errno)));
+}
+
+}  // namespace
+
+std::unique_ptr<Transport> open_serial_transport(const Address& address) {
+  return std::make_unique<SerialTransport>(address);
+}
+
+}  // namespace aeqlab::drivers

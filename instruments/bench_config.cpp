@@ -1,0 +1,453 @@
+#include "instruments/bench_config.hpp"
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+
+namespace aeqlab::instruments {
+
+using nlohmann::json;
+
+namespace {
+
+const std::set<std::string> kTop = {"name", "instruments", "channels", "settle", "virtual"};
+const std::set<std::string> kInstrument = {"name",         "profile",          "address",
+                                           "timeout_s",    "retries",          "reconnects",
+                                           "check_errors", "reconnect_delay_s"};
+const std::set<std::string> kRole = {"name", "unit", "safe",    "safe_value",
+                                     "map",  "ramp", "average", "compliance"};
+const std::set<std::string> kChannels = {"inputs",    "outputs",    "nudge",
+                                         "knobs",     "parameters", "parameter_setpoints",
+                                         "homeostat", "compliance"};
+const std::set<std::string> kSettle = {"wait_s", "stable_reads", "tolerance", "poll_interval_s",
+                                       "timeout_s"};
+
+void require_object(const json& j, const std::string& where) {
+  if (!j.is_object())
+    throw ConfigError(fmt::format("{}: expected an object, got {}", where, j.dump()));
+}
+
+void require_keys(const json& j, const std::set<std::string>& known, const std::string& where) {
+  require_object(j, where);
+  for (const auto& [k, v] : j.items()) {
+    if (known.count(k)) continue;
+    std::string list;
+    for (const auto& n : known) {
+      if (!list.empty()) list += ", ";
+      list += n;
+    }
+    throw ConfigError(fmt::format("{}.{}: unknown key (known here: {})", where, k, list));
+  }
+}
+
+double number(const json& j, const std::string& key, double fallback, const std::string& where) {
+  if (!j.contains(key)) return fallback;
+  const auto& v = j.at(key);
+  if (!v.is_number() || !std::isfinite(v.get<double>()))
+    throw ConfigError(fmt::format("{}.{}: expected a number, got {}", where, key, v.dump()));
+  return v.get<double>();
+}
+
+double non_negative(const json& j, const std::string& key, double fallback,
+                    const std::string& where) {
+  const double v = number(j, key, fallback, where);
+  if (v < 0) throw ConfigError(fmt::format("{}.{}: must be >= 0, got {}", where, key, v));
+  return v;
+}
+
+std::size_t count(const json& j, const std::string& key, std::size_t fallback,
+                  const std::string& where) {
+  if (!j.contains(key)) return fallback;
+  const auto& v = j.at(key);
+  if (!v.is_number_integer() || v.get<long long>() < 0)
+    throw ConfigError(
+        fmt::format("{}.{}: expected a whole number >= 0, got {}", where, key, v.dump()));
+  return static_cast<std::size_t>(v.get<long long>());
+}
+
+std::string text(const json& j, const std::string& key, const std::string& where,
+                 std::optional<std::string> fallback = std::nullopt) {
+  if (!j.contains(key)) {
+    if (fallback) return *fallback;
+    throw ConfigError(fmt::format("{}.{}: missing key", where, key));
+  }
+  if (!j.at(key).is_string())
+    throw ConfigError(
+        fmt::format("{}.{}: expected a string, got {}", where, key, j.at(key).dump()));
+  return j.at(key).get<std::string>();
+}
+
+int parse_int(const std::string& s, const std::string& where) {
+  std::size_t used = 0;
+  long v = 0;
+  try {
+    v = std::stol(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != s.size() || v < 0 || v > 1000000000)
+    throw ConfigError(fmt::format("{}: \"{}\" is not a channel number", where, s));
+  return static_cast<int>(v);
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  std::size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+ChannelRole parse_role(const json& j, const std::string& where, const std::string& default_name,
+                       const BenchConfig& bench, bool with_compliance) {
+  require_keys(j, kRole, where);
+  ChannelRole r;
+  r.group.name = text(j, "name", where, default_name);
+  r.group.unit = text(j, "unit", where, std::string("V"));
+  if (!j.contains("safe"))
+    throw ConfigError(
+        fmt::format("{}.safe: missing key (every channel needs a safe range [low, high])", where));
+  const auto& safe = j.at("safe");
+  if (!safe.is_array() || safe.size() != 2 || !safe[0].is_number() || !safe[1].is_number())
+    throw ConfigError(fmt::format("{}.safe: expected [low, high], got {}", where, safe.dump()));
+  r.group.safe = {safe[0].get<double>(), safe[1].get<double>()};
+  if (!(r.group.safe.low <= r.group.safe.high))
+    throw ConfigError(fmt::format("{}.safe: low {} is above high {}", where, r.group.safe.low,
+                                  r.group.safe.high));
+  const double fallback_safe = r.group.safe.contains(0.0) ? 0.0 : r.group.safe.low;
+  if (j.contains("safe_value") && j.at("safe_value") == "hold") {
+    r.hold_at_safe_state = true;
+    r.group.safe_value = fallback_safe;
+  } else {
+    r.group.safe_value = number(j, "safe_value", fallback_safe, where);
+  }
+  if (!r.group.safe.contains(r.group.safe_value))
+    throw ConfigError(fmt::format("{}.safe_value: {} lies outside the safe range [{}, {}]", where,
+                                  r.group.safe_value, r.group.safe.low, r.group.safe.high));
+  if (!j.contains("map") || !j.at("map").is_array() || j.at("map").empty())
+    throw ConfigError(fmt::format(
+        "{}.map: expected a list of {{\"instrument\": ..., \"channels\": ...}}", where));
+  std::size_t i = 0;
+  for (const auto& span : j.at("map")) {
+    const std::string w = fmt::format("{}.map[{}]", where, i++);
+    require_keys(span, {"instrument", "channels"}, w);
+    ChannelSpan s;
+    s.instrument = text(span, "instrument", w);
+    bench.instrument(s.instrument);  // throws if unknown
+    if (!span.contains("channels")) throw ConfigError(w + ".channels: missing key");
+    s.channels = parse_channel_list(span.at("channels"), w + ".channels");
+    r.group.count += s.channels.size();
+    r.map.push_back(std::move(s));
+  }
+  if (j.contains("ramp")) {
+    const auto& ramp = j.at("ramp");
+    require_keys(ramp, {"step", "rate"}, where + ".ramp");
+    r.ramp.step = non_negative(ramp, "step", 0.0, where + ".ramp");
+    r.ramp.rate = non_negative(ramp, "rate", 0.0, where + ".ramp");
+  }
+  r.average = count(j, "average", 1, where);
+  if (r.average == 0) throw ConfigError(where + ".average: must be at least 1");
+  if (with_compliance) {
+    r.compliance = number(j, "compliance", 0.0, where);
+    if (!(r.compliance > 0))
+      throw ConfigError(fmt::format(
+          "{}.compliance: every parameter group needs its compliance > 0 (the coupling to its "
+          "knob), got {}",
+          where, r.compliance));
+  } else if (j.contains("compliance")) {
+    throw ConfigError(where + ".compliance: only parameter groups have a compliance");
+  }
+  return r;
+}
+
+std::vector<ChannelRole> parse_roles(const json& channels, const std::string& key,
+                                     const std::string& where, const BenchConfig& bench,
+                                     bool with_compliance) {
+  std::vector<ChannelRole> roles;
+  if (!channels.contains(key)) return roles;
+  const auto& list = channels.at(key);
+  if (!list.is_array())
+    throw ConfigError(fmt::format("{}.{}: expected a list of groups", where, key));
+  for (std::size_t i = 0; i < list.size(); ++i)
+    roles.push_back(parse_role(list[i], fmt::format("{}.{}[{}]", where, key, i),
+                               fmt::format("{}{}", key, i), bench, with_compliance));
+  return roles;
+}
+
+void require_count(const ChannelRole& r, std::size_t n, const std::string& where,
+                   const std::string& why) {
+  if (r.group.count != n)
+    throw ConfigError(fmt::format("{}: maps {} channel(s); {}", where, r.group.count, why));
+}
+
+}  // namespace
+
+std::vector<int> parse_channel_list(const json& spec, const std::string& where) {
+  std::vector<int> out;
+  if (spec.is_number_unsigned()) {
+    out.push_back(static_cast<int>(spec.get<std::size_t>()));
+  } else if (spec.is_array()) {
+    for (const auto& c : spec) {
+      if (!c.is_number_unsigned())
+        throw ConfigError(fmt::format("{}: {} is not a channel number", where, c.dump()));
+      out.push_back(static_cast<int>(c.get<std::size_t>()));
+    }
+  } else if (spec.is_string()) {
+    std::string s = spec.get<std::string>();
+    // Tolerate the SCPI form a lab copies from a manual: "(@101:110)".
+    if (s.rfind("(@", 0) == 0 && !s.empty() && s.back() == ')') s = s.substr(2, s.size() - 3);
+    std::size_t at = 0;
+    while (at <= s.size()) {
+      std::size_t comma = s.find(',', at);
+      if (comma == std::string::npos) comma = s.size();
+      const std::string item = trim(s.substr(at, comma - at));
+      if (item.empty()) throw ConfigError(fmt::format("{}: empty item in \"{}\"", where, s));
+      const auto colon = item.find(':');
+      if (colon == std::string::npos) {
+        out.push_back(parse_int(item, where));
+      } else {
+        const int first = parse_int(trim(item.substr(0, colon)), where);
+        const int last = parse_int(trim(item.substr(colon + 1)), where);
+        if (last < first)
+          throw ConfigError(fmt::format("{}: range \"{}\" runs backwards", where, item));
+        for (int c = first; c <= last; ++c) out.push_back(c);
+      }
+      at = comma + 1;
+    }
+  } else {
+    throw ConfigError(
+        fmt::format("{}: expected \"1:8\", \"101,102,105:110\" or a list of numbers, got {}", where,
+                    spec.dump()));
+  }
+  if (out.empty()) throw ConfigError(where + ": no channels");
+  std::set<int> seen;
+  for (int c : out)
+    if (!seen.insert(c).second)
+      throw ConfigError(fmt::format("{}: channel {} is listed twice", where, c));
+  return out;
+}
+
+const InstrumentConfig& BenchConfig::instrument(const std::string& n) const {
+  for (const auto& i : instruments)
+    if (i.name == n) return i;
+  std::string known;
+  for (const auto& i : instruments) {
+    if (!known.empty()) known += ", ";
+    known += i.name;
+  }
+  throw ConfigError(
+      fmt::format("no instrument named \"{}\" on the bench (instruments: {})", n, known));
+}
+
+std::vector<const ChannelRole*> BenchConfig::roles() const {
+  std::vector<const ChannelRole*> all{&inputs, &outputs, &nudge_targets, &nudge_strength};
+  for (const auto& r : knobs) all.push_back(&r);
+  for (const auto& r : parameters) all.push_back(&r);
+  for (const auto& r : parameter_setpoints) all.push_back(&r);
+  if (homeostat) all.push_back(&*homeostat);
+  if (compliance) all.push_back(&*compliance);
+  return all;
+}
+
+BenchConfig parse_bench(const json& j, const std::string& source) {
+  require_keys(j, kTop, source);
+  BenchConfig b;
+  b.name = text(j, "name", source, std::string("bench"));
+  if (!j.contains("instruments") || !j.at("instruments").is_array() || j.at("instruments").empty())
+    throw ConfigError(source + ".instruments: expected a list of instruments");
+  std::size_t i = 0;
+  for (const auto& ij : j.at("instruments")) {
+    const std::string w = fmt::format("{}.instruments[{}]", source, i++);
+    require_keys(ij, kInstrument, w);
+    InstrumentConfig c;
+    c.name = text(ij, "name", w);
+    c.profile = text(ij, "profile", w);
+    c.address = text(ij, "address", w);
+    c.timeout_s = number(ij, "timeout_s", c.timeout_s, w);
+    if (!(c.timeout_s > 0)) throw ConfigError(w + ".timeout_s: must be > 0");
+    c.retries = static_cast<int>(count(ij, "retries", c.retries, w));
+    c.reconnects = static_cast<int>(count(ij, "reconnects", c.reconnects, w));
+    c.reconnect_delay_s = non_negative(ij, "reconnect_delay_s", c.reconnect_delay_s, w);
+    if (ij.contains("check_errors")) {
+      if (!ij.at("check_errors").is_boolean())
+        throw ConfigError(w + ".check_errors: expected true or false");
+      c.check_errors = ij.at("check_errors").get<bool>();
+    }
+    for (const auto& other : b.instruments)
+      if (other.name == c.name)
+        throw ConfigError(fmt::format("{}.name: \"{}\" names two instruments", w, c.name));
+    b.instruments.push_back(std::move(c));
+  }
+
+  const std::string cw = source + ".channels";
+  if (!j.contains("channels")) throw ConfigError(cw + ": missing key (the channel map)");
+  const auto& ch = j.at("channels");
+  require_keys(ch, kChannels, cw);
+  for (const char* key : {"inputs", "outputs", "nudge"})
+    if (!ch.contains(key)) throw ConfigError(fmt::format("{}.{}: missing key", cw, key));
+  b.inputs = parse_role(ch.at("inputs"), cw + ".inputs", "x", b, false);
+  b.outputs = parse_role(ch.at("outputs"), cw + ".outputs", "y", b, false);
+  const auto& nudge = ch.at("nudge");
+  require_keys(nudge, {"targets", "strength"}, cw + ".nudge");
+  for (const char* key : {"targets", "strength"})
+    if (!nudge.contains(key)) throw ConfigError(fmt::format("{}.nudge.{}: missing key", cw, key));
+  b.nudge_targets = parse_role(nudge.at("targets"), cw + ".nudge.targets", "target", b, false);
+  require_count(b.nudge_targets, b.outputs.group.count, cw + ".nudge.targets",
+                "there must be one target per output");
+  b.nudge_strength = parse_role(nudge.at("strength"), cw + ".nudge.strength", "beta", b, false);
+  require_count(b.nudge_strength, 1, cw + ".nudge.strength", "beta is one channel");
+  b.knobs = parse_roles(ch, "knobs", cw, b, false);
+  b.parameters = parse_roles(ch, "parameters", cw, b, true);
+  b.parameter_setpoints = parse_roles(ch, "parameter_setpoints", cw, b, false);
+  if (b.knobs.size() != b.parameters.size())
+    throw ConfigError(
+        fmt::format("{}: {} knob group(s) for {} parameter group(s); knobs[k] drives "
+                    "parameters[k]",
+                    cw, b.knobs.size(), b.parameters.size()));
+  if (b.parameters.empty())
+    throw ConfigError(cw + ".parameters: a bench needs parameters to train");
+  for (std::size_t k = 0; k < b.knobs.size(); ++k)
+    require_count(
+        b.knobs[k], b.parameters[k].group.count, fmt::format("{}.knobs[{}]", cw, k),
+        fmt::format("it drives parameters[{}], which has {}", k, b.parameters[k].group.count));
+  if (!b.parameter_setpoints.empty()) {
+    if (b.parameter_setpoints.size() != b.parameters.size())
+      throw ConfigError(fmt::format("{}.parameter_setpoints: {} group(s) for {} parameter group(s)",
+                                    cw, b.parameter_setpoints.size(), b.parameters.size()));
+    for (std::size_t k = 0; k < b.parameters.size(); ++k)
+      require_count(b.parameter_setpoints[k], b.parameters[k].group.count,
+                    fmt::format("{}.parameter_setpoints[{}]", cw, k),
+                    fmt::format("parameters[{}] has {}", k, b.parameters[k].group.count));
+  }
+  if (ch.contains("homeostat")) {
+    b.homeostat = parse_role(ch.at("homeostat"), cw + ".homeostat", "hold", b, false);
+    require_count(*b.homeostat, 1, cw + ".homeostat", "the hold switch is one channel");
+  }
+  if (ch.contains("compliance")) {
+    b.compliance = parse_role(ch.at("compliance"), cw + ".compliance", "compliance", b, false);
+    require_count(*b.compliance, b.parameters.size(), cw + ".compliance",
+                  "there must be one per parameter group");
+    for (std::size_t k = 0; k < b.parameters.size(); ++k)
+      if (!b.compliance->group.safe.contains(b.parameters[k].compliance))
+        throw ConfigError(
+            fmt::format("{}.parameters[{}].compliance: {} lies outside the "
+                        "compliance channel's safe range",
+                        cw, k, b.parameters[k].compliance));
+  }
+
+  // One physical channel, one role: two roles on one wire would fight.
+  std::map<std::pair<std::string, int>, std::string> owner;
+  for (const ChannelRole* r : b.roles())
+    for (const auto& span : r->map)
+      for (int c : span.channels) {
+        auto [it, fresh] = owner.emplace(std::make_pair(span.instrument, c), r->group.name);
+        if (!fresh)
+          throw ConfigError(
+              fmt::format("{}: channel {} of instrument \"{}\" is mapped to both "
+                          "\"{}\" and \"{}\"",
+                          cw, c, span.instrument, it->second, r->group.name));
+      }
+
+  if (j.contains("settle")) {
+    const std::string w = source + ".settle";
+    const auto& s = j.at("settle");
+    require_keys(s, kSettle, w);
+    b.settle.wait_s = non_negative(s, "wait_s", b.settle.wait_s, w);
+    b.settle.stable_reads = count(s, "stable_reads", b.settle.stable_reads, w);
+    b.settle.tolerance = non_negative(s, "tolerance", b.settle.tolerance, w);
+    b.settle.poll_interval_s = non_negative(s, "poll_interval_s", b.settle.poll_interval_s, w);
+    b.settle.timeout_s = number(s, "timeout_s", b.settle.timeout_s, w);
+    if (!(b.settle.timeout_s > 0)) throw ConfigError(w + ".timeout_s: must be > 0");
+  }
+  if (j.contains("virtual")) {
+    require_object(j.at("virtual"), source + ".virtual");
+    b.virtual_section = j.at("virtual");
+  }
+  return b;
+}
+
+BenchConfig load_bench(const std::string& path) {
+  return parse_bench(read_json_file(path), path);
+}
+
+namespace {
+
+json channels_json(const std::vector<int>& channels) {
+  // Ranges where the numbers run consecutively, so a 50,000-channel map stays one short string.
+  std::string s;
+  for (std::size_t i = 0; i < channels.size();) {
+    std::size_t j = i;
+    while (j + 1 < channels.size() && channels[j + 1] == channels[j] + 1) ++j;
+    if (!s.empty()) s += ",";
+    s += j > i ? fmt::format("{}:{}", channels[i], channels[j]) : std::to_string(channels[i]);
+    i = j + 1;
+  }
+  return s;
+}
+
+json role_json(const ChannelRole& r, bool with_compliance) {
+  json j = json::object();
+  j["name"] = r.group.name;
+  j["unit"] = r.group.unit;
+  j["safe"] = {r.group.safe.low, r.group.safe.high};
+  if (r.hold_at_safe_state)
+    j["safe_value"] = "hold";
+  else
+    j["safe_value"] = r.group.safe_value;
+  json map = json::array();
+  for (const auto& s : r.map)
+    map.push_back({{"instrument", s.instrument}, {"channels", channels_json(s.channels)}});
+  j["map"] = map;
+  if (r.ramp.step > 0 || r.ramp.rate > 0)
+    j["ramp"] = {{"step", r.ramp.step}, {"rate", r.ramp.rate}};
+  if (r.average != 1) j["average"] = r.average;
+  if (with_compliance) j["compliance"] = r.compliance;
+  return j;
+}
+
+}  // namespace
+
+json bench_to_json(const BenchConfig& b) {
+  json j = json::object();
+  j["name"] = b.name;
+  j["instruments"] = json::array();
+  for (const auto& i : b.instruments)
+    j["instruments"].push_back({{"name", i.name},
+                                {"profile", i.profile},
+                                {"address", i.address},
+                                {"timeout_s", i.timeout_s},
+                                {"retries", i.retries},
+                                {"reconnects", i.reconnects},
+                                {"reconnect_delay_s", i.reconnect_delay_s},
+                                {"check_errors", i.check_errors}});
+  json ch = json::object();
+  ch["inputs"] = role_json(b.inputs, false);
+  ch["outputs"] = role_json(b.outputs, false);
+  ch["nudge"] = {{"targets", role_json(b.nudge_targets, false)},
+                 {"strength", role_json(b.nudge_strength, false)}};
+  auto list = [](const std::vector<ChannelRole>& roles, bool comp) {
+    json a = json::array();
+    for (const auto& r : roles) a.push_back(role_json(r, comp));
+    return a;
+  };
+  ch["knobs"] = list(b.knobs, false);
+  ch["parameters"] = list(b.parameters, true);
+  if (!b.parameter_setpoints.empty())
+    ch["parameter_setpoints"] = list(b.parameter_setpoints, false);
+  if (b.homeostat) ch["homeostat"] = role_json(*b.homeostat, false);
+  if (b.compliance) ch["compliance"] = role_json(*b.compliance, false);
+  j["channels"] = ch;
+  j["settle"] = {{"wait_s", b.settle.wait_s},
+                 {"stable_reads", b.settle.stable_reads},
+                 {"tolerance", b.settle.tolerance},
+                 {"poll_interval_s", b.settle.poll_interval_s},
+                 {"timeout_s", b.settle.timeout_s}};
+  if (!b.virtual_section.empty()) j["virtual"] = b.virtual_section;
+  return j;
+}
+
+}  // namespace aeqlab::instruments

@@ -1,0 +1,572 @@
+#include "instruments/bench_device.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <thread>
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.hpp"
+#include "core/safe_range.hpp"
+#include "drivers/errors.hpp"
+#include "instruments/crew.hpp"
+#include "instruments/instrument.hpp"
+#include "instruments/profile.hpp"
+
+namespace aeqlab::instruments {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
+
+// A set role's channels on each instrument, what was last written there, and what waits to go.
+struct BenchDevice::RoleState {
+  const ChannelRole* role = nullptr;
+  struct Part {
+    std::size_t instrument = 0;
+    std::vector<int> channels;
+    std::size_t offset = 0;  // into the role's flat values
+  };
+  std::vector<Part> parts;
+  std::vector<double> last;  // last written (NaN = unknown)
+  std::vector<double> staged;
+  bool pending = false;
+};
+
+template <class F>
+auto BenchDevice::on_the_wire(const char* what, F&& f) {
+  try {
+    return f();
+  } catch (const drivers::TransportError& e) {
+    throw DeviceError(fmt::format("{}: {} failed: {}", bench_.name, what, e.what()));
+  }
+}
+
+namespace {
+
+std::size_t index_of(const BenchConfig& b, const std::string& name) {
+  for (std::size_t i = 0; i < b.instruments.size(); ++i)
+    if (b.instruments[i].name == name) return i;
+  throw ConfigError(fmt::format("{}: no instrument named \"{}\"", b.name, name));
+}
+
+void sleep_until(Clock::time_point t) {
+  if (Clock::now() < t) std::this_thread::sleep_until(t);
+}
+
+}  // namespace
+
+BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
+  // Profiles first: a typo in a profile must not cost a connection attempt on every instrument.
+  std::map<std::string, Profile> profiles;
+  for (const auto& i : bench_.instruments)
+    if (!profiles.count(i.profile)) profiles.emplace(i.profile, load_profile(i.profile));
+  for (const ChannelRole* r : bench_.roles()) {
+    const bool measured =
+        r == &bench_.outputs || std::any_of(bench_.parameters.begin(), bench_.parameters.end(),
+                                            [&](const ChannelRole& p) { return &p == r; });
+    for (const auto& span : r->map) {
+      const auto& p = profiles.at(bench_.instrument(span.instrument).profile);
+      if (measured && !p.measure)
+        throw ConfigError(
+            fmt::format("{}: \"{}\" is measured on instrument \"{}\", but its profile "
+                        "\"{}\" has no measure commands",
+                        bench_.name, r->group.name, span.instrument, p.name));
+      if (!measured && !p.source)
+        throw ConfigError(
+            fmt::format("{}: \"{}\" is set on instrument \"{}\", but its profile \"{}\" "
+                        "has no source commands",
+                        bench_.name, r->group.name, span.instrument, p.name));
+    }
+  }
+
+  // Connect to everything at once: a bench of twenty instruments should not take twenty
+  // connect timeouts to report the one that is off.
+  const std::size_t n = bench_.instruments.size();
+  instruments_.resize(n);
+  std::vector<std::string> failures(n);
+  {
+    std::vector<std::thread> connecting;
+    for (std::size_t i = 0; i < n; ++i)
+      connecting.emplace_back([&, i] {
+        const auto& c = bench_.instruments[i];
+        try {
+          auto inst = std::make_unique<Instrument>(c, profiles.at(c.profile));
+          inst->open();
+          instruments_[i] = std::move(inst);
+        } catch (const std::exception& e) {
+          failures[i] = e.what();
+        }
+      });
+    for (auto& t : connecting) t.join();
+  }
+  std::string failed;
+  for (std::size_t i = 0; i < n; ++i)
+    if (!failures[i].empty())
+      failed += fmt::format("\n  instrument \"{}\": {}", bench_.instruments[i].name, failures[i]);
+  if (!failed.empty())
+    throw DeviceError(fmt::format("{}: cannot open the bench:{}", bench_.name, failed));
+  crew_ = std::make_unique<Crew>(n);
+
+  description_.model = bench_.name;
+  description_.replicas = 1;
+  description_.inputs = bench_.inputs.group;
+  description_.outputs = bench_.outputs.group;
+  description_.nudge = bench_.nudge_strength.group.safe;
+  for (const auto& p : bench_.parameters)
+    description_.parameters.push_back({p.group, p.compliance});
+  for (const auto& k : bench_.knobs) description_.knobs.push_back(k.group);
+  auto& caps = description_.capabilities;
+  caps.parameter_readback = true;
+  caps.native_homeostasis = bench_.homeostat.has_value();
+  caps.adjustable_compliance = bench_.compliance.has_value();
+  caps.settable_parameters = !bench_.parameter_setpoints.empty();
+  for (const auto& p : bench_.parameters) compliance_.push_back(p.compliance);
+
+  // Set roles remember what their channels hold, read back where the profile can, so a ramp
+  // starts from the truth and nothing jumps to a stale set-point.
+  std::vector<const ChannelRole*> set_roles{&bench_.inputs, &bench_.nudge_targets,
+                                            &bench_.nudge_strength};
+  for (const auto& k : bench_.knobs) set_roles.push_back(&k);
+  for (const auto& s : bench_.parameter_setpoints) set_roles.push_back(&s);
+  if (bench_.homeostat) set_roles.push_back(&*bench_.homeostat);
+  if (bench_.compliance) set_roles.push_back(&*bench_.compliance);
+  for (const ChannelRole* r : set_roles) {
+    auto s = std::make_unique<RoleState>();
+    s->role = r;
+    std::size_t offset = 0;
+    for (const auto& span : r->map) {
+      s->parts.push_back({index_of(bench_, span.instrument), span.channels, offset});
+      offset += span.channels.size();
+    }
+    s->last.assign(r->group.count, kUnknown);
+    states_.push_back(std::move(s));
+  }
+  on_the_wire("reading the set-points back", [&] {
+    std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
+    std::map<std::size_t, std::vector<std::pair<RoleState*, const RoleState::Part*>>> by_instrument;
+    for (auto& s : states_)
+      for (const auto& part : s->parts)
+        if (instruments_[part.instrument]->can_read_setpoints())
+          by_instrument[part.instrument].push_back({s.get(), &part});
+    for (auto& [i, list] : by_instrument)
+      jobs.push_back({i, [this, i = i, list = list] {
+                        for (auto [s, part] : list)
+                          instruments_[i]->read_setpoints(part->channels,
+                                                          std::span<double>(s->last).subspan(
+                                                              part->offset, part->channels.size()));
+                      }});
+    crew_->run(std::move(jobs));
+  });
+  if (bench_.homeostat) hold_ = state_of(*bench_.homeostat).last[0];
+}
+
+BenchDevice::~BenchDevice() {
+  const auto t = tally();
+  spdlog::debug("{}: {} flushes, {} round trips ({} on the critical path), {} settles, {} polls",
+                bench_.name, t.flushes, t.round_trips, t.critical_round_trips, t.settles, t.polls);
+}
+
+BenchDevice::RoleState& BenchDevice::state_of(const ChannelRole& role) {
+  for (auto& s : states_)
+    if (s->role == &role) return *s;
+  throw DeviceError(fmt::format("{}: \"{}\" is not a set role", bench_.name, role.group.name));
+}
+
+void BenchDevice::stage(const ChannelRole& role, std::span<const double> values) {
+  std::lock_guard<std::mutex> lock(safe_mutex_);
+  auto& s = state_of(role);
+  s.staged.assign(values.begin(), values.end());
+  s.pending = true;
+  outputs_valid_ = false;
+}
+
+void BenchDevice::flush() {
+  std::lock_guard<std::mutex> lock(safe_mutex_);
+  // Per instrument: the plain values in one set call, then any ramped role step by step.
+  struct Work {
+    std::vector<int> channels;
+    std::vector<double> values;
+    std::vector<std::pair<RoleState*, const RoleState::Part*>> ramped;
+    std::vector<RoleState*> done;
+  };
+  std::map<std::size_t, Work> work;
+  for (auto& s : states_) {
+    if (!s->pending) continue;
+    for (const auto& part : s->parts) {
+      auto& w = work[part.instrument];
+      const auto& ramp = s->role->ramp;
+      if (ramp.step > 0) {
+        w.ramped.push_back({s.get(), &part});
+      } else {
+        w.channels.insert(w.channels.end(), part.channels.begin(), part.channels.end());
+        w.values.insert(
+            w.values.end(), s->staged.begin() + static_cast<std::ptrdiff_t>(part.offset),
+            s->staged.begin() + static_cast<std::ptrdiff_t>(part.offset + part.channels.size()));
+      }
+    }
+  }
+  if (work.empty()) return;
+  std::vector<std::size_t> before(instruments_.size());
+  for (std::size_t i = 0; i < instruments_.size(); ++i) before[i] = instruments_[i]->round_trips();
+  on_the_wire("writing", [&] {
+    std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
+    for (auto& [i, w] : work)
+      jobs.push_back({i, [this, i = i, &w] {
+                        auto& inst = *instruments_[i];
+                        if (!w.channels.empty()) inst.set(w.channels, w.values);
+                        for (auto [s, part] : w.ramped) {
+                          const std::size_t n = part->channels.size();
+                          std::vector<double> from(
+                              s->last.begin() + static_cast<std::ptrdiff_t>(part->offset),
+                              s->last.begin() + static_cast<std::ptrdiff_t>(part->offset + n));
+                          std::vector<double> to(
+                              s->staged.begin() + static_cast<std::ptrdiff_t>(part->offset),
+                              s->staged.begin() + static_cast<std::ptrdiff_t>(part->offset + n));
+                          double largest = 0.0;
+                          for (std::size_t c = 0; c < n; ++c)
+                            if (std::isfinite(from[c]))
+                              largest = std::max(largest, std::abs(to[c] - from[c]));
+                          const auto& ramp = s->role->ramp;
+                          const auto steps = static_cast<std::size_t>(
+                              std::max(1.0, std::ceil(largest / ramp.step)));
+                          std::vector<double> v(n);
+                          for (std::size_t k = 1; k <= steps; ++k) {
+                            for (std::size_t c = 0; c < n; ++c)
+                              v[c] = k == steps || !std::isfinite(from[c])
+                                         ? to[c]
+                                         : from[c] + (to[c] - from[c]) * static_cast<double>(k) /
+                                                         static_cast<double>(steps);
+                            if (k > 1 && ramp.rate > 0)
+                              std::this_thread::sleep_for(std::chrono::duration<double>(
+                                  largest / static_cast<double>(steps) / ramp.rate));
+                            inst.set(part->channels, v);
+                          }
+                        }
+                      }});
+    crew_->run(std::move(jobs));
+  });
+  for (auto& s : states_)
+    if (s->pending) {
+      s->last = s->staged;
+      s->pending = false;
+    }
+  std::size_t critical = 0;
+  for (std::size_t i = 0; i < instruments_.size(); ++i) {
+    const std::size_t d = instruments_[i]->round_trips() - before[i];
+    critical = std::max(critical, d);
+    tally_.round_trips += d;
+  }
+  tally_.critical_round_trips += critical;
+  ++tally_.flushes;
+  last_flush_ = Clock::now();
+}
+
+void BenchDevice::measure(const ChannelRole& role, std::span<double> out) {
+  std::vector<std::size_t> before(instruments_.size());
+  for (std::size_t i = 0; i < instruments_.size(); ++i) before[i] = instruments_[i]->round_trips();
+  on_the_wire(("reading " + role.group.name).c_str(), [&] {
+    std::map<std::size_t, std::vector<std::pair<const ChannelSpan*, std::size_t>>> by_instrument;
+    std::size_t offset = 0;
+    for (const auto& span : role.map) {
+      by_instrument[index_of(bench_, span.instrument)].push_back({&span, offset});
+      offset += span.channels.size();
+    }
+    std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
+    for (auto& [i, list] : by_instrument)
+      jobs.push_back({i, [this, &role, out, i = i, list = list] {
+                        for (auto [span, at] : list) {
+                          auto dest = out.subspan(at, span->channels.size());
+                          instruments_[i]->measure(span->channels, dest);
+                          if (role.average > 1) {
+                            std::vector<double> more(dest.size());
+                            for (std::size_t k = 1; k < role.average; ++k) {
+                              instruments_[i]->measure(span->channels, more);
+                              for (std::size_t c = 0; c < dest.size(); ++c) dest[c] += more[c];
+                            }
+                            for (auto& v : dest) v /= static_cast<double>(role.average);
+                          }
+                        }
+                      }});
+    crew_->run(std::move(jobs));
+  });
+  std::size_t critical = 0;
+  for (std::size_t i = 0; i < instruments_.size(); ++i) {
+    const std::size_t d = instruments_[i]->round_trips() - before[i];
+    critical = std::max(critical, d);
+    tally_.round_trips += d;
+  }
+  tally_.critical_round_trips += critical;
+}
+
+void BenchDevice::set_inputs(std::span<const double> values, std::size_t active_replicas) {
+  if (active_replicas != 1)
+    throw DeviceError(
+        fmt::format("{}: a bench has one replica, {} asked (use trainer.batch_size 1)", bench_.name,
+                    active_replicas));
+  if (values.size() != description_.inputs.count)
+    throw DeviceError(fmt::format("{}: {} input values for {} inputs", bench_.name, values.size(),
+                                  description_.inputs.count));
+  require_in_range(description_.inputs, values, "input");
+  stage(bench_.inputs, values);
+}
+
+void BenchDevice::set_nudge(double beta, std::span<const double> targets) {
+  require_in_range(description_.nudge, beta, "nudge beta");
+  if (targets.size() != description_.outputs.count)
+    throw DeviceError(fmt::format("{}: {} targets for {} outputs", bench_.name, targets.size(),
+                                  description_.outputs.count));
+  require_in_range(bench_.nudge_targets.group, targets, "nudge target");
+  stage(bench_.nudge_targets, targets);
+  const double b[1] = {beta};
+  stage(bench_.nudge_strength, b);
+}
+
+void BenchDevice::set_knobs(std::span<const double> values) {
+  if (values.size() != description_.knob_count())
+    throw DeviceError(fmt::format("{}: {} knob values, it has {}", bench_.name, values.size(),
+                                  description_.knob_count()));
+  std::size_t at = 0;
+  for (const auto& k : bench_.knobs) {  // every group checked before any is staged
+    require_in_range(k.group, values.subspan(at, k.group.count), "knob");
+    at += k.group.count;
+  }
+  at = 0;
+  for (const auto& k : bench_.knobs) {
+    stage(k, values.subspan(at, k.group.count));
+    at += k.group.count;
+  }
+}
+
+void BenchDevice::write_parameters(std::span<const double> values) {
+  if (bench_.parameter_setpoints.empty()) return Device::write_parameters(values);
+  if (values.size() != description_.parameter_count())
+    throw DeviceError(fmt::format("{}: {} parameter values, it has {}", bench_.name, values.size(),
+                                  description_.parameter_count()));
+  std::size_t at = 0;
+  for (const auto& p : bench_.parameter_setpoints) {
+    require_in_range(p.group, values.subspan(at, p.group.count), "parameter");
+    at += p.group.count;
+  }
+  at = 0;
+  for (const auto& p : bench_.parameter_setpoints) {
+    stage(p, values.subspan(at, p.group.count));
+    at += p.group.count;
+  }
+}
+
+void BenchDevice::set_compliance(std::size_t group, double compliance) {
+  if (!bench_.compliance) return Device::set_compliance(group, compliance);
+  if (group >= compliance_.size())
+    throw DeviceError(fmt::format("{}: no parameter group {}", bench_.name, group));
+  require_in_range(bench_.compliance->group.safe, compliance,
+                   ("compliance of " + bench_.parameters[group].group.name).c_str());
+  compliance_[group] = compliance;
+  // The description follows, as on any device: the trainer's per-epoch decay compounds on it.
+  description_.parameters[group].compliance = compliance;
+  stage(*bench_.compliance, compliance_);
+}
+
+void BenchDevice::read_knobs(std::span<double> out) {
+  flush();
+  std::size_t at = 0;
+  for (const auto& k : bench_.knobs) {
+    auto& s = state_of(k);
+    const bool readable = std::all_of(
+        s.parts.begin(), s.parts.end(),
+        [&](const RoleState::Part& p) { return instruments_[p.instrument]->can_read_setpoints(); });
+    auto dest = out.subspan(at, k.group.count);
+    if (readable) {
+      on_the_wire("reading the knobs", [&] {
+        for (const auto& p : s.parts)
+          instruments_[p.instrument]->read_setpoints(p.channels,
+                                                     dest.subspan(p.offset, p.channels.size()));
+      });
+    } else {
+      if (std::any_of(s.last.begin(), s.last.end(), [](double v) { return std::isnan(v); }))
+        throw DeviceError(
+            fmt::format("{}: the knobs \"{}\" cannot be read back and have not been "
+                        "set yet",
+                        bench_.name, k.group.name));
+      std::copy(s.last.begin(), s.last.end(), dest.begin());
+    }
+    at += k.group.count;
+  }
+}
+
+void BenchDevice::read_parameters(std::span<double> out) {
+  flush();
+  if (out.size() != description_.parameter_count())
+    throw DeviceError(fmt::format("{}: parameter buffer of {} for {} parameters", bench_.name,
+                                  out.size(), description_.parameter_count()));
+  std::size_t at = 0;
+  for (const auto& p : bench_.parameters) {
+    measure(p, out.subspan(at, p.group.count));
+    at += p.group.count;
+  }
+}
+
+void BenchDevice::read_outputs(std::span<double> out) {
+  if (out.size() != description_.outputs.count)
+    throw DeviceError(fmt::format("{}: output buffer of {} for {} outputs", bench_.name, out.size(),
+                                  description_.outputs.count));
+  bool pending = false;
+  for (const auto& s : states_) pending = pending || s->pending;
+  if (outputs_valid_ && !pending) {
+    std::copy(outputs_cache_.begin(), outputs_cache_.end(), out.begin());
+    return;
+  }
+  flush();
+  measure(bench_.outputs, out);
+  outputs_cache_.assign(out.begin(), out.end());
+  outputs_valid_ = true;
+}
+
+SettleReport BenchDevice::settle_with(bool hold) {
+  const auto t0 = Clock::now();
+  if (bench_.homeostat) {
+    const double want = hold ? 1.0 : 0.0;
+    if (hold_ != want) {
+      const double v[1] = {want};
+      stage(*bench_.homeostat, v);
+      hold_ = want;
+    }
+  }
+  flush();
+  const auto& rule = bench_.settle;
+  const auto start = last_flush_ == Clock::time_point{} ? Clock::now() : last_flush_;
+  const auto wait =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(rule.wait_s));
+  sleep_until(start + wait);
+  SettleReport r;
+  ++tally_.settles;
+  tally_.waited_seconds += rule.wait_s;
+  if (rule.stable_reads == 0) {
+    r.converged = true;
+    r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    return r;
+  }
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(rule.timeout_s));
+  const auto interval = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(rule.poll_interval_s));
+  std::vector<double> previous, reading(description_.outputs.count);
+  std::size_t agreeing = 0;
+  r.residual = std::numeric_limits<double>::infinity();
+  for (;;) {
+    measure(bench_.outputs, reading);
+    ++r.iterations;
+    ++tally_.polls;
+    if (!previous.empty()) {
+      double worst = 0.0;
+      for (std::size_t i = 0; i < reading.size(); ++i)
+        worst = std::max(worst, std::abs(reading[i] - previous[i]));
+      r.residual = worst;
+      agreeing = worst <= rule.tolerance ? agreeing + 1 : 0;
+    }
+    previous = reading;
+    if (agreeing + 1 >= rule.stable_reads) {
+      r.converged = true;
+      if (rule.stable_reads == 1) r.residual = 0.0;
+      break;
+    }
+    if (Clock::now() + interval >= deadline) break;
+    if (interval.count() > 0) std::this_thread::sleep_for(interval);
+  }
+  outputs_cache_ = reading;
+  outputs_valid_ = true;
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return r;
+}
+
+SettleReport BenchDevice::settle() {
+  return settle_with(false);
+}
+
+SettleReport BenchDevice::settle_homeostatic() {
+  if (!bench_.homeostat) return Device::settle_homeostatic();
+  return settle_with(true);
+}
+
+std::vector<InstrumentIdentity> BenchDevice::instruments() const {
+  std::vector<InstrumentIdentity> out;
+  for (const auto& i : instruments_) out.push_back({i->name(), i->identity(), i->address()});
+  return out;
+}
+
+void BenchDevice::safe_state() {
+  // May run on the emergency-stop thread while the run is stuck inside a flush holding the
+  // lock: then there is no ramp from the last values (they may be mid-change) and the staged
+  // values are left alone (the process exits right after).
+  std::unique_lock<std::mutex> lock(safe_mutex_, std::try_to_lock);
+  std::map<std::size_t, std::vector<std::function<void()>>> by_instrument;
+  for (auto& s : states_) {
+    const auto& role = *s->role;
+    if (role.hold_at_safe_state) continue;
+    for (const auto& part : s->parts) {
+      by_instrument[part.instrument].push_back([&, s = s.get(), part] {
+        const std::size_t n = part.channels.size();
+        std::vector<double> safe(n, role.group.safe_value);
+        auto& inst = *instruments_[part.instrument];
+        if (role.ramp.step > 0 && lock.owns_lock()) {
+          double largest = 0.0;
+          for (std::size_t c = 0; c < n; ++c)
+            if (std::isfinite(s->last[part.offset + c]))
+              largest = std::max(largest, std::abs(safe[c] - s->last[part.offset + c]));
+          const auto steps =
+              static_cast<std::size_t>(std::max(1.0, std::ceil(largest / role.ramp.step)));
+          std::vector<double> v(n);
+          for (std::size_t k = 1; k < steps; ++k) {
+            for (std::size_t c = 0; c < n; ++c) {
+              const double from = s->last[part.offset + c];
+              v[c] = std::isfinite(from) ? from + (safe[c] - from) * static_cast<double>(k) /
+                                                      static_cast<double>(steps)
+                                         : safe[c];
+            }
+            inst.set(part.channels, v);
+            if (role.ramp.rate > 0)
+              std::this_thread::sleep_for(std::chrono::duration<double>(
+                  largest / static_cast<double>(steps) / role.ramp.rate));
+          }
+        }
+        inst.set(part.channels, safe);
+      });
+    }
+  }
+  std::vector<std::string> failures(instruments_.size());
+  std::vector<std::thread> threads;
+  for (auto& [i, jobs] : by_instrument)
+    threads.emplace_back([&, i = i, jobs = jobs] {
+      try {
+        for (const auto& job : jobs) job();
+        instruments_[i]->shutdown();
+      } catch (const std::exception& e) {
+        failures[i] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  if (lock.owns_lock()) {
+    for (auto& s : states_) {
+      if (!s->role->hold_at_safe_state)
+        s->last.assign(s->role->group.count, s->role->group.safe_value);
+      s->pending = false;
+    }
+    outputs_valid_ = false;
+    if (bench_.homeostat) hold_ = bench_.homeostat->group.safe_value;
+  }
+  std::string failed;
+  for (std::size_t i = 0; i < failures.size(); ++i)
+    if (!failures[i].empty())
+      failed += fmt::format("\n  instrument \"{}\": {}", bench_.instruments[i].name, failures[i]);
+  if (!failed.empty())
+    throw DeviceError(
+        fmt::format("{}: the safe state was not reached everywhere:{}", bench_.name, failed));
+}
+
+BenchTally BenchDevice::tally() const {
+  return tally_;
+}
+
+}  // namespace aeqlab::instruments

@@ -1,0 +1,83 @@
+#pragma once
+// The bench device: the device contract implemented over the instruments of a bench config.
+// Values are range-checked against the channel map before anything is written; writes are
+// staged and go out together when the system must settle (one message per instrument, all
+// instruments at once); large steps are ramped; settle = wait, then poll the outputs until
+// they are stable within tolerance; safe state drives every set channel to its safe value.
+// The trainer cannot tell it from a simulator, which is the point.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/device.hpp"
+#include "instruments/bench_config.hpp"
+
+namespace aeqlab::instruments {
+
+class Instrument;
+class Crew;
+
+// What the bench did on the wire, for benchmarks and the session log.
+struct BenchTally {
+  std::size_t flushes = 0;  // times staged writes went out
+  std::size_t critical_round_trips =
+      0;                        // round trips on the critical path (parallel ones count once)
+  std::size_t round_trips = 0;  // all round trips, every instrument
+  std::size_t settles = 0;
+  std::size_t polls = 0;
+  double waited_seconds = 0.0;  // time spent in the settle rule's waits
+};
+
+class BenchDevice final : public Device {
+ public:
+  // Connects to every instrument (all at once), asks *IDN?, clears and initialises them. Throws
+  // ConfigError for a bad profile, DeviceError naming the instrument for anything on the wire.
+  explicit BenchDevice(BenchConfig bench);
+  ~BenchDevice() override;
+
+  const DeviceDescription& describe() const override { return description_; }
+  void set_inputs(std::span<const double> values, std::size_t active_replicas) override;
+  void set_nudge(double beta, std::span<const double> targets) override;
+  void set_knobs(std::span<const double> values) override;
+  void read_knobs(std::span<double> out) override;
+  void read_parameters(std::span<double> out) override;
+  void read_outputs(std::span<double> out) override;
+  SettleReport settle() override;
+  SettleReport settle_homeostatic() override;
+  void set_compliance(std::size_t group, double compliance) override;
+  void write_parameters(std::span<const double> values) override;
+  std::vector<InstrumentIdentity> instruments() const override;
+  void safe_state() override;
+
+  BenchTally tally() const;
+  const BenchConfig& bench() const { return bench_; }
+
+ private:
+  struct Staged;
+  struct RoleState;
+  RoleState& state_of(const ChannelRole& role);
+  void stage(const ChannelRole& role, std::span<const double> values);
+  void flush();
+  void measure(const ChannelRole& role, std::span<double> out);
+  SettleReport settle_with(bool hold);
+  template <class F>
+  auto on_the_wire(const char* what, F&& f);
+
+  BenchConfig bench_;
+  DeviceDescription description_;
+  std::vector<std::unique_ptr<Instrument>> instruments_;
+  std::unique_ptr<Crew> crew_;
+  std::vector<std::unique_ptr<RoleState>> states_;  // one per set role
+  std::vector<double> compliance_;
+  std::vector<double> outputs_cache_;
+  bool outputs_valid_ = false;
+  double hold_ = -1.0;  // last hold value written (-1: unknown)
+  std::chrono::steady_clock::time_point last_flush_{};
+  std::mutex safe_mutex_;
+  BenchTally tally_;
+};
+
+}  // namespace aeqlab::instruments

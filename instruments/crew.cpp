@@ -1,0 +1,59 @@
+#include "instruments/crew.hpp"
+
+#include <utility>
+
+namespace aeqlab::instruments {
+
+Crew::Crew(std::size_t members) : members_(members) {
+  for (std::size_t i = 0; i < members_.size(); ++i)
+    members_[i].thread = std::thread([this, i] { work(i); });
+}
+
+Crew::~Crew() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    quit_ = true;
+  }
+  wake_.notify_all();
+  for (auto& m : members_) m.thread.join();
+}
+
+void Crew::work(std::size_t i) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return quit_ || members_[i].has_job; });
+    if (quit_) return;
+    auto job = std::move(members_[i].job);
+    members_[i].has_job = false;
+    lock.unlock();
+    std::exception_ptr failed;
+    try {
+      job();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    lock.lock();
+    if (failed && !failure_) failure_ = failed;
+    if (--pending_ == 0) done_.notify_all();
+  }
+}
+
+void Crew::run(std::vector<std::pair<std::size_t, std::function<void()>>> jobs) {
+  if (jobs.empty()) return;
+  if (jobs.size() == 1) {
+    jobs[0].second();
+    return;
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  failure_ = nullptr;
+  pending_ = jobs.size();
+  for (auto& [member, job] : jobs) {
+    members_.at(member).job = std::move(job);
+    members_.at(member).has_job = true;
+  }
+  wake_.notify_all();
+  done_.wait(lock, [&] { return pending_ == 0; });
+  if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
+}
+
+}  // namespace aeqlab::instruments
