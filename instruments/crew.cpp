@@ -40,19 +40,26 @@ void Crew::work(std::size_t i) {
 
 void Crew::run(std::vector<std::pair<std::size_t, std::function<void()>>> jobs) {
   if (jobs.empty()) return;
-  if (jobs.size() == 1) {
+  // The caller takes the first job itself: one thread hand-over fewer on every flush.
+  std::exception_ptr mine;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    failure_ = nullptr;
+    pending_ = jobs.size() - 1;
+    for (std::size_t j = 1; j < jobs.size(); ++j) {
+      members_.at(jobs[j].first).job = std::move(jobs[j].second);
+      members_.at(jobs[j].first).has_job = true;
+    }
+  }
+  if (jobs.size() > 1) wake_.notify_all();
+  try {
     jobs[0].second();
-    return;
+  } catch (...) {
+    mine = std::current_exception();
   }
   std::unique_lock<std::mutex> lock(mutex_);
-  failure_ = nullptr;
-  pending_ = jobs.size();
-  for (auto& [member, job] : jobs) {
-    members_.at(member).job = std::move(job);
-    members_.at(member).has_job = true;
-  }
-  wake_.notify_all();
   done_.wait(lock, [&] { return pending_ == 0; });
+  if (mine) std::rethrow_exception(mine);
   if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
 }
 

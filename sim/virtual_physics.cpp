@@ -261,10 +261,17 @@ void VirtualPhysics::set(std::size_t instrument, std::span<const int> channels,
   }
 
   if (mapped && !dirty_ && options_.settle_s > 0) {
-    // The ramp to the next equilibrium starts from what the instruments show right now.
-    refresh_targets();
+    // The ramp to the next equilibrium starts from what the instruments show right now. Only the
+    // outputs ramp: snapshotting a parameter readback of 200,000 channels at every change would
+    // cost the simulated bench more than the settle it models (parameters read mid-settle show
+    // the new equilibrium).
+    refresh_targets(true, false);
     for (auto& role : roles_) {
       if (!role.measured) continue;
+      if (role.kind != RoleKind::outputs) {
+        role.from_valid = false;
+        continue;
+      }
       std::vector<double> start(role.target.size());
       for (std::size_t i = 0; i < start.size(); ++i) start[i] = ramp_value(role, i, now);
       role.from = std::move(start);
@@ -328,8 +335,14 @@ std::vector<double> VirtualPhysics::measure(std::size_t instrument, std::span<co
       throw scpi::Error(-240, text);
     }
   }
-  refresh_targets();
   const Instrument& ins = instruments_[instrument];
+  bool outputs = false, parameters = false;
+  for (int c : channels) {
+    const ChannelRef& ref = ins.refs[static_cast<std::size_t>(c - 1)];
+    if (ref.role == kUnmapped) continue;
+    (roles_[ref.role].kind == RoleKind::outputs ? outputs : parameters) = true;
+  }
+  refresh_targets(outputs, parameters);
   std::vector<double> out(channels.size());
   for (std::size_t i = 0; i < channels.size(); ++i) {
     const ChannelRef& ref = ins.refs[static_cast<std::size_t>(channels[i] - 1)];
@@ -343,10 +356,14 @@ std::vector<double> VirtualPhysics::measure(std::size_t instrument, std::span<co
   return out;
 }
 
+// The new equilibrium is worked out halfway through the settle time, not at its end: the
+// simulator's own compute time must stay inside T, as a real circuit's settling does, or every
+// settle on the virtual bench would cost T plus the compute. Writes that arrive together (one
+// flush to several instruments) still land before it; a write after it settles again.
 std::optional<VirtualPhysics::Clock::time_point> VirtualPhysics::settle_due() const {
   if (!dirty_ || options_.settle_s <= 0) return std::nullopt;
   return changed_at_ + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(options_.settle_s));
+                           std::chrono::duration<double>(0.5 * options_.settle_s));
 }
 
 std::optional<std::string> VirtualPhysics::settle_if_due(Clock::time_point now) {
@@ -445,10 +462,11 @@ void VirtualPhysics::apply_staged() {
   }
 }
 
-void VirtualPhysics::refresh_targets() {
+void VirtualPhysics::refresh_targets(bool outputs, bool parameters) {
   bool parameters_read = false;
   for (auto& role : roles_) {
     if (!role.measured || role.target_valid) continue;
+    if (!(role.kind == RoleKind::outputs ? outputs : parameters)) continue;
     if (role.kind == RoleKind::outputs) {
       device_.read_outputs(role.target);
     } else {

@@ -114,7 +114,7 @@ class VirtualPhysics {
   void check_against_device(const instruments::BenchConfig& bench) const;
   std::optional<std::string> settle(Clock::time_point now);
   void apply_staged();
-  void refresh_targets();
+  void refresh_targets(bool outputs, bool parameters);
   double ramp_value(const Role& role, std::size_t i, Clock::time_point now) const;
   double quantise(double v, const SafeRange& range, int bits) const;
 

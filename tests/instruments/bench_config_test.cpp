@@ -1,6 +1,8 @@
 // The bench file and instrument profiles: what a lab writes by hand, so every mistake must be
 // refused with the key that holds it.
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -131,6 +133,26 @@ TEST(Profile, ChannelListsAndTemplates) {
   EXPECT_THROW(parse_profile(bad, "x", "x.json"), ConfigError);
   const auto empty = json::parse(R"({"model": "x"})");
   EXPECT_THROW(parse_profile(empty, "x", "x.json"), ConfigError);
+}
+
+}  // namespace
+}  // namespace aeqlab::instruments
+
+namespace aeqlab::instruments {
+namespace {
+
+TEST(BenchConfig, EveryExampleBenchParsesAndItsProfilesLoad) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(AEQLAB_SOURCE_DIR) / "docs" / "examples" / "benches";
+  std::size_t checked = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    SCOPED_TRACE(entry.path().string());
+    const auto bench = load_bench(entry.path().string());
+    for (const auto& i : bench.instruments) EXPECT_NO_THROW(load_profile(i.profile));
+    ++checked;
+  }
+  EXPECT_GT(checked, 0u);
 }
 
 }  // namespace
