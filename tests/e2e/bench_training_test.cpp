@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -24,6 +25,18 @@ const char* kConfig = R"({
   "session": {"detail": "step"}
 })";
 
+// Each step's scoring result (errors, cost), in order: what the trainer saw on the device.
+std::vector<std::pair<long, double>> scores(const std::filesystem::path& session) {
+  std::vector<std::pair<long, double>> out;
+  std::istringstream log(read_file(session / "events.jsonl"));
+  std::string line;
+  while (std::getline(log, line)) {
+    const auto e = nlohmann::json::parse(line);
+    if (e["event"] == "step") out.emplace_back(e["errors"].get<long>(), e["cost"].get<double>());
+  }
+  return out;
+}
+
 std::vector<double> parameters(const std::filesystem::path& session) {
   const std::string bytes = read_file(session / "parameters.f64");
   std::vector<double> v(bytes.size() / 8);
@@ -33,8 +46,11 @@ std::vector<double> parameters(const std::filesystem::path& session) {
 
 class BenchTraining : public ProgramTest {
  protected:
+  // The virtual physics settles halfway through its settle time, so the writes of one flush
+  // (several instruments, several threads) must all land within half of it: 20 ms leaves room
+  // for a loaded machine and the sanitizers.
   void train_both_ways(const std::string& transport, const std::string& homeostat, bool exact,
-                       const std::string& epochs = "4") {
+                       const std::string& epochs = "4", const std::string& settle_ms = "20") {
     const auto config = write("config.json", kConfig);
     const auto in_process =
         run({"train", "--config", config.string(), "--set", "trainer.homeostat=" + homeostat,
@@ -42,8 +58,9 @@ class BenchTraining : public ProgramTest {
     ASSERT_EQ(in_process.status, 0) << in_process.all();
 
     const std::string served = (tmp_ / "served.json").string();
-    ServedBench serve(tmp_.string(), {"--config", config.string(), "--bench-out", served,
-                                      "--transport", transport, "--set", "virtual.settle_ms=5"});
+    ServedBench serve(tmp_.string(),
+                      {"--config", config.string(), "--bench-out", served, "--transport", transport,
+                       "--set", "virtual.settle_ms=" + settle_ms});
     ASSERT_FALSE(serve.ready.empty());
     for (const auto& i : serve.ready) {
       ASSERT_TRUE(i.contains("idn")) << i.dump();
@@ -61,6 +78,14 @@ class BenchTraining : public ProgramTest {
     EXPECT_EQ(tally["out_of_range"].get<std::uint64_t>(), 0u) << tally.dump();
     EXPECT_GT(tally["values"].get<std::uint64_t>(), 100u) << tally.dump();
     EXPECT_GT(tally["settles"].get<std::uint64_t>(), 16u) << tally.dump();
+
+    // Every step scores the same outputs through the bench as in-process.
+    const auto scores_a = scores(tmp_ / "A"), scores_b = scores(tmp_ / "B");
+    ASSERT_FALSE(scores_a.empty());
+    EXPECT_EQ(scores_a.size(), scores_b.size());
+    if (exact) {
+      EXPECT_EQ(scores_a, scores_b);
+    }
 
     const auto a = parameters(tmp_ / "A"), b = parameters(tmp_ / "B");
     ASSERT_EQ(a.size(), b.size());
@@ -93,11 +118,12 @@ TEST_F(BenchTraining, OverPseudoTerminalTrainsExactlyAsInProcessNativeHomeostat)
 }
 
 // The generic homeostat over the wire: knobs written and parameters read back every round.
-// Not compared to 1e-9: on this network its phases can run to max_rounds without converging,
-// and there the bench and the in-process run part by up to 0.06 (an open question, see the
-// issue note), though they agree exactly through the first step.
+// Not compared to the in-process run: on this network a hold can end at max_rounds, and its
+// last knob write is followed by a reading (the scoring outputs, the final parameters) with no
+// settle between. A circuit, and so the virtual bench, relaxes to that write before it is read;
+// the in-process simulator moves only when asked to settle.
 TEST_F(BenchTraining, OverTcpTrainsWithTheFeedbackHomeostat) {
-  train_both_ways("tcp", "feedback", false, "1");
+  train_both_ways("tcp", "feedback", false, "1", "10");
 }
 
 }  // namespace
