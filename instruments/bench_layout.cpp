@@ -93,21 +93,23 @@ BenchConfig virtual_bench_layout(const DeviceDescription& d, std::size_t channel
 
   const bool homeostasis = d.capabilities.native_homeostasis;
   const bool compliance = d.capabilities.adjustable_compliance && !d.parameters.empty();
-  if (homeostasis || compliance) {
+  // The homeostat switch changes with the nudge in every phase, so it sits on the nudge DAC:
+  // one instrument, one message per phase, where a separate DAC would cost a second one.
+  if (homeostasis)
+    b.homeostat =
+        role_on({"homeostat", 1, "", {0.0, 1.0}, 0.0}, "dac_nudge", static_cast<int>(n_out) + 2);
+  if (compliance) {
     b.instruments.push_back(instrument("dac_control", "aeqlab-vdac"));
-    if (homeostasis) b.homeostat = role_on({"homeostat", 1, "", {0.0, 1.0}, 0.0}, "dac_control", 1);
-    if (compliance) {
-      double largest = 0.0, smallest = d.parameters.front().compliance;
-      for (const auto& p : d.parameters) {
-        largest = std::max(largest, p.compliance);
-        smallest = std::min(smallest, p.compliance);
-      }
-      // Room for schedules that raise a compliance; the safe value is the gentlest declared
-      // learning rate (0 would freeze the parameters to the knobs, hardly a neutral state).
-      const ChannelGroup g{
-          "compliance", d.parameters.size(), "", {0.0, std::max(1.0, 10 * largest)}, smallest};
-      b.compliance = role_on(g, "dac_control", 2);
+    double largest = 0.0, smallest = d.parameters.front().compliance;
+    for (const auto& p : d.parameters) {
+      largest = std::max(largest, p.compliance);
+      smallest = std::min(smallest, p.compliance);
     }
+    // Room for schedules that raise a compliance; the safe value is the gentlest declared
+    // learning rate (0 would freeze the parameters to the knobs, hardly a neutral state).
+    const ChannelGroup g{
+        "compliance", d.parameters.size(), "", {0.0, std::max(1.0, 10 * largest)}, smallest};
+    b.compliance = role_on(g, "dac_control", 1);
   }
 
   if (settable_parameters) {

@@ -294,7 +294,9 @@ TEST(BenchLayout, ChunksLargeGroupsOverInstruments) {
   EXPECT_EQ(b.parameter_setpoints.size(), 4u);
   EXPECT_EQ(b.nudge_strength.map[0].channels, (std::vector<int>{3}));
   ASSERT_TRUE(b.homeostat && b.compliance);
-  EXPECT_EQ(b.compliance->map[0].channels, (std::vector<int>{2, 3, 4, 5}));
+  EXPECT_EQ(b.compliance->map[0].channels, (std::vector<int>{1, 2, 3, 4}));
+  EXPECT_EQ(b.homeostat->map[0].instrument, "dac_nudge");
+  EXPECT_EQ(b.homeostat->map[0].channels, (std::vector<int>{4}));
   EXPECT_EQ(b.name, d.describe().model + " (virtual bench)");
 }
 
@@ -312,10 +314,10 @@ TEST(VirtualBench, IdentifiesOverTcpAndPty) {
     EXPECT_EQ(pty.query("*idn?\r\n"), i.idn);
   }
   EXPECT_EQ(s.at("dac_inputs").idn, "AEQLAB,VDAC-4,dac_inputs,0.1");
-  EXPECT_EQ(s.at("dac_nudge").idn, "AEQLAB,VDAC-3,dac_nudge,0.1");
+  EXPECT_EQ(s.at("dac_nudge").idn, "AEQLAB,VDAC-4,dac_nudge,0.1");
   EXPECT_EQ(s.at("adc_outputs").idn, "AEQLAB,VADC-2,adc_outputs,0.1");
   EXPECT_EQ(s.at("dac_knobs_1").idn, "AEQLAB,VDAC-23,dac_knobs_1,0.1");
-  EXPECT_EQ(s.tcp("dac_control").query("SYST:CHAN?\n"), "5");
+  EXPECT_EQ(s.tcp("dac_control").query("SYST:CHAN?\n"), "4");
 }
 
 TEST(VirtualBench, TrainsBitForBitLikeTheDeviceInProcess) {
@@ -329,7 +331,6 @@ TEST(VirtualBench, TrainsBitForBitLikeTheDeviceInProcess) {
   auto inputs = s.tcp("dac_inputs");
   auto nudge = s.tcp("dac_nudge");
   auto knob_dac = s.tcp("dac_knobs_1");
-  auto control = s.tcp("dac_control");
   auto outputs = s.tcp("adc_outputs");
   auto parameters = Wire::pty(s.at("adc_parameters_1").pty);
 
@@ -352,9 +353,9 @@ TEST(VirtualBench, TrainsBitForBitLikeTheDeviceInProcess) {
   for (std::size_t i = 0; i < 23; ++i) EXPECT_NEAR(got_theta[i], theta[i], 1e-12);
   EXPECT_EQ(s.bench.tally().settles, 1u);  // three instruments written, one settle
 
-  // Native homeostasis through the control DAC: the device moves the knobs, and a DAC query of
-  // a knob channel shows where they went.
-  control.write("VOLT 1,(@1)");
+  // Native homeostasis through the switch on the nudge DAC: the device moves the knobs, and a
+  // DAC query of a knob channel shows where they went.
+  nudge.write("VOLT 1,(@4)");
   nudge.write("VOLT -0.25,(@3)");
   ref.set_nudge(-0.25, targets);
   ref.settle_homeostatic();
