@@ -169,6 +169,23 @@ BenchDevice::~BenchDevice() {
                 bench_.name, t.flushes, t.round_trips, t.critical_round_trips, t.settles, t.polls);
 }
 
+std::vector<std::size_t> BenchDevice::round_trips_now() const {
+  std::vector<std::size_t> n(instruments_.size());
+  for (std::size_t i = 0; i < instruments_.size(); ++i) n[i] = instruments_[i]->round_trips();
+  return n;
+}
+
+// Instruments work in parallel, so the critical path is the busiest one, not the sum.
+void BenchDevice::count_round_trips_since(const std::vector<std::size_t>& before) {
+  std::size_t critical = 0;
+  for (std::size_t i = 0; i < instruments_.size(); ++i) {
+    const std::size_t d = instruments_[i]->round_trips() - before[i];
+    critical = std::max(critical, d);
+    tally_.round_trips += d;
+  }
+  tally_.critical_round_trips += critical;
+}
+
 BenchDevice::RoleState& BenchDevice::state_of(const ChannelRole& role) {
   for (auto& s : states_)
     if (s->role == &role) return *s;
@@ -209,8 +226,7 @@ void BenchDevice::flush() {
     }
   }
   if (work.empty()) return;
-  std::vector<std::size_t> before(instruments_.size());
-  for (std::size_t i = 0; i < instruments_.size(); ++i) before[i] = instruments_[i]->round_trips();
+  const auto before = round_trips_now();
   on_the_wire("writing", [&] {
     std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
     for (auto& [i, w] : work)
@@ -253,20 +269,13 @@ void BenchDevice::flush() {
       s->last = s->staged;
       s->pending = false;
     }
-  std::size_t critical = 0;
-  for (std::size_t i = 0; i < instruments_.size(); ++i) {
-    const std::size_t d = instruments_[i]->round_trips() - before[i];
-    critical = std::max(critical, d);
-    tally_.round_trips += d;
-  }
-  tally_.critical_round_trips += critical;
+  count_round_trips_since(before);
   ++tally_.flushes;
   last_flush_ = Clock::now();
 }
 
 void BenchDevice::measure(const ChannelRole& role, std::span<double> out) {
-  std::vector<std::size_t> before(instruments_.size());
-  for (std::size_t i = 0; i < instruments_.size(); ++i) before[i] = instruments_[i]->round_trips();
+  const auto before = round_trips_now();
   on_the_wire(("reading " + role.group.name).c_str(), [&] {
     std::map<std::size_t, std::vector<std::pair<const ChannelSpan*, std::size_t>>> by_instrument;
     std::size_t offset = 0;
@@ -292,13 +301,7 @@ void BenchDevice::measure(const ChannelRole& role, std::span<double> out) {
                       }});
     crew_->run(std::move(jobs));
   });
-  std::size_t critical = 0;
-  for (std::size_t i = 0; i < instruments_.size(); ++i) {
-    const std::size_t d = instruments_[i]->round_trips() - before[i];
-    critical = std::max(critical, d);
-    tally_.round_trips += d;
-  }
-  tally_.critical_round_trips += critical;
+  count_round_trips_since(before);
 }
 
 void BenchDevice::set_inputs(std::span<const double> values, std::size_t active_replicas) {

@@ -63,6 +63,8 @@ class BenchDevice final : public Device {
   void flush();
   void measure(const ChannelRole& role, std::span<double> out);
   SettleReport settle_with(bool hold);
+  std::vector<std::size_t> round_trips_now() const;
+  void count_round_trips_since(const std::vector<std::size_t>& before);
   template <class F>
   auto on_the_wire(const char* what, F&& f);
 
