@@ -1,7 +1,5 @@
 #include "core/aeqprop_trainer.hpp"
 
-#include <cmath>
-
 #include <spdlog/fmt/fmt.h>
 
 #include "core/error.hpp"
@@ -19,8 +17,16 @@ AeqpropTrainer::AeqpropTrainer(Device& device, Homeostat& homeostat, AeqpropSett
 void AeqpropTrainer::require_supported(const AeqpropSettings& settings,
                                        const DeviceDescription& d) {
   if (!(settings.beta > 0)) throw ConfigError("trainer.nudging: beta must be > 0");
+  if (d.knobs.empty() && !d.parameters.empty())
+    throw ConfigError(fmt::format(
+        "trainer.algorithm \"aeqprop\" needs a device with one knob per parameter; {} has no "
+        "knobs (its parameters are set directly: train it with eqprop, coupled or spsa)",
+        d.model));
   if (d.knobs.size() != d.parameters.size() || d.knob_count() != d.parameter_count())
-    throw DeviceError(d.model + ": AEqprop needs one knob per parameter");
+    throw ConfigError(fmt::format(
+        "trainer.algorithm \"aeqprop\" needs a device with one knob per parameter; {} has {} "
+        "knobs for {} parameters",
+        d.model, d.knob_count(), d.parameter_count()));
   if (settings.compliance_decay != 1.0 && !d.capabilities.adjustable_compliance)
     throw ConfigError(fmt::format(
         "trainer.compliance_decay: {} cannot adjust its compliance; set the decay to 1", d.model));
@@ -32,28 +38,6 @@ void AeqpropTrainer::refresh_target() {
   device_.read_parameters(theta_);
 }
 
-std::size_t count_errors(std::span<const double> outputs, std::span<const double> targets,
-                         std::span<const int> labels, std::size_t classes, double& cost) {
-  std::size_t errors = 0;
-  for (std::size_t r = 0; r < labels.size(); ++r) {
-    std::size_t best = 0;
-    for (std::size_t c = 0; c < classes; ++c) {
-      const double y = outputs[r * classes + c];
-      if (y > outputs[r * classes + best]) best = c;
-      const double d = y - targets[r * classes + c];
-      cost += 0.5 * d * d;
-    }
-    errors += best != std::size_t(labels[r]);
-  }
-  return errors;
-}
-
-static void require_finite(const SettleReport& s, const char* phase, const std::string& model) {
-  if (!std::isfinite(s.residual))
-    throw DeviceError(
-        fmt::format("{}: the {} settle ended with a non-finite residual", model, phase));
-}
-
 StepReport AeqpropTrainer::step(std::span<const double> inputs, std::span<const double> targets,
                                 std::span<const int> labels, std::size_t replicas) {
   const auto& d = device_.describe();
@@ -61,15 +45,12 @@ StepReport AeqpropTrainer::step(std::span<const double> inputs, std::span<const 
   r.replicas = replicas;
   device_.set_inputs(inputs, replicas);
 
-  auto observe = [&](const char* phase, double beta, const HomeostatReport& h) {
-    if (observer_) observer_({phase, beta, h.settle, h.rounds, h.converged});
-  };
   if (settings_.score_batches && !labels.empty()) {
     throw_if_urgent_stop();
     device_.set_nudge(0.0, targets);
     r.scoring = homeostat_.hold(device_, theta_);
     require_finite(r.scoring.settle, "scoring", d.model);
-    observe("scoring", 0.0, r.scoring);
+    record_hold(r, "scoring", 0.0, r.scoring);
     outputs_.resize(replicas * d.outputs.count);
     device_.read_outputs(outputs_);
     r.errors = count_errors(outputs_, targets, labels, d.outputs.count, r.cost);
@@ -80,13 +61,13 @@ StepReport AeqpropTrainer::step(std::span<const double> inputs, std::span<const 
   device_.set_nudge(nudgings_.first, targets);
   r.homeostatic = homeostat_.hold(device_, theta_);
   require_finite(r.homeostatic.settle, "homeostatic", d.model);
-  observe("homeostatic", nudgings_.first, r.homeostatic);
+  record_hold(r, "homeostatic", nudgings_.first, r.homeostatic);
 
   throw_if_urgent_stop();
   device_.set_nudge(nudgings_.second, targets);
   r.free_knob = device_.settle();
   require_finite(r.free_knob, "free-knob", d.model);
-  if (observer_) observer_({"free_knob", nudgings_.second, r.free_knob, 1, r.free_knob.converged});
+  record_phase(r, {"free_knob", nudgings_.second, r.free_knob, 1, r.free_knob.converged, false});
 
   refresh_target();
   return r;

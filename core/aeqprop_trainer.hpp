@@ -5,13 +5,13 @@
 // trainer only talks to the device contract: no energy, no gradient, no simulator.
 
 #include <cstddef>
-#include <functional>
 #include <span>
 #include <vector>
 
 #include "core/device.hpp"
 #include "core/homeostat.hpp"
 #include "core/nudging.hpp"
+#include "core/trainer.hpp"
 
 namespace aeqlab {
 
@@ -24,51 +24,32 @@ struct AeqpropSettings {
   bool score_batches = true;
 };
 
-struct StepReport {
-  std::size_t replicas = 0;
-  bool scored = false;
-  std::size_t errors = 0;  // misclassified in the scoring relaxation
-  double cost = 0.0;       // summed 1/2 |y - t|^2 over the batch in the scoring relaxation
-  HomeostatReport scoring;
-  HomeostatReport homeostatic;
-  SettleReport free_knob;
-};
-
-// One phase of a step as it ended, for the session's most detailed log level.
-struct PhaseRecord {
-  const char* phase = "";  // "scoring", "homeostatic" or "free_knob"
-  double beta = 0.0;
-  SettleReport settle;
-  std::size_t rounds = 1;  // homeostat rounds (1 for a plain settle)
-  bool converged = false;
-};
-
-class AeqpropTrainer {
+class AeqpropTrainer final : public Trainer {
  public:
   AeqpropTrainer(Device& device, Homeostat& homeostat, AeqpropSettings settings);
 
   // What the constructor refuses, checkable before anything touches the device.
   static void require_supported(const AeqpropSettings& settings, const DeviceDescription& device);
 
+  const char* algorithm() const override { return "aeqprop"; }
+
   // One AEqprop step on `replicas` samples: `inputs` and `targets` row-major, `labels` may be
   // empty when the batch is not scored.
   StepReport step(std::span<const double> inputs, std::span<const double> targets,
-                  std::span<const int> labels, std::size_t replicas);
+                  std::span<const int> labels, std::size_t replicas) override;
 
   // Multiply every compliance by the decay (call at the end of an epoch).
-  void end_epoch();
+  void end_epoch() override;
 
-  // Called at the end of every phase, while the device still shows that phase's equilibrium.
-  void observe_phases(std::function<void(const PhaseRecord&)> observer) {
-    observer_ = std::move(observer);
-  }
   // Where the homeostat must hold the parameters, after a resume on a device that could not
   // restore its exact state (hardware): the checkpoint's values, not whatever it reads now.
-  void resume_target(std::vector<double> theta);
+  void resume_target(std::vector<double> theta) override;
 
   // Where the homeostat holds the parameters: their values after the last free-knob phase.
-  const std::vector<double>& parameter_target() const { return theta_; }
-  Homeostat& homeostat() { return homeostat_; }
+  const std::vector<double>& parameter_target() const override { return theta_; }
+  // The physics moves the parameters; the trainer only holds them.
+  bool sets_parameters() const override { return false; }
+  Homeostat& homeostat() override { return homeostat_; }
   const AeqpropSettings& settings() const { return settings_; }
 
  private:
@@ -80,11 +61,6 @@ class AeqpropTrainer {
   Nudgings nudgings_;
   std::vector<double> theta_;
   std::vector<double> outputs_;
-  std::function<void(const PhaseRecord&)> observer_;
 };
-
-// Argmax of each row of `outputs` against `labels`; adds 1/2 |y - t|^2 to `cost`.
-std::size_t count_errors(std::span<const double> outputs, std::span<const double> targets,
-                         std::span<const int> labels, std::size_t classes, double& cost);
 
 }  // namespace aeqlab

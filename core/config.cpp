@@ -93,6 +93,13 @@ void apply_setting(nlohmann::json& config, const std::string& assignment) {
   }
 }
 
+// Keys whose content another part checks: the device section (its keys depend on its type) and
+// trainer.learning_rates (one number, or an array of one per parameter group).
+static const std::vector<std::string>& open_keys() {
+  static const std::vector<std::string> keys = {"device", "trainer.learning_rates"};
+  return keys;
+}
+
 nlohmann::json resolve_config(const nlohmann::json& defaults,
                               const std::optional<std::filesystem::path>& file,
                               const std::vector<std::string>& settings) {
@@ -100,7 +107,7 @@ nlohmann::json resolve_config(const nlohmann::json& defaults,
   if (file) {
     nlohmann::json given = read_json_file(*file);
     try {
-      require_known_keys(given, defaults, "", {"device"});
+      require_known_keys(given, defaults, "", open_keys());
     } catch (const ConfigError& e) {
       throw ConfigError(fmt::format("{}: {}", file->string(), e.what()));
     }
@@ -112,7 +119,7 @@ nlohmann::json resolve_config(const nlohmann::json& defaults,
     merge_config(config, given);
   }
   for (const auto& s : settings) apply_setting(config, s);
-  require_known_keys(config, defaults, "", {"device"});
+  require_known_keys(config, defaults, "", open_keys());
   return config;
 }
 

@@ -28,6 +28,10 @@ void Device::write_parameters(std::span<const double>) {
   throw DeviceError(describe().model + " has no settable parameters");
 }
 
+void Device::read_probes(std::span<double>) {
+  throw DeviceError(describe().model + " has no local probes");
+}
+
 void Device::save_snapshot(std::ostream&) const {
   throw DeviceError(describe().model + " cannot save a snapshot of its state");
 }

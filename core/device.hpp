@@ -46,6 +46,17 @@ struct Capabilities {
   bool snapshot = false;
 };
 
+// What a local probe measures at each parameter, and how that parameter's energy term depends on
+// it: dE/dtheta_k = law(p_k). The device declares the law, so a trainer that contrasts probes
+// (EqProp, coupled learning) needs no physics: a resistor's probe is the voltage across it and
+// its co-content is g (dV)^2 / 2, so its law is half_square.
+enum class ProbeLaw { identity, half_square };
+
+struct ProbeDescription {
+  std::string unit;  // of the measured probe, e.g. "V"
+  ProbeLaw law = ProbeLaw::identity;
+};
+
 // Who answered for the device: an instrument's name, its identity string (*IDN?) and address.
 // Recorded in the session so a result can be traced to the bench that produced it.
 struct InstrumentIdentity {
@@ -61,8 +72,9 @@ struct DeviceDescription {
   ChannelGroup outputs;      // per replica; also the range of nudge targets
   SafeRange nudge;           // allowed nudging strengths beta
   std::vector<ParameterGroup> parameters;
-  std::vector<ChannelGroup> knobs;  // knobs[k] drives parameters[k]
+  std::vector<ChannelGroup> knobs;  // knobs[k] drives parameters[k]; empty if parameters are set
   Capabilities capabilities;
+  ProbeDescription probes;  // with capabilities.local_probes
 
   std::size_t parameter_count() const;
   std::size_t knob_count() const;
@@ -100,6 +112,9 @@ class Device {
   virtual SettleReport settle_homeostatic();
   virtual void set_compliance(std::size_t group, double compliance);
   virtual void write_parameters(std::span<const double> values);
+  // Only with capabilities.local_probes: one probe per parameter per active replica (row-major,
+  // replica after replica), at the equilibrium of the last settle.
+  virtual void read_probes(std::span<double> out);
 
   // Only with capabilities.snapshot: the exact internal state (parameters, knobs, compliances,
   // the physical state that warm-starts the next settle), and its restoration on a device built

@@ -2,8 +2,8 @@
 
 #include <numeric>
 
-#include "core/aeqprop_trainer.hpp"
 #include "core/stop_request.hpp"
+#include "core/trainer.hpp"
 
 namespace aeqlab {
 

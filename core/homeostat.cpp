@@ -25,6 +25,14 @@ HomeostatReport NativeHomeostat::hold(Device& device, const std::vector<double>&
   return r;
 }
 
+HomeostatReport SettleOnlyHomeostat::hold(Device& device, const std::vector<double>&) {
+  HomeostatReport r;
+  r.settle = device.settle();
+  r.rounds = 1;
+  r.converged = r.settle.converged;
+  return r;
+}
+
 HomeostatReport FeedbackHomeostat::hold(Device& device, const std::vector<double>& target) {
   const auto& d = device.describe();
   if (knobs_.size() != d.knob_count()) {
@@ -57,8 +65,23 @@ HomeostatReport FeedbackHomeostat::hold(Device& device, const std::vector<double
 }
 
 std::unique_ptr<Homeostat> make_homeostat(const std::string& kind, const Device& device,
-                                          const FeedbackSettings& feedback) {
-  const auto& caps = device.describe().capabilities;
+                                          const FeedbackSettings& feedback,
+                                          bool trainer_sets_parameters) {
+  const auto& d = device.describe();
+  const auto& caps = d.capabilities;
+  const bool parameters_stay = d.knobs.empty();  // nothing for them to relax toward
+  if (kind == "none" || (kind == "auto" && trainer_sets_parameters && parameters_stay)) {
+    if (!trainer_sets_parameters)
+      throw ConfigError(
+          "trainer.homeostat: \"none\" holds nothing, but AEqprop's homeostatic phase must hold "
+          "the parameters; use auto, native or feedback");
+    if (!parameters_stay)
+      throw ConfigError(fmt::format(
+          "trainer.homeostat: \"none\" leaves the parameters free, but {} couples them to knobs "
+          "they relax toward; use auto, native or feedback",
+          d.model));
+    return std::make_unique<SettleOnlyHomeostat>();
+  }
   if (kind == "native" || (kind == "auto" && caps.native_homeostasis)) {
     if (!caps.native_homeostasis)
       throw ConfigError(fmt::format(
@@ -73,7 +96,8 @@ std::unique_ptr<Homeostat> make_homeostat(const std::string& kind, const Device&
           device.describe().model));
     return std::make_unique<FeedbackHomeostat>(feedback);
   }
-  throw ConfigError("trainer.homeostat: \"" + kind + "\" is not one of: auto, native, feedback");
+  throw ConfigError("trainer.homeostat: \"" + kind +
+                    "\" is not one of: auto, native, feedback, none");
 }
 
 }  // namespace aeqlab

@@ -62,7 +62,19 @@ class FeedbackHomeostat final : public Homeostat {
   std::vector<double> knobs_, measured_;
 };
 
+// Holds nothing: a plain settle. For devices whose parameters do not relax (no knobs: they are
+// set, and stay where the trainer wrote them), under a rule that sets them itself.
+class SettleOnlyHomeostat final : public Homeostat {
+ public:
+  HomeostatReport hold(Device& device, const std::vector<double>& target) override;
+  bool needs_target() const override { return false; }
+};
+
+// `kind`: "auto", "native", "feedback" or "none" (trainer.homeostat). `trainer_sets_parameters`:
+// the rule writes the parameters itself (EqProp, coupled learning, SPSA) rather than letting the
+// physics move them (AEqprop); "auto" then picks "none" on a device without knobs.
 std::unique_ptr<Homeostat> make_homeostat(const std::string& kind, const Device& device,
-                                          const FeedbackSettings& feedback);
+                                          const FeedbackSettings& feedback,
+                                          bool trainer_sets_parameters = false);
 
 }  // namespace aeqlab

@@ -12,7 +12,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/aeqprop_trainer.hpp"
 #include "core/checkpoint.hpp"
 #include "core/config.hpp"
 #include "core/emergency_stop.hpp"
@@ -22,31 +21,9 @@
 #include "core/progress.hpp"
 #include "core/sha256.hpp"
 #include "core/stop_request.hpp"
+#include "core/trainer_factory.hpp"
 
 namespace aeqlab {
-
-TrainerSettings trainer_settings_from(const nlohmann::json& trainer) {
-  ConfigReader r(trainer, "trainer");
-  TrainerSettings s;
-  s.algorithm = r.one_of("algorithm", {"aeqprop"});
-  s.mode = r.one_of("mode", {"optimistic", "pessimistic", "centered"});
-  s.nudging = r.in_range("nudging", 1e-12, 10.0);
-  s.epochs = r.get<std::size_t>("epochs");
-  if (s.epochs == 0) throw ConfigError("trainer.epochs: must be >= 1");
-  s.batch_size = r.get<std::size_t>("batch_size");
-  if (s.batch_size == 0) throw ConfigError("trainer.batch_size: must be >= 1");
-  s.compliance_decay = r.in_range("compliance_decay", 1e-6, 1.0);
-  s.homeostat = r.one_of("homeostat", {"auto", "native", "feedback"});
-  ConfigReader f(trainer.at("feedback"), "trainer.feedback");
-  s.feedback_gain = f.in_range("gain", 1e-6, 2.0);
-  s.feedback_tolerance = f.positive("tolerance");
-  s.feedback_max_rounds = f.get<std::size_t>("max_rounds");
-  if (s.feedback_max_rounds == 0) throw ConfigError("trainer.feedback.max_rounds: must be >= 1");
-  s.seed = r.get<std::uint64_t>("seed");
-  s.shuffle = r.get<bool>("shuffle");
-  s.score_batches = r.get<bool>("score_batches");
-  return s;
-}
 
 SessionSettings session_settings_from(const nlohmann::json& session) {
   ConfigReader r(session, "session");
@@ -85,46 +62,48 @@ nlohmann::json describe_json(const Device& device) {
   for (const auto& i : device.instruments())
     instruments.push_back({{"name", i.name}, {"identity", i.identity}, {"address", i.address}});
   const auto& c = d.capabilities;
-  return {{"model", d.model},
-          {"replicas", d.replicas},
-          {"inputs", group(d.inputs)},
-          {"outputs", group(d.outputs)},
-          {"nudge", {d.nudge.low, d.nudge.high}},
-          {"parameters", parameters},
-          {"knobs", knobs},
-          {"capabilities",
-           {{"parameter_readback", c.parameter_readback},
-            {"native_homeostasis", c.native_homeostasis},
-            {"adjustable_compliance", c.adjustable_compliance},
-            {"settable_parameters", c.settable_parameters},
-            {"local_probes", c.local_probes},
-            {"snapshot", c.snapshot}}},
-          {"instruments", instruments}};
+  nlohmann::json description = {{"model", d.model},
+                                {"replicas", d.replicas},
+                                {"inputs", group(d.inputs)},
+                                {"outputs", group(d.outputs)},
+                                {"nudge", {d.nudge.low, d.nudge.high}},
+                                {"parameters", parameters},
+                                {"knobs", knobs},
+                                {"capabilities",
+                                 {{"parameter_readback", c.parameter_readback},
+                                  {"native_homeostasis", c.native_homeostasis},
+                                  {"adjustable_compliance", c.adjustable_compliance},
+                                  {"settable_parameters", c.settable_parameters},
+                                  {"local_probes", c.local_probes},
+                                  {"snapshot", c.snapshot}}},
+                                {"instruments", instruments}};
+  if (c.local_probes)
+    description["probes"] = {
+        {"unit", d.probes.unit},
+        {"law", d.probes.law == ProbeLaw::half_square ? "half_square" : "identity"}};
+  return description;
 }
 
 namespace {
 
 struct EpochTally {
+  // `settles` counts phases (a homeostat's hold once, however many rounds it took);
+  // `device_settles` counts every settle asked of the device: the training's device queries.
   std::size_t samples = 0, errors = 0, settles = 0, unconverged = 0, iterations = 0;
-  std::size_t homeostat_rounds = 0;
+  std::size_t homeostat_rounds = 0, device_settles = 0;
   double cost = 0.0, seconds = 0.0, settle_seconds = 0.0;
-  void add(const HomeostatReport& h) {
+  void add(const PhaseRecord& p) {
     ++settles;
-    unconverged += !h.converged;
-    iterations += h.settle.iterations;
-    homeostat_rounds += h.rounds;
-    settle_seconds += h.settle.seconds;
-  }
-  void add(const SettleReport& s) {
-    ++settles;
-    unconverged += !s.converged;
-    iterations += s.iterations;
-    settle_seconds += s.seconds;
+    unconverged += !p.converged;
+    iterations += p.settle.iterations;
+    if (p.held) homeostat_rounds += p.rounds;
+    settle_seconds += p.settle.seconds;
   }
   nlohmann::json to_json() const {
     return {{"samples", samples},
             {"errors", errors},
             {"settles", settles},
+            {"device_settles", device_settles},
             {"unconverged", unconverged},
             {"iterations", iterations},
             {"homeostat_rounds", homeostat_rounds},
@@ -140,6 +119,7 @@ struct EpochTally {
     t.unconverged = j.at("unconverged");
     t.iterations = j.at("iterations");
     t.homeostat_rounds = j.at("homeostat_rounds");
+    t.device_settles = j.value("device_settles", std::size_t{0});  // absent before it was kept
     t.cost = j.at("cost");
     t.seconds = j.at("seconds");
     t.settle_seconds = j.at("settle_seconds");
@@ -172,15 +152,6 @@ void append_settle(std::string& out, const PhaseRecord& p) {
       p.rounds);
 }
 
-AeqpropSettings aeqprop_settings(const TrainerSettings& settings) {
-  AeqpropSettings aeq;
-  aeq.mode = nudging_mode_from(settings.mode);
-  aeq.beta = settings.nudging;
-  aeq.compliance_decay = settings.compliance_decay;
-  aeq.score_batches = settings.score_batches;
-  return aeq;
-}
-
 // Root mean square of each parameter group (of `a - b` when `b` is given).
 std::vector<double> group_rms(const DeviceDescription& d, const std::vector<double>& a,
                               const std::vector<double>* b = nullptr) {
@@ -211,8 +182,7 @@ class Run {
         store_(session.dir(), ss.checkpoint_keep),
         train_(data.train),
         test_(data.test),
-        readback_(d_.capabilities.parameter_readback),
-        nudgings_(nudgings_for(nudging_mode_from(settings.mode), settings.nudging)) {
+        readback_(d_.capabilities.parameter_readback) {
     // Targets are the one-hot code over the device's outputs (a device may have spare outputs).
     train_.classes = test_.classes = d_.outputs.count;
   }
@@ -243,10 +213,9 @@ class Run {
   CheckpointStore store_;
   Dataset train_, test_;
   const bool readback_;
-  const Nudgings nudgings_;  // the two phases' nudging strengths, for the step lines
 
   std::unique_ptr<Homeostat> homeostat_;
-  std::unique_ptr<AeqpropTrainer> trainer_;
+  std::unique_ptr<Trainer> trainer_;
   std::unique_ptr<MetricsTable> metrics_;
 
   // Where the run stands: all of it goes into a checkpoint.
@@ -259,6 +228,9 @@ class Run {
   // loop's time), checkpoints (outside it).
   double log_seconds_ = 0.0, checkpoint_seconds_ = 0.0;
   EpochTally tally_;
+  // Device queries of the training steps: in all, and per completed epoch (for the summary).
+  std::size_t device_settles_ = 0;
+  std::vector<std::size_t> epoch_device_settles_;
   Evaluation last_test_;
   bool have_test_ = false;
   std::vector<double> epoch_start_;
@@ -283,6 +255,9 @@ std::vector<std::string> Run::metric_columns() const {
     for (const auto& g : d_.parameters) c.push_back("rms_" + g.channels.name);
     for (const auto& g : d_.parameters) c.push_back("change_rms_" + g.channels.name);
   }
+  // Added after the columns above so that readers of older sessions' tables keep working.
+  c.push_back("device_settles");
+  c.push_back("device_settles_total");
   return c;
 }
 
@@ -320,6 +295,8 @@ void Run::restore(const Checkpoint& c) {
   checkpoint_seconds_ = p.value("checkpoint_seconds", 0.0);
   wall_before_ = p.at("wall_seconds");
   tally_ = EpochTally::from_json(p.at("tally"));
+  device_settles_ = p.value("device_settles", std::size_t{0});
+  epoch_device_settles_ = p.value("epoch_device_settles", std::vector<std::size_t>{});
   have_test_ = p.at("have_test");
   last_test_.errors = p.at("test_errors");
   last_test_.samples = p.at("test_samples");
@@ -335,9 +312,7 @@ void Run::restore(const Checkpoint& c) {
 }
 
 void Run::begin(bool resume) {
-  homeostat_ = make_homeostat(
-      settings_.homeostat, device_,
-      {settings_.feedback_gain, settings_.feedback_tolerance, settings_.feedback_max_rounds});
+  homeostat_ = make_trainer_homeostat(settings_, device_);
   const auto columns = metric_columns();
   std::optional<Checkpoint> c;
   if (resume) {
@@ -351,10 +326,11 @@ void Run::begin(bool resume) {
     rng_.seed(settings_.seed);
     order_.resize(train_.size());
     std::iota(order_.begin(), order_.end(), std::size_t{0});
-    trainer_ = std::make_unique<AeqpropTrainer>(device_, *homeostat_, aeqprop_settings(settings_));
+    trainer_ = make_trainer(settings_, device_, *homeostat_);
     metrics_ = std::make_unique<MetricsTable>(session_.dir() / "metrics.csv", columns, 0);
     if (session_.event_lines() == 0) {
       session_.event("run_start", {{"device", d_.model},
+                                   {"algorithm", trainer_->algorithm()},
                                    {"train_samples", train_.size()},
                                    {"test_samples", test_.size()},
                                    {"epochs", settings_.epochs},
@@ -379,8 +355,9 @@ void Run::begin(bool resume) {
     return;
   }
   restore(*c);
-  trainer_ = std::make_unique<AeqpropTrainer>(device_, *homeostat_, aeqprop_settings(settings_));
+  trainer_ = make_trainer(settings_, device_, *homeostat_);
   if (!c->parameters.empty()) trainer_->resume_target(c->parameters);
+  trainer_->resume_progress(steps_, epochs_done_);
   metrics_ = std::make_unique<MetricsTable>(session_.dir() / "metrics.csv", columns,
                                             c->progress.at("metrics_bytes").get<std::size_t>());
   next_sequence_ = c->sequence + 1;
@@ -421,6 +398,8 @@ void Run::checkpoint(const char* why) {
                 {"train_cpu_seconds", train_cpu_seconds_},
                 {"wall_seconds", wall_before_ + seconds_since(segment_t0_)},
                 {"tally", tally_.to_json()},
+                {"device_settles", device_settles_},
+                {"epoch_device_settles", epoch_device_settles_},
                 {"have_test", have_test_},
                 {"test_errors", last_test_.errors},
                 {"test_samples", last_test_.samples},
@@ -431,7 +410,10 @@ void Run::checkpoint(const char* why) {
                 {"metrics_bytes", metrics_->bytes()}};
   // Where the homeostat holds the parameters, when it is told: after an evaluation the measured
   // values sit within its tolerance of that target, and a resumed run must hold the target itself.
-  if (readback_)
+  // A rule that sets the parameters keeps them itself, unrounded: they are the run's state.
+  if (trainer_->sets_parameters())
+    c.parameters = trainer_->parameter_target();
+  else if (readback_)
     c.parameters = homeostat_->needs_target() ? trainer_->parameter_target() : read_parameters();
   // A checkpoint is a point to come back to: never one with a parameter gone to NaN or infinity.
   std::size_t at = 0;
@@ -448,7 +430,7 @@ void Run::checkpoint(const char* why) {
     std::ostringstream snap;
     device_.save_snapshot(snap);
     c.device_snapshot = std::move(snap).str();
-  } else {
+  } else if (d_.knob_count() > 0) {  // a device whose parameters are set may have no knobs
     c.knobs.resize(d_.knob_count());
     device_.read_knobs(c.knobs);
   }
@@ -502,19 +484,12 @@ void Run::log_step(const StepReport& step, std::size_t n) {
                   Session::utc_now(), epochs_done_ + 1, steps_, position_, n);
   if (step.scored) line_ += fmt::format(R"(,"errors":{},"cost":{})", step.errors, num(step.cost));
   line_ += R"(,"phases":{)";
-  const Nudgings& nudge = nudgings_;
-  if (step.scored) {
-    line_ += R"("scoring":{)";
-    append_settle(
-        line_, {"scoring", 0.0, step.scoring.settle, step.scoring.rounds, step.scoring.converged});
-    line_ += "},";
+  for (std::size_t i = 0; i < step.phases.size(); ++i) {
+    line_ += fmt::format(R"({}"{}":{{)", i ? "," : "", step.phases[i].phase);
+    append_settle(line_, step.phases[i]);
+    line_ += "}";
   }
-  line_ += R"("homeostatic":{)";
-  append_settle(line_, {"homeostatic", nudge.first, step.homeostatic.settle,
-                        step.homeostatic.rounds, step.homeostatic.converged});
-  line_ += R"(},"free_knob":{)";
-  append_settle(line_, {"free_knob", nudge.second, step.free_knob, 1, step.free_knob.converged});
-  line_ += "}}";
+  line_ += fmt::format(R"(}},"settles":{})", step.settles);
   if (ss_.detail >= Detail::phase && readback_) {
     // How far each parameter group moved in this step (the SGD step the physics made).
     auto now = read_parameters();
@@ -560,9 +535,9 @@ void Run::train_epochs() {
       tally_.samples += n;
       tally_.errors += step.errors;
       tally_.cost += step.cost;
-      if (step.scored) tally_.add(step.scoring);
-      tally_.add(step.homeostatic);
-      tally_.add(step.free_knob);
+      for (const auto& phase : step.phases) tally_.add(phase);
+      tally_.device_settles += step.settles;
+      device_settles_ += step.settles;
       position_ += n;
       trained_ += n;
       ++steps_;
@@ -626,6 +601,7 @@ void Run::finish_epoch() {
                              tl.settle_seconds,
                              double(tl.homeostat_rounds)};
   row.insert(row.end(), eps.begin(), eps.end());
+  epoch_device_settles_.push_back(tl.device_settles);
   if (readback_) {
     const auto now = read_parameters();
     const auto rms = group_rms(d_, now);
@@ -637,6 +613,8 @@ void Run::finish_epoch() {
       row.insert(row.end(), d_.parameters.size(), nan);
     }
   }
+  row.push_back(double(tl.device_settles));
+  row.push_back(double(device_settles_));
   metrics_->add_row(row);
 
   const std::string running = settings_.score_batches
@@ -673,7 +651,9 @@ void Run::finish_epoch() {
                              {"settles_unconverged", tl.unconverged},
                              {"settle_iterations_mean", mean_iter},
                              {"homeostat_rounds", tl.homeostat_rounds},
-                             {"settle_seconds", tl.settle_seconds}};
+                             {"settle_seconds", tl.settle_seconds},
+                             {"device_settles", tl.device_settles},
+                             {"device_settles_total", device_settles_}};
     if (settings_.score_batches) {
       fields["train_error_running"] = train_err;
       fields["train_cost_running"] = train_cost;
@@ -772,7 +752,12 @@ RunResult Run::go(bool resume) {
       {"train_seconds", train_seconds_},
       {"train_cpu_seconds", train_cpu_seconds_},
       {"segments", segments_},
-      {"last_checkpoint", last_sequence_}};
+      {"last_checkpoint", last_sequence_},
+      {"algorithm", settings_.algorithm},
+      // Device queries of the training steps (evaluations not counted): the figure to compare
+      // rules by, with the test error reached.
+      {"device_settles", device_settles_},
+      {"device_settles_per_epoch", epoch_device_settles_}};
   std::vector<std::string> write_errors;
   if (final_train) {
     // Both errors with the final parameters, so they are comparable with each other.
@@ -850,8 +835,8 @@ void check_run(const TrainerSettings& settings, const Device& device, const Spli
   if (settings.batch_size > d.replicas)
     throw ConfigError(fmt::format("trainer.batch_size: {} exceeds the {} replicas of {}",
                                   settings.batch_size, d.replicas, d.model));
-  AeqpropTrainer::require_supported(aeqprop_settings(settings), d);
-  (void)make_homeostat(settings.homeostat, device, {});
+  require_trainer_supported(settings, d);
+  (void)make_trainer_homeostat(settings, device);
 }
 
 RunResult run_training(const TrainerSettings& settings, const SessionSettings& session_settings,

@@ -1,34 +1,18 @@
 #pragma once
-// The `train` job: epochs of AEqprop steps over a data set on any device, with per-epoch
-// evaluation, progress, the session's event log, metrics table, checkpoints and summary.
-// Knows only the contract.
+// The `train` job: epochs of training steps (AEqprop, or a rule labs compare it with) over a data
+// set on any device, with per-epoch evaluation, progress, the session's event log, metrics table,
+// checkpoints and summary. Knows only the contract.
 
 #include <nlohmann/json.hpp>
 
 #include "core/dataset.hpp"
 #include "core/device.hpp"
 #include "core/session.hpp"
+#include "core/trainer_settings.hpp"
 
 namespace aeqlab {
 
-struct TrainerSettings {
-  std::string algorithm = "aeqprop";
-  std::string mode = "centered";
-  double nudging = 0.5;
-  std::size_t epochs = 1;
-  std::size_t batch_size = 32;
-  double compliance_decay = 1.0;
-  std::string homeostat = "auto";
-  double feedback_gain = 1.0;
-  double feedback_tolerance = 1e-6;
-  std::size_t feedback_max_rounds = 100;
-  std::uint64_t seed = 1;
-  bool shuffle = true;
-  bool score_batches = true;
-};
-
-// Reads and checks the `trainer` section; errors name the key.
-TrainerSettings trainer_settings_from(const nlohmann::json& trainer);
+// TrainerSettings and trainer_settings_from: core/trainer_settings.hpp.
 
 // How much the event log records (DESIGN §7). Each level includes the ones before it.
 enum class Detail {

@@ -21,6 +21,7 @@
 #include "core/session.hpp"
 #include "core/stop_request.hpp"
 #include "core/toy_tasks.hpp"
+#include "core/trainer_factory.hpp"
 #include "core/training_run.hpp"
 
 namespace aeqlab::cli {
@@ -242,9 +243,8 @@ int train_command(const TrainOptions& options) {
   }
   log_to_session(session->dir());
   spdlog::info("session {}", session->dir().string());
-  spdlog::info("{}: {} train / {} test samples, {} epochs, AEqprop {} beta={}",
-               device->describe().model, data.train.size(), data.test.size(), settings.epochs,
-               settings.mode, settings.nudging);
+  spdlog::info("{}: {} train / {} test samples, {} epochs, {}", device->describe().model,
+               data.train.size(), data.test.size(), settings.epochs, describe_trainer(settings));
 
   install_stop_handlers();
   const RunResult result =
@@ -293,8 +293,7 @@ int eval_command(const fs::path& session_dir, const std::vector<std::string>& se
     throw ConfigError(d.model + " cannot have its parameters written; eval needs that");
   device->write_parameters(theta);
 
-  auto homeostat = make_homeostat(
-      ts.homeostat, *device, {ts.feedback_gain, ts.feedback_tolerance, ts.feedback_max_rounds});
+  auto homeostat = make_trainer_homeostat(ts, *device);
   Dataset train = data.train, test = data.test;
   train.classes = test.classes = d.outputs.count;
   const auto tr = evaluate(*device, *homeostat, theta, train);

@@ -6,13 +6,14 @@
 #include "core/error.hpp"
 #include "instruments/bench_config.hpp"
 #include "instruments/bench_device.hpp"
+#include "sim/circuit_device.hpp"
 #include "sim/hopfield_device.hpp"
 
 namespace aeqlab::cli {
 
 static std::string device_type(const nlohmann::json& device) {
   if (!device.is_object() || !device.contains("type") || !device["type"].is_string())
-    throw ConfigError("device.type: missing; expected \"hopfield\" or \"bench\"");
+    throw ConfigError("device.type: missing; expected \"hopfield\", \"circuit\" or \"bench\"");
   return device["type"].get<std::string>();
 }
 
@@ -24,6 +25,12 @@ static sim::HopfieldSpec hopfield_spec(const nlohmann::json& device, std::size_t
 
 // A bench section holds the bench itself, or the path of a bench file; the session records the
 // bench's content, so a resumed or re-evaluated run uses the bench it was trained on.
+static sim::CircuitSpec circuit_spec(const nlohmann::json& device, std::size_t batch_size) {
+  nlohmann::json section = device;
+  if (!section.contains("replicas")) section["replicas"] = batch_size;
+  return sim::circuit_spec_from_json(section);
+}
+
 static nlohmann::json bench_section(const nlohmann::json& device) {
   for (const auto& [k, v] : device.items())
     if (k != "type" && k != "bench" && k != "file")
@@ -54,6 +61,8 @@ std::unique_ptr<Device> make_device(const nlohmann::json& device, std::size_t ba
   const auto type = device_type(device);
   if (type == "hopfield")
     return std::make_unique<sim::HopfieldDevice>(hopfield_spec(device, batch_size));
+  if (type == "circuit")
+    return std::make_unique<sim::CircuitDevice>(circuit_spec(device, batch_size));
   if (type == "bench") {
     if (batch_size != 1)
       throw ConfigError(fmt::format(
@@ -61,12 +70,14 @@ std::unique_ptr<Device> make_device(const nlohmann::json& device, std::size_t ba
           batch_size));
     return std::make_unique<instruments::BenchDevice>(bench_config(device));
   }
-  throw ConfigError("device.type: \"" + type + "\" is not a known device (known: hopfield, bench)");
+  throw ConfigError("device.type: \"" + type +
+                    "\" is not a known device (known: hopfield, circuit, bench)");
 }
 
 nlohmann::json resolved_device_section(const nlohmann::json& device, std::size_t batch_size) {
   const auto type = device_type(device);
   if (type == "hopfield") return sim::hopfield_spec_to_json(hopfield_spec(device, batch_size));
+  if (type == "circuit") return sim::circuit_spec_to_json(circuit_spec(device, batch_size));
   if (type == "bench") {
     auto section = bench_section(device);
     // Parsed now, so a bad bench is refused before a session folder exists.
@@ -75,7 +86,8 @@ nlohmann::json resolved_device_section(const nlohmann::json& device, std::size_t
         section.contains("file") ? section["file"].get<std::string>() : "device.bench"));
     return section;
   }
-  throw ConfigError("device.type: \"" + type + "\" is not a known device (known: hopfield, bench)");
+  throw ConfigError("device.type: \"" + type +
+                    "\" is not a known device (known: hopfield, circuit, bench)");
 }
 
 }  // namespace aeqlab::cli

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/cli/circuit_command.hpp"
 #include "core/cli/commands.hpp"
 #include "core/cli/probe_command.hpp"
 #include "core/cli/report_command.hpp"
@@ -95,6 +96,30 @@ int main(int argc, char** argv) {
   probe_cmd->add_option("--timeout", probe.timeout_s, "seconds to wait for each answer");
   probe_cmd->add_flag("--json", probe.json, "one JSON object per line");
 
+  auto* circuit_cmd = app.add_subcommand(
+      "circuit", "solve a SPICE netlist (R, D, V, I): operating point or DC sweep");
+  circuit_cmd->require_subcommand(1);
+  std::string circuit_op_file;
+  auto* circuit_op_cmd =
+      circuit_cmd->add_subcommand("op", "print every node's DC voltage, one per line");
+  circuit_op_cmd->add_option("netlist", circuit_op_file, "SPICE netlist (.cir)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  aeqlab::cli::CircuitDcOptions circuit_dc;
+  std::string circuit_dc_file;
+  auto* circuit_dc_cmd = circuit_cmd->add_subcommand(
+      "dc", "sweep one source like ngspice's .dc: a header, then one row per point");
+  circuit_dc_cmd->add_option("netlist", circuit_dc_file, "SPICE netlist (.cir)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  circuit_dc_cmd->add_option("source", circuit_dc.source, "V or I element to sweep")->required();
+  circuit_dc_cmd->add_option("start", circuit_dc.start, "first value (SPICE number)")->required();
+  circuit_dc_cmd->add_option("stop", circuit_dc.stop, "last value, included")->required();
+  circuit_dc_cmd->add_option("step", circuit_dc.step, "increment")->required();
+  circuit_dc_cmd->add_flag(
+      "--time", circuit_dc.time,
+      "print the solve loop's time on stderr: solves N seconds S per_solve_us U");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -117,6 +142,12 @@ int main(int argc, char** argv) {
       return aeqlab::cli::report_command(
           report_sessions,
           report_out.empty() ? std::nullopt : std::optional<std::filesystem::path>(report_out));
+    if (*circuit_op_cmd)
+      return aeqlab::cli::circuit_op_command(circuit_op_file, std::cout, std::cerr);
+    if (*circuit_dc_cmd) {
+      circuit_dc.netlist = circuit_dc_file;
+      return aeqlab::cli::circuit_dc_command(circuit_dc, std::cout, std::cerr);
+    }
     if (*sessions_cmd) return aeqlab::cli::sessions_command(sessions, std::cout, std::cerr);
     if (*config_cmd) {
       if (print_default) return aeqlab::cli::print_default_config();

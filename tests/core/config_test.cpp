@@ -295,3 +295,48 @@ TEST(Config, MergeReplacesLeavesAndMergesObjects) {
   merge_config(base, {{"a", {{"y", 3}}}, {"b", {9}}});
   EXPECT_EQ(base, json({{"a", {{"x", 1}, {"y", 3}}}, {"b", {9}}}));
 }
+
+TEST(Config, TheRulesThatSetParametersReadTheirOwnKeys) {
+  const json config =
+      resolve_config(defaults(), std::nullopt,
+                     {"trainer.algorithm=spsa", "trainer.learning_rates=[0.1,0.2,0.3,0.4]",
+                      "trainer.learning_rate_decay=0.5", "trainer.coupled.amplitude=0.25",
+                      "trainer.coupled.clamp_strength=8", "trainer.spsa.perturbation=0.01"});
+  const TrainerSettings s = trainer_settings_from(config.at("trainer"));
+  EXPECT_EQ(s.algorithm, "spsa");
+  EXPECT_EQ(s.learning_rates, (std::vector<double>{0.1, 0.2, 0.3, 0.4}));
+  EXPECT_DOUBLE_EQ(s.learning_rate_decay, 0.5);
+  EXPECT_DOUBLE_EQ(s.coupled_amplitude, 0.25);
+  EXPECT_DOUBLE_EQ(s.coupled_clamp_strength, 8.0);
+  EXPECT_DOUBLE_EQ(s.spsa_perturbation, 0.01);
+  // One number is a rate for every group.
+  const json one = resolve_config(defaults(), std::nullopt, {"trainer.learning_rates=0.2"});
+  EXPECT_EQ(trainer_settings_from(one.at("trainer")).learning_rates, std::vector<double>{0.2});
+  for (const char* algorithm : {"aeqprop", "eqprop", "coupled", "spsa"})
+    EXPECT_EQ(trainer_error({std::string("trainer.algorithm=") + algorithm}), "") << algorithm;
+}
+
+TEST(Config, BadSettingsOfTheRulesThatSetParametersNameTheKey) {
+  EXPECT_THAT(trainer_error({"trainer.algorithm=backprop"}),
+              HasSubstr("trainer.algorithm: \"backprop\" is not one of: aeqprop, eqprop, "
+                        "coupled, spsa"));
+  EXPECT_THAT(trainer_error({"trainer.learning_rates=fast"}),
+              HasSubstr("trainer.learning_rates: expected a number or an array"));
+  EXPECT_THAT(trainer_error({"trainer.learning_rates=[]"}), HasSubstr("trainer.learning_rates"));
+  EXPECT_THAT(trainer_error({"trainer.learning_rates=[0.1,\"x\"]"}),
+              HasSubstr("trainer.learning_rates: expected numbers"));
+  EXPECT_THAT(trainer_error({"trainer.learning_rates=-1"}), HasSubstr("trainer.learning_rates"));
+  EXPECT_THAT(trainer_error({"trainer.learning_rate_decay=2"}),
+              HasSubstr("trainer.learning_rate_decay"));
+  EXPECT_THAT(trainer_error({"trainer.coupled.amplitude=0"}),
+              HasSubstr("trainer.coupled.amplitude"));
+  EXPECT_THAT(trainer_error({"trainer.coupled.clamp_strength=-1"}),
+              HasSubstr("trainer.coupled.clamp_strength"));
+  EXPECT_THAT(trainer_error({"trainer.spsa.perturbation=0.9"}),
+              HasSubstr("trainer.spsa.perturbation"));
+  EXPECT_THAT(trainer_error({"trainer.spsa.perturbaton=0.1"}),
+              HasSubstr("trainer.spsa.perturbaton: unknown key"));
+  EXPECT_EQ(trainer_error({"trainer.homeostat=none"}), "");
+  EXPECT_THAT(trainer_error({"trainer.homeostat=off"}),
+              HasSubstr("is not one of: auto, native, feedback, none"));
+}

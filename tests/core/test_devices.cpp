@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <istream>
+#include <ostream>
 #include <random>
 
 #include <spdlog/fmt/fmt.h>
@@ -32,15 +34,21 @@ TinyHopfield::TinyHopfield(TinyHopfieldSpec spec) : spec_(std::move(spec)) {
     const std::size_t count =
         weight ? spec_.layers[g] * spec_.layers[g + 1] : spec_.layers[g - e + 1];
     const std::string name = weight ? fmt::format("W{}", g) : fmt::format("b{}", g - e + 1);
-    const double eps = weight ? spec_.weight_compliance[g] : spec_.bias_compliance[g - e];
+    // Set parameters are coupled to nothing: no knob, no compliance.
+    const double eps = spec_.settable ? 0.0
+                       : weight       ? spec_.weight_compliance[g]
+                                      : spec_.bias_compliance[g - e];
     d.parameters.push_back({{name, count, "S", limits, 0.0}, eps});
-    d.knobs.push_back({"u_" + name, count, "S", limits, 0.0});
+    if (!spec_.settable) d.knobs.push_back({"u_" + name, count, "S", limits, 0.0});
     eps_.insert(eps_.end(), count, eps);
   }
   d.capabilities.parameter_readback = spec_.parameter_readback;
-  d.capabilities.native_homeostasis = spec_.native_homeostasis;
-  d.capabilities.adjustable_compliance = spec_.adjustable_compliance;
+  d.capabilities.native_homeostasis = spec_.native_homeostasis && !spec_.settable;
+  d.capabilities.adjustable_compliance = spec_.adjustable_compliance && !spec_.settable;
   d.capabilities.settable_parameters = true;
+  d.capabilities.local_probes = spec_.local_probes;
+  d.capabilities.snapshot = spec_.snapshot;
+  d.probes = {"a.u.", ProbeLaw::identity};
 
   std::mt19937_64 rng(spec_.seed);
   for (std::size_t k = 0; k < e; ++k) {
@@ -51,7 +59,7 @@ TinyHopfield::TinyHopfield(TinyHopfieldSpec spec) : spec_(std::move(spec)) {
       theta_.push_back(uni(rng));
   }
   theta_.resize(d.parameter_count(), 0.0);  // biases start at 0
-  knobs_ = theta_;
+  if (!spec_.settable) knobs_ = theta_;
 
   active_ = spec_.replicas;
   states_.resize(spec_.layers.size());
@@ -194,6 +202,7 @@ std::vector<double> TinyHopfield::hebbian() const {
 }
 
 SettleReport TinyHopfield::settle() {
+  if (spec_.settable) return relax_states();  // set parameters stay where they were written
   // Knobs held, slow parameters: the states settle with the parameters where they are, then each
   // parameter moves to the minimum of (u - theta)^2 / (2 eps) + E, theta = u - eps dE/dtheta.
   const SettleReport r = relax_states();
@@ -203,7 +212,8 @@ SettleReport TinyHopfield::settle() {
 }
 
 SettleReport TinyHopfield::settle_homeostatic() {
-  if (!spec_.native_homeostasis) return Device::settle_homeostatic();  // refuses
+  if (!description_.capabilities.native_homeostasis)
+    return Device::settle_homeostatic();  // refuses
   const SettleReport r = relax_states();
   const auto h = hebbian();
   for (std::size_t i = 0; i < theta_.size(); ++i) knobs_[i] = theta_[i] - eps_[i] * h[i];
@@ -211,7 +221,8 @@ SettleReport TinyHopfield::settle_homeostatic() {
 }
 
 void TinyHopfield::set_compliance(std::size_t group, double compliance) {
-  if (!spec_.adjustable_compliance) return Device::set_compliance(group, compliance);  // refuses
+  if (!description_.capabilities.adjustable_compliance)
+    return Device::set_compliance(group, compliance);  // refuses
   auto& groups = description_.parameters;
   if (group >= groups.size() || !(compliance >= 0))
     throw DeviceError(fmt::format("{}: cannot set compliance {} on group {}", description_.model,
@@ -232,6 +243,80 @@ void TinyHopfield::write_parameters(std::span<const double> values) {
     at += g.channels.count;
   }
   theta_.assign(values.begin(), values.end());
+  if (spec_.parameter_quantum > 0)
+    for (auto& v : theta_) v = std::round(v / spec_.parameter_quantum) * spec_.parameter_quantum;
+}
+
+void TinyHopfield::read_probes(std::span<double> out) {
+  if (!spec_.local_probes) return Device::read_probes(out);  // refuses
+  const std::size_t n = theta_.size();
+  if (out.size() != active_ * n)
+    throw DeviceError(fmt::format("{}: probe buffer of {} for {} replicas of {} parameters",
+                                  description_.model, out.size(), active_, n));
+  for (std::size_t r = 0; r < active_; ++r) {
+    double* p = out.data() + r * n;
+    for (std::size_t k = 0; k < edges(); ++k) {
+      const std::size_t n_pre = spec_.layers[k], n_post = spec_.layers[k + 1];
+      for (std::size_t i = 0; i < n_pre; ++i)
+        for (std::size_t j = 0; j < n_post; ++j)
+          *p++ = -states_[k][r * n_pre + i] * states_[k + 1][r * n_post + j];
+    }
+    for (std::size_t l = 1; l < spec_.layers.size(); ++l)
+      for (std::size_t j = 0; j < spec_.layers[l]; ++j) *p++ = -states_[l][r * spec_.layers[l] + j];
+  }
+}
+
+namespace {
+
+void put(std::ostream& out, const std::vector<double>& v) {
+  const std::uint64_t n = v.size();
+  out.write(reinterpret_cast<const char*>(&n), sizeof n);
+  out.write(reinterpret_cast<const char*>(v.data()), std::streamsize(n * sizeof(double)));
+}
+
+std::vector<double> take(std::istream& in) {
+  std::uint64_t n = 0;
+  in.read(reinterpret_cast<char*>(&n), sizeof n);
+  if (!in || n > (std::uint64_t(1) << 32)) throw DataError("tiny-hopfield: damaged snapshot");
+  std::vector<double> v(n);
+  in.read(reinterpret_cast<char*>(v.data()), std::streamsize(n * sizeof(double)));
+  if (!in) throw DataError("tiny-hopfield: damaged snapshot");
+  return v;
+}
+
+}  // namespace
+
+void TinyHopfield::save_snapshot(std::ostream& out) const {
+  if (!spec_.snapshot) return Device::save_snapshot(out);  // refuses
+  put(out, theta_);
+  put(out, knobs_);
+  put(out, eps_);
+  for (const auto& layer : states_) put(out, layer);
+  put(out, targets_);
+  put(out, {beta_, double(active_)});
+}
+
+void TinyHopfield::restore_snapshot(std::istream& in) {
+  if (!spec_.snapshot) return Device::restore_snapshot(in);  // refuses
+  auto theta = take(in), knobs = take(in), eps = take(in);
+  std::vector<std::vector<double>> states(states_.size());
+  for (auto& layer : states) layer = take(in);
+  auto targets = take(in), rest = take(in);
+  if (theta.size() != theta_.size() || knobs.size() != knobs_.size() || eps.size() != eps_.size() ||
+      rest.size() != 2)
+    throw DataError(description_.model + ": a snapshot of another device");
+  theta_ = std::move(theta);
+  knobs_ = std::move(knobs);
+  eps_ = std::move(eps);
+  states_ = std::move(states);
+  targets_ = std::move(targets);
+  beta_ = rest[0];
+  active_ = std::size_t(rest[1]);
+  std::size_t at = 0;
+  for (auto& g : description_.parameters) {
+    g.compliance = g.channels.count ? eps_[at] : g.compliance;
+    at += g.channels.count;
+  }
 }
 
 void TinyHopfield::safe_state() {
@@ -243,9 +328,9 @@ void TinyHopfield::safe_state() {
 
 const std::vector<std::string>& contract_methods() {
   static const std::vector<std::string> names = {
-      "describe",           "set_inputs",      "set_nudge",        "set_knobs",
-      "read_knobs",         "read_parameters", "read_outputs",     "settle",
-      "settle_homeostatic", "set_compliance",  "write_parameters", "safe_state"};
+      "describe",         "set_inputs",   "set_nudge",     "set_knobs",          "read_knobs",
+      "read_parameters",  "read_outputs", "settle",        "settle_homeostatic", "set_compliance",
+      "write_parameters", "read_probes",  "save_snapshot", "restore_snapshot",   "safe_state"};
   return names;
 }
 
@@ -292,6 +377,18 @@ void RecordingDevice::set_compliance(std::size_t group, double compliance) {
 void RecordingDevice::write_parameters(std::span<const double> values) {
   record("write_parameters");
   inner_.write_parameters(values);
+}
+void RecordingDevice::read_probes(std::span<double> out) {
+  record("read_probes");
+  inner_.read_probes(out);
+}
+void RecordingDevice::save_snapshot(std::ostream& out) const {
+  record("save_snapshot");
+  inner_.save_snapshot(out);
+}
+void RecordingDevice::restore_snapshot(std::istream& in) {
+  record("restore_snapshot");
+  inner_.restore_snapshot(in);
 }
 void RecordingDevice::safe_state() {
   record("safe_state");

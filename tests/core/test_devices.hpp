@@ -5,6 +5,9 @@
 //   parameters coupled to knobs: after a free settle W = u_W + eps mean(pre post^T) and
 //   b = u_b + eps mean(s); native homeostasis relaxes with the parameters held, then sets
 //   u = theta - eps mean(...). Enough physics for AEqprop to learn XOR in a fraction of a second.
+//   With `settable`, it is instead a network of digital potentiometers: no knobs, parameters
+//   written directly and left where they are written (a settle relaxes the states only), with
+//   optional local probes and quantisation, for the rules that set the parameters themselves.
 // * RecordingDevice: forwards every call to another device and records each contract method's
 //   name, so a test can check what an orchestrator did to the device.
 
@@ -38,6 +41,16 @@ struct TinyHopfieldSpec {
   bool parameter_readback = true;
   bool native_homeostasis = true;
   bool adjustable_compliance = true;
+  // Parameters written (write_parameters) and not relaxing: no knobs, no native homeostasis, no
+  // compliance. Without it the parameters relax toward knobs as above.
+  bool settable = false;
+  // read_probes: the local quantity of each parameter of a Hopfield energy, -pre_i post_j for
+  // W_ij and -s_i for b_i (law identity: dE/dtheta is the probe itself).
+  bool local_probes = false;
+  // save_snapshot/restore_snapshot capture the whole state, so a resumed run continues exactly.
+  bool snapshot = false;
+  // write_parameters rounds every value to a multiple of this (a digital pot's taps); 0 = exact.
+  double parameter_quantum = 0.0;
 };
 
 class TinyHopfield final : public Device {
@@ -55,6 +68,9 @@ class TinyHopfield final : public Device {
   SettleReport settle_homeostatic() override;
   void set_compliance(std::size_t group, double compliance) override;
   void write_parameters(std::span<const double> values) override;
+  void read_probes(std::span<double> out) override;
+  void save_snapshot(std::ostream& out) const override;
+  void restore_snapshot(std::istream& in) override;
   void safe_state() override;
 
   std::size_t safe_state_count() const { return safe_state_count_; }
@@ -93,6 +109,9 @@ class RecordingDevice final : public Device {
   SettleReport settle_homeostatic() override;
   void set_compliance(std::size_t group, double compliance) override;
   void write_parameters(std::span<const double> values) override;
+  void read_probes(std::span<double> out) override;
+  void save_snapshot(std::ostream& out) const override;
+  void restore_snapshot(std::istream& in) override;
   void safe_state() override;
 
   const std::vector<std::string>& calls() const { return calls_; }

@@ -1,0 +1,123 @@
+#include "core/cli/circuit_command.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ostream>
+#include <vector>
+
+#include "core/error.hpp"
+#include "sim/circuit_netlist.hpp"
+#include "sim/circuit_solver.hpp"
+
+namespace aeqlab::cli {
+
+namespace {
+
+std::string format12(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.12g", v);
+  return buffer;
+}
+
+std::vector<double> values_of(const sim::Circuit& circuit) {
+  std::vector<double> values;
+  values.reserve(circuit.elements.size());
+  for (const auto& e : circuit.elements) values.push_back(e.value);
+  return values;
+}
+
+std::string why_not_converged(const sim::SolveResult& r) {
+  return "did not converge after " + std::to_string(r.iterations) +
+         " iterations (largest current imbalance " + format12(r.residual) + " A)";
+}
+
+double sweep_argument(const std::string& text, const char* what) {
+  double v = 0.0;
+  if (!sim::parse_spice_number(text, v) || !std::isfinite(v))
+    throw ConfigError(std::string("circuit dc: ") + what + " '" + text + "' is not a number");
+  return v;
+}
+
+}  // namespace
+
+int circuit_op_command(const std::filesystem::path& netlist, std::ostream& out, std::ostream& err) {
+  const sim::Circuit circuit = sim::load_netlist(netlist);
+  sim::CircuitSolver solver(circuit, sim::SolveSettings{});
+  const std::vector<double> values = values_of(circuit);
+  std::vector<double> voltages(circuit.nodes.size(), 0.0);
+  const auto result = solver.solve(values, voltages);
+  if (!result.converged) {
+    err << "aeqlab: circuit op: " << netlist.string() << ": " << why_not_converged(result) << "\n";
+    return 1;
+  }
+  for (std::size_t n = 1; n < circuit.nodes.size(); ++n)
+    out << circuit.nodes[n] << ' ' << format12(voltages[n]) << '\n';
+  return 0;
+}
+
+int circuit_dc_command(const CircuitDcOptions& options, std::ostream& out, std::ostream& err) {
+  const double start = sweep_argument(options.start, "START");
+  const double stop = sweep_argument(options.stop, "STOP");
+  const double step = sweep_argument(options.step, "STEP");
+  if (step == 0.0) throw ConfigError("circuit dc: STEP must not be 0");
+  // ngspice's rule: every point up to STOP, none beyond it; the slack only absorbs rounding, so
+  // "0 1 0.1" ends on 1 and "0 1 0.35" on 0.7, as in ngspice.
+  const double span = (stop - start) / step;
+  if (span < -1e-9)
+    throw ConfigError("circuit dc: STEP " + options.step + " leads away from STOP " + options.stop);
+  constexpr double kMaxPoints = 1e8;
+  if (span + 1 > kMaxPoints)
+    throw ConfigError("circuit dc: " + options.start + " to " + options.stop + " by " +
+                      options.step + " is more than 1e8 points");
+  const auto points = static_cast<std::size_t>(std::floor(std::max(span, 0.0) + 1e-9)) + 1;
+
+  const sim::Circuit circuit = sim::load_netlist(options.netlist);
+  const auto swept = circuit.find_element(options.source);
+  if (!swept)
+    throw ConfigError("circuit dc: no element '" + options.source + "' in " +
+                      options.netlist.string());
+  const auto kind = circuit.elements[*swept].kind;
+  if (kind != sim::ElementKind::voltage_source && kind != sim::ElementKind::current_source)
+    throw ConfigError("circuit dc: '" + options.source + "' in " + options.netlist.string() +
+                      " is not a voltage or current source");
+
+  sim::CircuitSolver solver(circuit, sim::SolveSettings{});
+  std::vector<double> values = values_of(circuit);
+  std::vector<double> voltages(circuit.nodes.size(), 0.0);
+
+  std::string line = circuit.elements[*swept].name;
+  for (std::size_t n = 1; n < circuit.nodes.size(); ++n) line += ' ' + circuit.nodes[n];
+  out << line << '\n';
+
+  // Only the solves are timed: parsing, the analysis in the constructor and printing are not
+  // what a per-solve figure is for.
+  std::chrono::steady_clock::duration solving{0};
+  for (std::size_t k = 0; k < points; ++k) {
+    // From START each time rather than by adding STEP, so no rounding accumulates.
+    const double value = start + static_cast<double>(k) * step;
+    values[*swept] = value;
+    const auto t0 = std::chrono::steady_clock::now();
+    // Only the swept source changes from one point to the next.
+    const auto result = solver.solve(values, voltages, {}, k > 0);
+    solving += std::chrono::steady_clock::now() - t0;
+    if (!result.converged) {
+      err << "aeqlab: circuit dc: " << options.netlist.string() << ": at " << options.source
+          << " = " << format12(value) << ": " << why_not_converged(result) << "\n";
+      return 1;
+    }
+    line = format12(value);
+    for (std::size_t n = 1; n < circuit.nodes.size(); ++n) line += ' ' + format12(voltages[n]);
+    out << line << '\n';
+  }
+  if (options.time) {
+    const double seconds = std::chrono::duration<double>(solving).count();
+    char buffer[128];
+    std::snprintf(buffer, sizeof buffer, "solves %zu seconds %.6f per_solve_us %.3f\n", points,
+                  seconds, 1e6 * seconds / static_cast<double>(points));
+    err << buffer;
+  }
+  return 0;
+}
+
+}  // namespace aeqlab::cli

@@ -1,0 +1,29 @@
+#pragma once
+// `aeqlab circuit op FILE` and `aeqlab circuit dc FILE SOURCE START STOP STEP`: a SPICE netlist's
+// DC operating point and DC sweep, solved by aeqlab's circuit solver, printed so they can be
+// set beside ngspice's (docs/circuit.md).
+
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+
+namespace aeqlab::cli {
+
+struct CircuitDcOptions {
+  std::filesystem::path netlist;
+  std::string source;  // a V or I element of the netlist
+  // As typed, SPICE numbers allowed ("10m"): parsed by the command, so a bad one is named.
+  std::string start, stop, step;
+  bool time = false;  // the solve loop's timing on `err`
+};
+
+// Every node's voltage but ground, one per line ("name voltage", 12 significant digits). A parse
+// error is a DataError (exit 2 in main); a solve that does not converge returns 1 with the reason
+// on `err`.
+int circuit_op_command(const std::filesystem::path& netlist, std::ostream& out, std::ostream& err);
+
+// A header "SOURCE node1 node2 ..." then one row per point: the source's value and the node
+// voltages, each point solved from the previous one's solution.
+int circuit_dc_command(const CircuitDcOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace aeqlab::cli

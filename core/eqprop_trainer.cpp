@@ -1,0 +1,71 @@
+#include "core/eqprop_trainer.hpp"
+
+#include "core/error.hpp"
+#include "core/local_probes.hpp"
+#include "core/stop_request.hpp"
+
+namespace aeqlab {
+
+// The description, once the settings are known to suit it: checked before anything is built.
+static const DeviceDescription& supported(const EqpropSettings& settings, const Device& device) {
+  EqpropTrainer::require_supported(settings, device.describe());
+  return device.describe();
+}
+
+EqpropTrainer::EqpropTrainer(Device& device, Homeostat& homeostat, EqpropSettings settings)
+    : device_(device),
+      homeostat_(homeostat),
+      settings_(std::move(settings)),
+      nudgings_(nudgings_for(settings_.mode, settings_.beta)),
+      shadow_(supported(settings_, device), settings_.learning_rates,
+              settings_.learning_rate_decay) {
+  shadow_.read_from(device_);
+}
+
+void EqpropTrainer::require_supported(const EqpropSettings& settings, const DeviceDescription& d) {
+  if (!(settings.beta > 0)) throw ConfigError("trainer.nudging: beta must be > 0");
+  require_settable_device("eqprop", d, true);
+  ShadowParameters::require_rates(settings.learning_rates, d);
+}
+
+StepReport EqpropTrainer::step(std::span<const double> inputs, std::span<const double> targets,
+                               std::span<const int> labels, std::size_t replicas) {
+  const auto& d = device_.describe();
+  StepReport r;
+  r.replicas = replicas;
+  device_.set_inputs(inputs, replicas);
+
+  if (settings_.score_batches && !labels.empty()) {
+    throw_if_urgent_stop();
+    device_.set_nudge(0.0, targets);
+    r.scoring = homeostat_.hold(device_, shadow_.values());
+    require_finite(r.scoring.settle, "scoring", d.model);
+    record_hold(r, "scoring", 0.0, r.scoring);
+    outputs_.resize(replicas * d.outputs.count);
+    device_.read_outputs(outputs_);
+    r.errors = count_errors(outputs_, targets, labels, d.outputs.count, r.cost);
+    r.scored = true;
+  }
+
+  // Both equilibria under the same parameters; only the nudging differs between them.
+  const auto phase = [&](const char* name, double beta, std::vector<double>& grads) {
+    throw_if_urgent_stop();
+    device_.set_nudge(beta, targets);
+    const HomeostatReport h = homeostat_.hold(device_, shadow_.values());
+    require_finite(h.settle, name, d.model);
+    record_hold(r, name, beta, h);
+    read_energy_gradients(device_, replicas, grads);
+  };
+  phase("first_nudge", nudgings_.first, first_);
+  phase("second_nudge", nudgings_.second, second_);
+
+  // dL/dtheta ~ [dE/dtheta(s2) - dE/dtheta(s1)] / (beta2 - beta1), the EqProp theorem.
+  mean_contrast(second_, first_, replicas, gradient_);
+  const double inv_beta = 1.0 / (nudgings_.second - nudgings_.first);
+  for (auto& g : gradient_) g *= inv_beta;
+  shadow_.descend(gradient_, 1.0);
+  shadow_.write_to(device_);
+  return r;
+}
+
+}  // namespace aeqlab

@@ -1,0 +1,69 @@
+#pragma once
+// Simultaneous-perturbation stochastic approximation (Spall 1992), the order-zero baseline: it
+// only writes parameters and reads outputs. Per mini-batch: draw a random sign per parameter,
+// write theta + c Delta, settle at nudging 0 and measure the batch's cost; the same at theta - c
+// Delta; the difference of the two costs along Delta estimates the gradient. Two settles per step
+// (three with scoring), however many parameters, but the estimate is one random direction's
+// derivative: it needs many more steps than a first-order rule to go as far.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/device.hpp"
+#include "core/homeostat.hpp"
+#include "core/shadow_parameters.hpp"
+#include "core/trainer.hpp"
+
+namespace aeqlab {
+
+struct SpsaSettings {
+  // c_g = perturbation * (width of group g's safe range).
+  double perturbation = 1e-3;
+  std::vector<double> learning_rates{0.05};  // a, one per parameter group or one for all
+  double learning_rate_decay = 1.0;
+  std::uint64_t seed = 1;  // with the step index, decides every perturbation
+  bool score_batches = true;
+};
+
+class SpsaTrainer final : public Trainer {
+ public:
+  SpsaTrainer(Device& device, Homeostat& homeostat, SpsaSettings settings);
+
+  // What the constructor refuses, checkable before anything touches the device.
+  static void require_supported(const SpsaSettings& settings, const DeviceDescription& device);
+
+  // Delta_k in {-1, +1} of step `step`: a counter-based draw from (seed, step, k), so a resumed
+  // run perturbs exactly as the uninterrupted one with nothing but the step count to restore.
+  static double sign(std::uint64_t seed, std::uint64_t step, std::size_t k);
+
+  const char* algorithm() const override { return "spsa"; }
+  StepReport step(std::span<const double> inputs, std::span<const double> targets,
+                  std::span<const int> labels, std::size_t replicas) override;
+  void end_epoch() override { shadow_.end_epoch(); }
+  const std::vector<double>& parameter_target() const override { return shadow_.values(); }
+  bool sets_parameters() const override { return true; }
+  void resume_target(std::vector<double> theta) override { shadow_.assign(std::move(theta)); }
+  void resume_progress(std::size_t steps_done, std::size_t epochs_done) override {
+    steps_ = steps_done;
+    shadow_.resume_epochs(epochs_done);
+  }
+  Homeostat& homeostat() override { return homeostat_; }
+  const SpsaSettings& settings() const { return settings_; }
+
+ private:
+  // Writes `theta`, settles at nudging 0 and returns the batch's mean cost.
+  double cost_at(const std::vector<double>& theta, const char* phase,
+                 std::span<const double> targets, std::size_t replicas, StepReport& r);
+
+  Device& device_;
+  Homeostat& homeostat_;
+  SpsaSettings settings_;
+  ShadowParameters shadow_;
+  std::uint64_t steps_ = 0;
+  bool warned_flat_ = false;
+  std::vector<double> delta_, step_, plus_, minus_, outputs_, gradient_;
+};
+
+}  // namespace aeqlab

@@ -1,0 +1,70 @@
+#include "core/trainer_settings.hpp"
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+
+namespace aeqlab {
+
+static std::vector<double> learning_rates_from(const nlohmann::json& j) {
+  const std::string key = "trainer.learning_rates";
+  std::vector<double> rates;
+  if (j.is_number()) {
+    rates.push_back(j.get<double>());
+  } else if (j.is_array() && !j.empty()) {
+    for (const auto& e : j) {
+      if (!e.is_number())
+        throw ConfigError(fmt::format("{}: expected numbers, got {}", key, j.dump()));
+      rates.push_back(e.get<double>());
+    }
+  } else {
+    throw ConfigError(fmt::format(
+        "{}: expected a number or an array of numbers (one per parameter group), got {}", key,
+        j.dump()));
+  }
+  for (const double r : rates)
+    if (!(r >= 0 && r <= 1e12))
+      throw ConfigError(fmt::format("{}: every rate must lie in [0, 1e12], got {}", key, r));
+  return rates;
+}
+
+TrainerSettings trainer_settings_from(const nlohmann::json& trainer) {
+  ConfigReader r(trainer, "trainer");
+  TrainerSettings s;
+  s.algorithm = r.one_of("algorithm", {"aeqprop", "eqprop", "coupled", "spsa"});
+  s.mode = r.one_of("mode", {"optimistic", "pessimistic", "centered"});
+  s.nudging = r.in_range("nudging", 1e-12, 10.0);
+  s.epochs = r.get<std::size_t>("epochs");
+  if (s.epochs == 0) throw ConfigError("trainer.epochs: must be >= 1");
+  s.batch_size = r.get<std::size_t>("batch_size");
+  if (s.batch_size == 0) throw ConfigError("trainer.batch_size: must be >= 1");
+  s.compliance_decay = r.in_range("compliance_decay", 1e-6, 1.0);
+  s.homeostat = r.one_of("homeostat", {"auto", "native", "feedback", "none"});
+  ConfigReader f(trainer.at("feedback"), "trainer.feedback");
+  s.feedback_gain = f.in_range("gain", 1e-6, 2.0);
+  s.feedback_tolerance = f.positive("tolerance");
+  s.feedback_max_rounds = f.get<std::size_t>("max_rounds");
+  if (s.feedback_max_rounds == 0) throw ConfigError("trainer.feedback.max_rounds: must be >= 1");
+  s.seed = r.get<std::uint64_t>("seed");
+  s.shuffle = r.get<bool>("shuffle");
+  s.score_batches = r.get<bool>("score_batches");
+
+  if (!trainer.contains("learning_rates")) throw ConfigError("trainer.learning_rates: missing key");
+  s.learning_rates = learning_rates_from(trainer.at("learning_rates"));
+  s.learning_rate_decay = r.in_range("learning_rate_decay", 1e-6, 1.0);
+  if (!trainer.contains("coupled")) throw ConfigError("trainer.coupled: missing key");
+  ConfigReader c(trainer.at("coupled"), "trainer.coupled");
+  s.coupled_amplitude = c.get<double>("amplitude");
+  if (!(s.coupled_amplitude > 0 && s.coupled_amplitude <= 1))
+    throw ConfigError(
+        fmt::format("trainer.coupled.amplitude: must lie in (0, 1], got {}", s.coupled_amplitude));
+  s.coupled_clamp_strength = c.positive("clamp_strength");
+  if (!trainer.contains("spsa")) throw ConfigError("trainer.spsa: missing key");
+  ConfigReader p(trainer.at("spsa"), "trainer.spsa");
+  s.spsa_perturbation = p.get<double>("perturbation");
+  if (!(s.spsa_perturbation > 0 && s.spsa_perturbation <= 0.5))
+    throw ConfigError(fmt::format("trainer.spsa.perturbation: must lie in (0, 0.5], got {}",
+                                  s.spsa_perturbation));
+  return s;
+}
+
+}  // namespace aeqlab

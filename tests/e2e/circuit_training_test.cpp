@@ -1,0 +1,133 @@
+// The circuit examples train XOR to 100% through the program, each with its own rule: AEqprop on
+// the relaxing circuit, EqProp and SPSA on the digital-potentiometer circuit. Each run's device
+// queries (settles) until the training set was first classified without error are printed, the
+// measurement behind "an order-one step per sample versus trial and error".
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "program_fixture.hpp"
+
+namespace aeqlab::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class CircuitTraining : public ProgramTest {
+ protected:
+  // Trains an example; returns the summary, and the device queries spent by the end of the
+  // first epoch whose test error (the four XOR points) was 0.
+  json train(const std::string& example, std::size_t& queries_to_solve,
+             const std::vector<std::string>& extra = {}) {
+    const fs::path file = fs::path(AEQLAB_SOURCE_DIR) / "docs" / "examples" / "circuits" / example;
+    const fs::path session = tmp_ / fs::path(example).stem();
+    std::vector<std::string> args{"train", "--config", file.string(), "--out", session.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = run(args);
+    EXPECT_EQ(r.status, 0) << r.all();
+    std::ifstream metrics(session / "metrics.csv");
+    std::string line;
+    std::getline(metrics, line);
+    std::vector<std::string> header;
+    {
+      std::stringstream s(line);
+      for (std::string cell; std::getline(s, cell, ',');) header.push_back(cell);
+    }
+    const auto column = [&](const std::string& name) {
+      for (std::size_t i = 0; i < header.size(); ++i)
+        if (header[i] == name) return i;
+      ADD_FAILURE() << "metrics.csv has no column " << name;
+      return std::size_t{0};
+    };
+    const std::size_t error = column("test_error"), queries = column("device_settles_total");
+    queries_to_solve = 0;
+    while (std::getline(metrics, line)) {
+      std::vector<std::string> cells;
+      std::stringstream s(line);
+      for (std::string cell; std::getline(s, cell, ',');) cells.push_back(cell);
+      if (std::stod(cells.at(error)) == 0.0) {
+        queries_to_solve = std::stoull(cells.at(queries));
+        break;
+      }
+    }
+    return json::parse(read_file(session / "summary.json"));
+  }
+};
+
+TEST_F(CircuitTraining, AeqpropTrainsXorOnTheRelaxingCircuit) {
+  std::size_t queries = 0;
+  const auto summary = train("xor-aeqprop.json", queries);
+  EXPECT_EQ(summary["status"], "completed");
+  EXPECT_EQ(summary["test_error"], 0.0) << summary.dump();
+  EXPECT_GT(queries, 0u);
+  std::printf("AEqprop (native homeostasis): XOR solved after %zu device queries\n", queries);
+}
+
+TEST_F(CircuitTraining, AeqpropWithTheFeedbackHomeostatTrainsXor) {
+  // A 30x smaller compliance: the feedback loop's gain grows with eps (dV)^2 / g, and at the
+  // example's compliance it drives the output conductances to their floor.
+  std::size_t queries = 0;
+  const auto summary =
+      train("xor-aeqprop.json", queries,
+            {"--set", "trainer.homeostat=feedback", "--set", "trainer.feedback.tolerance=1e-9",
+             "--set", "device.compliance.weights=[3e-5,3e-5]", "--set",
+             "device.compliance.biases=[3e-5,3e-5]", "--set", "trainer.epochs=1000"});
+  EXPECT_EQ(summary["test_error"], 0.0) << summary.dump();
+  std::printf("AEqprop (feedback homeostat): XOR solved after %zu device queries\n", queries);
+}
+
+TEST_F(CircuitTraining, EqpropTrainsXorOnDigitalPotentiometers) {
+  std::size_t queries = 0;
+  const auto summary = train("xor-eqprop.json", queries);
+  EXPECT_EQ(summary["status"], "completed");
+  EXPECT_EQ(summary["test_error"], 0.0) << summary.dump();
+  EXPECT_GT(queries, 0u);
+  std::printf("EqProp: XOR solved after %zu device queries\n", queries);
+}
+
+TEST_F(CircuitTraining, SpsaTrainsXorOnDigitalPotentiometers) {
+  std::size_t queries = 0;
+  const auto summary = train("xor-spsa.json", queries);
+  EXPECT_EQ(summary["status"], "completed");
+  EXPECT_EQ(summary["test_error"], 0.0) << summary.dump();
+  EXPECT_GT(queries, 0u);
+  std::printf("SPSA: XOR solved after %zu device queries\n", queries);
+}
+
+TEST_F(CircuitTraining, CoupledLearningTrainsXorOnDigitalPotentiometers) {
+  std::size_t queries = 0;
+  const auto summary = train("xor-coupled.json", queries);
+  EXPECT_EQ(summary["status"], "completed");
+  EXPECT_EQ(summary["test_error"], 0.0) << summary.dump();
+  std::printf("coupled learning: XOR solved after %zu device queries\n", queries);
+}
+
+TEST_F(CircuitTraining, TheDrnXsExampleRunsOnMnist) {
+  // The full-size circuit (1568 input sources, 100 hidden nodes, 10 differential outputs) for
+  // one short epoch: the example's keys, its physics and the MNIST subset together.
+  std::size_t queries = 0;
+  const auto summary = train(
+      "drn-xs.json", queries,
+      {"--set", "data.train_limit=40", "--set", "data.test_limit=20", "--set", "trainer.epochs=1"});
+  EXPECT_EQ(summary["status"], "completed") << summary.dump();
+}
+
+TEST_F(CircuitTraining, AeqpropOnPotentiometersIsRefusedByName) {
+  const fs::path file =
+      fs::path(AEQLAB_SOURCE_DIR) / "docs" / "examples" / "circuits" / "xor-eqprop.json";
+  const auto r = run({"train", "--config", file.string(), "--set", "trainer.algorithm=aeqprop",
+                      "--out", (tmp_ / "refused").string()});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("aeqprop"), std::string::npos) << r.all();
+  EXPECT_FALSE(fs::exists(tmp_ / "refused" / "events.jsonl")) << "refused before a session began";
+}
+
+}  // namespace
+}  // namespace aeqlab::e2e
