@@ -92,7 +92,9 @@ CircuitDevice::CircuitDevice(const CircuitSpec& spec)
   d.capabilities.parameter_readback = true;
   d.capabilities.native_homeostasis = !spec_.settable;
   d.capabilities.adjustable_compliance = !spec_.settable;
-  d.capabilities.settable_parameters = spec_.settable;
+  // A simulator can program a relaxing conductance too (eval, export, resume); it then relaxes
+  // from there like any other.
+  d.capabilities.settable_parameters = true;
   d.capabilities.local_probes = true;
   d.capabilities.snapshot = true;
   d.probes = {"V", ProbeLaw::half_square};

@@ -6,7 +6,15 @@
 #include <ostream>
 #include <vector>
 
+#include <fstream>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "core/cli/default_config.hpp"
+#include "core/cli/device_factory.hpp"
+#include "core/config.hpp"
 #include "core/error.hpp"
+#include "sim/circuit_device.hpp"
 #include "sim/circuit_netlist.hpp"
 #include "sim/circuit_solver.hpp"
 
@@ -116,6 +124,44 @@ int circuit_dc_command(const CircuitDcOptions& options, std::ostream& out, std::
     std::snprintf(buffer, sizeof buffer, "solves %zu seconds %.6f per_solve_us %.3f\n", points,
                   seconds, 1e6 * seconds / static_cast<double>(points));
     err << buffer;
+  }
+  return 0;
+}
+
+int circuit_export_command(const std::filesystem::path& session_dir,
+                           const std::optional<std::filesystem::path>& out_file,
+                           std::ostream& out) {
+  namespace fs = std::filesystem;
+  const fs::path config_file = session_dir / "config.json";
+  if (!fs::exists(config_file))
+    throw ConfigError(
+        fmt::format("{}: not a session folder (no config.json)", session_dir.string()));
+  const auto config = resolve_config(default_config(), config_file, {});
+  const auto& device_section = config.at("device");
+  if (device_section.value("type", std::string()) != "circuit")
+    throw ConfigError(fmt::format("{}: the session's device is \"{}\", not a circuit",
+                                  session_dir.string(),
+                                  device_section.value("type", std::string())));
+  // One replica is enough: the conductances are shared and the inputs are left at 0 V.
+  auto device = make_device(device_section, 1);
+  auto& circuit_device = dynamic_cast<sim::CircuitDevice&>(*device);
+  const fs::path param_file = session_dir / "parameters.f64";
+  std::ifstream in(param_file, std::ios::binary);
+  if (!in)
+    throw DataError(fmt::format("{}: cannot open the parameter file (the run wrote none yet)",
+                                param_file.string()));
+  std::vector<double> theta(device->describe().parameter_count());
+  in.read(reinterpret_cast<char*>(theta.data()), std::streamsize(theta.size() * sizeof(double)));
+  if (in.gcount() != std::streamsize(theta.size() * sizeof(double)) || in.peek() != EOF)
+    throw DataError(fmt::format("{}: expected {} float64 values for {}", param_file.string(),
+                                theta.size(), device->describe().model));
+  device->write_parameters(theta);
+  auto circuit = circuit_device.circuit(0);
+  circuit.title = fmt::format("{} trained in {}", circuit.title, session_dir.string());
+  if (out_file) {
+    sim::save_netlist(circuit, *out_file);
+  } else {
+    sim::write_netlist(circuit, out);
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <iosfwd>
+#include <optional>
 #include <string>
 
 namespace aeqlab::cli {
@@ -25,5 +26,10 @@ int circuit_op_command(const std::filesystem::path& netlist, std::ostream& out, 
 // A header "SOURCE node1 node2 ..." then one row per point: the source's value and the node
 // voltages, each point solved from the previous one's solution.
 int circuit_dc_command(const CircuitDcOptions& options, std::ostream& out, std::ostream& err);
+
+// The circuit a session trained, as a SPICE netlist: its conductances as built (a potentiometer's
+// tap times its own tolerance), inputs at 0 V (sources Vinp1, Vinn1, ... to set in SPICE).
+int circuit_export_command(const std::filesystem::path& session_dir,
+                           const std::optional<std::filesystem::path>& out_file, std::ostream& out);
 
 }  // namespace aeqlab::cli

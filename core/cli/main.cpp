@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
   probe_cmd->add_flag("--json", probe.json, "one JSON object per line");
 
   auto* circuit_cmd = app.add_subcommand(
-      "circuit", "solve a SPICE netlist (R, D, V, I): operating point or DC sweep");
+      "circuit",
+      "solve a SPICE netlist (R, D, V, I): operating point, DC sweep; export a trained circuit");
   circuit_cmd->require_subcommand(1);
   std::string circuit_op_file;
   auto* circuit_op_cmd =
@@ -116,6 +117,13 @@ int main(int argc, char** argv) {
   circuit_dc_cmd->add_option("start", circuit_dc.start, "first value (SPICE number)")->required();
   circuit_dc_cmd->add_option("stop", circuit_dc.stop, "last value, included")->required();
   circuit_dc_cmd->add_option("step", circuit_dc.step, "increment")->required();
+  std::string circuit_export_session, circuit_export_out;
+  auto* circuit_export_cmd = circuit_cmd->add_subcommand(
+      "export", "write the circuit a session trained as a SPICE netlist");
+  circuit_export_cmd->add_option("session", circuit_export_session, "session folder")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  circuit_export_cmd->add_option("--out,-o", circuit_export_out, "netlist file (default: stdout)");
   circuit_dc_cmd->add_flag(
       "--time", circuit_dc.time,
       "print the solve loop's time on stderr: solves N seconds S per_solve_us U");
@@ -148,6 +156,12 @@ int main(int argc, char** argv) {
       circuit_dc.netlist = circuit_dc_file;
       return aeqlab::cli::circuit_dc_command(circuit_dc, std::cout, std::cerr);
     }
+    if (*circuit_export_cmd)
+      return aeqlab::cli::circuit_export_command(
+          circuit_export_session,
+          circuit_export_out.empty() ? std::nullopt
+                                     : std::optional<std::filesystem::path>(circuit_export_out),
+          std::cout);
     if (*sessions_cmd) return aeqlab::cli::sessions_command(sessions, std::cout, std::cerr);
     if (*config_cmd) {
       if (print_default) return aeqlab::cli::print_default_config();

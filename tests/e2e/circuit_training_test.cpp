@@ -119,6 +119,25 @@ TEST_F(CircuitTraining, TheDrnXsExampleRunsOnMnist) {
   EXPECT_EQ(summary["status"], "completed") << summary.dump();
 }
 
+TEST_F(CircuitTraining, ATrainedCircuitExportsAsANetlistThatSolvesAgain) {
+  std::size_t queries = 0;
+  train("xor-eqprop.json", queries, {"--set", "trainer.epochs=20"});
+  const fs::path session = tmp_ / "xor-eqprop";
+  const auto exported =
+      run({"circuit", "export", session.string(), "--out", (tmp_ / "trained.cir").string()});
+  ASSERT_EQ(exported.status, 0) << exported.all();
+  const std::string netlist = read_file(tmp_ / "trained.cir");
+  EXPECT_NE(netlist.find("RW1_1_1 "), std::string::npos) << netlist.substr(0, 400);
+  EXPECT_NE(netlist.find("Vinp1 "), std::string::npos);
+  const auto op = run({"circuit", "op", (tmp_ / "trained.cir").string()});
+  ASSERT_EQ(op.status, 0) << op.all();
+  EXPECT_NE(op.out.find("outp1 "), std::string::npos) << op.out;
+  // Not a session: named.
+  const auto wrong = run({"circuit", "export", tmp_.string()});
+  EXPECT_EQ(wrong.status, 2);
+  EXPECT_NE(wrong.err.find("not a session folder"), std::string::npos) << wrong.all();
+}
+
 TEST_F(CircuitTraining, AeqpropOnPotentiometersIsRefusedByName) {
   const fs::path file =
       fs::path(AEQLAB_SOURCE_DIR) / "docs" / "examples" / "circuits" / "xor-eqprop.json";

@@ -23,6 +23,7 @@
 
 #include "../core/temp_dir.hpp"
 #include "circuit_networks.hpp"
+#include "sim/circuit_device.hpp"
 #include "sim/circuit_netlist.hpp"
 #include "sim/circuit_solver.hpp"
 
@@ -238,3 +239,32 @@ INSTANTIATE_TEST_SUITE_P(Networks, CircuitNgspice, ::testing::Range(0, 9),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return kNetworkNames[info.param];
                          });
+
+// The circuit device's own circuit, as `aeqlab circuit export` writes it, mid-training: nudged
+// outputs aside (SPICE has no feedback current source here), ngspice sees the same node voltages
+// as the device does.
+TEST(CircuitDeviceNgspice, TheDevicesCircuitAgreesWithNgspice) {
+  ASSERT_TRUE(ngspice_installed()) << "ngspice is not installed (scripts/install-deps)";
+  sim::CircuitSpec spec;
+  spec.layers = {4, 12, 3};
+  spec.ideal_diodes = false;
+  spec.output_pairs = true;
+  spec.input_low = -10.0;  // past the diodes' knees
+  spec.input_high = 10.0;
+  spec.seed = 7;
+  sim::CircuitDevice device(spec);
+  const std::vector<double> x{8.0, -3.0, 0.5, 9.5};
+  const std::vector<double> t(3, 0.0);
+  device.set_inputs(x, 1);
+  device.set_nudge(0.0, t);
+  device.settle_homeostatic();
+  const Circuit c = device.circuit(0);
+  test_support::TempDir dir;
+  const auto theirs = ngspice_op(c, dir, "device", true);
+  ASSERT_FALSE(theirs.empty());
+  const Comparison d = compare(c, device.voltages(0), theirs);
+  EXPECT_LE(d.worst, kAgreement) << "node " << d.node << " aeqlab " << d.ours << " V, ngspice "
+                                 << d.theirs << " V";
+  std::size_t forward = forward_diodes(c, device.voltages(0));
+  EXPECT_GT(forward, 0u) << "no diode conducts: the check would be linear";
+}
