@@ -2,7 +2,8 @@
 // Instrument addresses as a lab writes them in a bench file:
 //   tcp://192.168.1.20:5025                    raw SCPI socket (port 5025 if omitted)
 //   serial:///dev/ttyUSB0?baud=115200          serial port; also parity=none|even|odd,
-//                                              data_bits=5..8, stop_bits=1|2, flow=none|hardware|software
+//                                              data_bits=5..8, stop_bits=1|2,
+//                                              flow=none|hardware|software
 
 #include <cstdint>
 #include <string>

@@ -20,10 +20,10 @@ struct ScpiOptions {
   std::string write_terminator = "\n";
   std::string read_terminator = "\n";
   std::chrono::milliseconds timeout{2000};
-  int retries = 2;             // extra attempts after a timeout (the reply is discarded first)
-  int reconnects = 1;          // attempts to reopen a dropped connection before giving up
+  int retries = 2;     // extra attempts after a timeout (the reply is discarded first)
+  int reconnects = 1;  // attempts to reopen a dropped connection before giving up
   std::chrono::milliseconds reconnect_delay{200};
-  bool check_errors = true;    // after each write, ask SYST:ERR? until "0,..." and throw
+  bool check_errors = true;  // after each write, ask SYST:ERR? until "0,..." and throw
   std::string error_query = "SYST:ERR?";
   std::string chain_separator = ";:";  // joins commands into one message
 };
@@ -56,9 +56,9 @@ class ScpiSession {
   // Sends `command_prefix` followed by payload as a definite-length block.
   void write_block(std::string_view command_prefix, std::string_view payload);
 
-  std::string identify();           // *IDN?
-  void wait_complete();             // *OPC? (waits for "1")
-  void clear();                     // *CLS
+  std::string identify();                 // *IDN?
+  void wait_complete();                   // *OPC? (waits for "1")
+  void clear();                           // *CLS
   std::vector<ScpiError> drain_errors();  // SYST:ERR? until code 0 (at most 100 entries)
 
   // Encoding helper for blocks: "#" + digits-of-length + length + payload.
