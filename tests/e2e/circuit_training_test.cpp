@@ -112,11 +112,13 @@ TEST_F(CircuitTraining, CoupledLearningTrainsXorOnDigitalPotentiometers) {
 TEST_F(CircuitTraining, TheDrnXsExampleRunsOnMnist) {
   // The full-size circuit (1568 input sources, 100 hidden nodes, 10 differential outputs) for
   // one short epoch: the example's keys, its physics and the MNIST subset together.
-  std::size_t queries = 0;
-  const auto summary = train(
-      "drn-xs.json", queries,
-      {"--set", "data.train_limit=40", "--set", "data.test_limit=20", "--set", "trainer.epochs=1"});
-  EXPECT_EQ(summary["status"], "completed") << summary.dump();
+  for (const char* example : {"drn-xs.json", "drn-xs-eqprop.json"}) {
+    std::size_t queries = 0;
+    const auto summary = train(example, queries,
+                               {"--set", "data.train_limit=40", "--set", "data.test_limit=20",
+                                "--set", "trainer.epochs=1"});
+    EXPECT_EQ(summary["status"], "completed") << example << ": " << summary.dump();
+  }
 }
 
 TEST_F(CircuitTraining, ATrainedCircuitExportsAsANetlistThatSolvesAgain) {
