@@ -31,6 +31,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// As a training config's device section is read: one that names another type replaces the
+// default device whole (a circuit has none of the Hopfield network's keys).
+void merge_device(json& base, const json& given) {
+  if (given.contains("type") && given["type"] != base.value("type", json())) base = json::object();
+  merge_config(base, given);
+}
+
 // SIGINT and SIGTERM are blocked in every thread and taken synchronously by the main thread
 // (sigtimedwait): no handler runs inside the event loop, nothing async-signal-unsafe is called.
 class BlockedSignals {
@@ -102,7 +109,7 @@ Loaded load(const ServeOptions& o) {
   l.device = default_config().at("device");
   if (!o.config.empty()) {
     const json config = read_json_file(o.config);
-    if (config.contains("device")) merge_config(l.device, config.at("device"));
+    if (config.contains("device")) merge_device(l.device, config.at("device"));
   }
   if (!o.bench.empty()) {
     l.bench = instruments::parse_bench(j, o.bench);
@@ -119,7 +126,7 @@ Loaded load(const ServeOptions& o) {
     if (!v["device"].is_object())
       throw ConfigError(
           fmt::format("{}: virtual.device: expected a device section (an object)", l.source));
-    merge_config(l.device, v["device"]);
+    merge_device(l.device, v["device"]);
   }
   if (l.device.value("type", "") == "bench")
     throw ConfigError(fmt::format(
