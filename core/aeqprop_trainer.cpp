@@ -46,15 +46,8 @@ StepReport AeqpropTrainer::step(std::span<const double> inputs, std::span<const 
   device_.set_inputs(inputs, replicas);
 
   if (settings_.score_batches && !labels.empty()) {
-    throw_if_urgent_stop();
     device_.set_nudge(0.0, targets);
-    r.scoring = homeostat_.hold(device_, theta_);
-    require_finite(r.scoring.settle, "scoring", d.model);
-    record_hold(r, "scoring", 0.0, r.scoring);
-    outputs_.resize(replicas * d.outputs.count);
-    device_.read_outputs(outputs_);
-    r.errors = count_errors(outputs_, targets, labels, d.outputs.count, r.cost);
-    r.scored = true;
+    score(device_, homeostat_, theta_, targets, labels, replicas, outputs_, r);
   }
 
   throw_if_urgent_stop();

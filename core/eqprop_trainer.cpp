@@ -36,15 +36,8 @@ StepReport EqpropTrainer::step(std::span<const double> inputs, std::span<const d
   device_.set_inputs(inputs, replicas);
 
   if (settings_.score_batches && !labels.empty()) {
-    throw_if_urgent_stop();
     device_.set_nudge(0.0, targets);
-    r.scoring = homeostat_.hold(device_, shadow_.values());
-    require_finite(r.scoring.settle, "scoring", d.model);
-    record_hold(r, "scoring", 0.0, r.scoring);
-    outputs_.resize(replicas * d.outputs.count);
-    device_.read_outputs(outputs_);
-    r.errors = count_errors(outputs_, targets, labels, d.outputs.count, r.cost);
-    r.scored = true;
+    score(device_, homeostat_, shadow_.values(), targets, labels, replicas, outputs_, r);
   }
 
   // Both equilibria under the same parameters; only the nudging differs between them.

@@ -67,21 +67,13 @@ double SpsaTrainer::cost_at(const std::vector<double>& theta, const char* phase,
 
 StepReport SpsaTrainer::step(std::span<const double> inputs, std::span<const double> targets,
                              std::span<const int> labels, std::size_t replicas) {
-  const auto& d = device_.describe();
   StepReport r;
   r.replicas = replicas;
   device_.set_inputs(inputs, replicas);
   device_.set_nudge(0.0, targets);
 
   if (settings_.score_batches && !labels.empty()) {
-    throw_if_urgent_stop();
-    r.scoring = homeostat_.hold(device_, shadow_.values());
-    require_finite(r.scoring.settle, "scoring", d.model);
-    record_hold(r, "scoring", 0.0, r.scoring);
-    outputs_.resize(replicas * d.outputs.count);
-    device_.read_outputs(outputs_);
-    r.errors = count_errors(outputs_, targets, labels, d.outputs.count, r.cost);
-    r.scored = true;
+    score(device_, homeostat_, shadow_.values(), targets, labels, replicas, outputs_, r);
   }
 
   const std::size_t n = shadow_.values().size();

@@ -5,6 +5,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "core/error.hpp"
+#include "core/stop_request.hpp"
 
 namespace aeqlab {
 
@@ -17,6 +18,20 @@ void Trainer::record_phase(StepReport& report, const PhaseRecord& phase) const {
 void Trainer::record_hold(StepReport& report, const char* phase, double beta,
                           const HomeostatReport& hold) const {
   record_phase(report, {phase, beta, hold.settle, hold.rounds, hold.converged, true});
+}
+
+void Trainer::score(Device& device, Homeostat& homeostat, const std::vector<double>& theta,
+                    std::span<const double> targets, std::span<const int> labels,
+                    std::size_t replicas, std::vector<double>& outputs, StepReport& report) const {
+  const auto& d = device.describe();
+  throw_if_urgent_stop();
+  report.scoring = homeostat.hold(device, theta);
+  require_finite(report.scoring.settle, "scoring", d.model);
+  record_hold(report, "scoring", 0.0, report.scoring);
+  outputs.resize(replicas * d.outputs.count);
+  device.read_outputs(outputs);
+  report.errors = count_errors(outputs, targets, labels, d.outputs.count, report.cost);
+  report.scored = true;
 }
 
 std::size_t count_errors(std::span<const double> outputs, std::span<const double> targets,

@@ -88,6 +88,11 @@ class Trainer {
   // A phase held by the homeostat at nudging `beta`.
   void record_hold(StepReport& report, const char* phase, double beta,
                    const HomeostatReport& hold) const;
+  // The scoring relaxation: with the nudging already at 0, the parameters held at `theta`, the
+  // batch's errors and cost from the outputs (left in `outputs`).
+  void score(Device& device, Homeostat& homeostat, const std::vector<double>& theta,
+             std::span<const double> targets, std::span<const int> labels, std::size_t replicas,
+             std::vector<double>& outputs, StepReport& report) const;
 
  private:
   std::function<void(const PhaseRecord&)> observer_;

@@ -69,7 +69,7 @@ class CircuitDevice final : public Device {
   std::vector<CircuitSolver> solvers_;  // one per replica (each keeps its factorisation)
   std::size_t active_ = 1;
   double beta_ = 0.0;
-  mutable std::mt19937_64 noise_;
+  std::mt19937_64 noise_;
 };
 
 }  // namespace aeqlab::sim

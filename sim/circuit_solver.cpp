@@ -754,6 +754,7 @@ void CircuitSolver::element_currents(std::span<const double> values,
   // diodes then carry whatever balances their node (KCL).
   std::vector<double> leaving(n, 0.0);
   std::fill(currents.begin(), currents.end(), 0.0);
+  std::size_t diode = 0;  // diodes come in element order in impl_->diodes
   for (std::size_t e = 0; e < c.elements.size(); ++e) {
     const auto& el = c.elements[e];
     const double v = voltages[el.a] - voltages[el.b];
@@ -763,10 +764,8 @@ void CircuitSolver::element_currents(std::span<const double> values,
     } else if (el.kind == ElementKind::current_source) {
       i = values[e];
     } else if (el.kind == ElementKind::diode && !impl_->ideal) {
-      const auto k = std::size_t(std::find(impl_->diodes.begin(), impl_->diodes.end(), e) -
-                                 impl_->diodes.begin());
       double content, conductance;
-      if (!impl_->diode_law[k].evaluate(v, content, i, conductance)) i = infinity;
+      if (!impl_->diode_law[diode++].evaluate(v, content, i, conductance)) i = infinity;
     } else {
       continue;
     }
