@@ -14,9 +14,9 @@
 #include "core/cli/device_factory.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
-#include "sim/circuit_device.hpp"
-#include "sim/circuit_netlist.hpp"
-#include "sim/circuit_solver.hpp"
+#include "sim/circuit/circuit_device.hpp"
+#include "sim/circuit/circuit_netlist.hpp"
+#include "sim/circuit/circuit_solver.hpp"
 
 namespace aeqlab::cli {
 

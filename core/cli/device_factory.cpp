@@ -6,8 +6,8 @@
 #include "core/error.hpp"
 #include "instruments/bench_config.hpp"
 #include "instruments/bench_device.hpp"
-#include "sim/circuit_device.hpp"
-#include "sim/hopfield_device.hpp"
+#include "sim/circuit/circuit_device.hpp"
+#include "sim/hopfield/hopfield_device.hpp"
 
 namespace aeqlab::cli {
 

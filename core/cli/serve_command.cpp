@@ -22,7 +22,7 @@
 #include "core/error.hpp"
 #include "instruments/bench_config.hpp"
 #include "instruments/bench_layout.hpp"
-#include "sim/virtual_bench.hpp"
+#include "sim/virtual_bench/virtual_bench.hpp"
 
 namespace aeqlab::cli {
 

@@ -19,7 +19,7 @@
 #include "core/cli/default_config.hpp"
 #include "core/config.hpp"
 #include "core/dataset.hpp"
-#include "sim/circuit_device.hpp"
+#include "sim/circuit/circuit_device.hpp"
 
 using namespace aeqlab;
 

@@ -1,0 +1,29 @@
+#pragma once
+// The SPICE netlist subset aeqlab's circuits need, both ways: R, D with `.model NAME D(IS= N=)`,
+// V and I (DC), comments (`*` lines, `;` inline), `+` continuation lines, engineering suffixes
+// (f p n u m k meg g t mil), `.title`, `.end`; analysis and output cards and `.control` blocks are
+// skipped, so an ngspice deck reads. An ideal diode is `.model NAME D(IDEAL=1)`: aeqlab's own
+// extension, which write_netlist writes as it is and aeqlab reads back, but SPICE refuses.
+// docs/circuit.md lists what is read and what is refused.
+
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+
+#include "sim/circuit/circuit.hpp"
+
+namespace aeqlab::sim {
+
+// Parse errors are DataError naming `source`, the line number and the token.
+Circuit read_netlist(std::istream& in, const std::string& source);
+Circuit load_netlist(const std::filesystem::path& file);
+
+// Values with 17 significant digits, so reading back gives the same circuit bit for bit.
+void write_netlist(const Circuit& circuit, std::ostream& out);
+void save_netlist(const Circuit& circuit, const std::filesystem::path& file);
+
+// A SPICE number: "4.7k", "1meg", "10u", "2.5e-3", "1kohm" (letters after a suffix ignored, as
+// SPICE does). Returns false when `text` does not start with a number.
+bool parse_spice_number(std::string_view text, double& value);
+
+}  // namespace aeqlab::sim

@@ -1,0 +1,439 @@
+// The virtual bench's server: one event-loop thread serves every instrument on its TCP listener
+// and its PTY, so instruments answer concurrently without locks, and message latency is a timer
+// rather than a sleep that would hold the others up.
+
+#include "sim/virtual_bench/virtual_bench.hpp"
+
+// Boost 1.74's Asio needs <utility> first under C++20 with g++ 12 (DESIGN §10).
+#include <utility>
+
+#include <boost/asio.hpp>
+
+#include <array>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.hpp"
+#include "sim/virtual_bench/virtual_instrument.hpp"
+#include "sim/virtual_bench/virtual_physics.hpp"
+#include "sim/virtual_bench/virtual_pty.hpp"
+
+namespace aeqlab::sim {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+using Clock = VirtualPhysics::Clock;
+
+namespace {
+
+// The port a bench asks for: tcp://<loopback>:P with P > 0; 0 (ephemeral) for anything else,
+// since the virtual bench only ever listens on its own bind address.
+unsigned short requested_port(const std::string& address) {
+  constexpr std::string_view prefix = "tcp://";
+  if (address.rfind(prefix, 0) != 0) return 0;
+  const std::string rest = address.substr(prefix.size());
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos) return 0;
+  std::string host = rest.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  const bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (!loopback) return 0;
+  const std::string port = rest.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return 0;
+  const unsigned long p = std::stoul(port);
+  return p > 0 && p < 65536 ? static_cast<unsigned short>(p) : 0;
+}
+
+Clock::duration as_duration(double seconds) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+// What a "garbled" fault sends instead of each reply: a NAK, a bogus block header and no
+// number, so that a client that does not check what it reads is caught out.
+constexpr std::string_view kGarbage = "\x15#9?garbled~~\n";
+
+}  // namespace
+
+namespace {
+
+// One conversation with one instrument: a TCP connection or the instrument's PTY. Messages are
+// framed, held for the latency, processed in order, and their replies written in order.
+class Link : public std::enable_shared_from_this<Link> {
+ public:
+  using ReadHandler = std::function<void(const error_code&, std::size_t)>;
+  using WriteHandler = std::function<void(const error_code&, std::size_t)>;
+
+  Link(asio::io_context& io, VirtualInstrument& instrument, const VirtualOptions& options, bool tcp,
+       std::function<void()> after_message, std::function<void(Link*)> on_close)
+      : instrument_(instrument),
+        latency_(as_duration(options.latency_s)),
+        tcp_(tcp),
+        timer_(io),
+        after_message_(std::move(after_message)),
+        on_close_(std::move(on_close)) {}
+  virtual ~Link() = default;
+
+  void start() { read(); }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
+    close_stream();
+    pending_.clear();
+    if (on_close_) on_close_(this);
+  }
+
+ protected:
+  virtual void async_read_some(asio::mutable_buffer buffer, ReadHandler handler) = 0;
+  virtual void async_write_all(asio::const_buffer buffer, WriteHandler handler) = 0;
+  virtual void close_stream() = 0;
+
+ private:
+  struct Pending {
+    std::string message;
+    Clock::time_point received;
+    const VirtualFault* fault;
+  };
+
+  void read() {
+    auto self = shared_from_this();
+    async_read_some(asio::buffer(buffer_), [this, self](const error_code& ec, std::size_t n) {
+      if (closed_) return;
+      if (ec) {
+        if (ec != asio::error::operation_aborted) {
+          if (ec != asio::error::eof && ec != asio::error::connection_reset)
+            spdlog::debug("virtual bench: {}: read failed: {}", instrument_.name(), ec.message());
+          close();
+        }
+        return;
+      }
+      framer_.feed(std::string_view(buffer_.data(), n));
+      const auto now = Clock::now();
+      while (auto message = framer_.next())
+        pending_.push_back({std::move(*message), now, instrument_.fault_for_next_message()});
+      if (!waiting_ && !pending_.empty()) schedule();
+      read();
+    });
+  }
+
+  void schedule() {
+    waiting_ = true;
+    timer_.expires_at(pending_.front().received + latency_);
+    auto self = shared_from_this();
+    timer_.async_wait([this, self](const error_code& ec) {
+      waiting_ = false;
+      if (ec || closed_) return;
+      process_front();
+      if (!closed_ && !pending_.empty()) schedule();
+    });
+  }
+
+  void process_front() {
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    const std::string kind = p.fault ? p.fault->kind : std::string();
+    if (kind == "no_reply") return;
+    if (kind == "disconnect") {
+      // A PTY cannot hang up on its client; the message is lost as with no_reply.
+      if (tcp_) close();
+      return;
+    }
+    auto replies = instrument_.process(p.message, Clock::now());
+    if (kind == "garbled")
+      for (auto& r : replies) r = kGarbage;
+    if (kind == "error") instrument_.push_error(p.fault->code, p.fault->text);
+    for (auto& r : replies) send(std::move(r));
+    after_message_();
+  }
+
+  void send(std::string reply) {
+    outbox_.push_back(std::move(reply));
+    if (!writing_) write_next();
+  }
+
+  void write_next() {
+    if (outbox_.empty() || closed_) {
+      writing_ = false;
+      return;
+    }
+    writing_ = true;
+    auto self = shared_from_this();
+    async_write_all(asio::buffer(outbox_.front()), [this, self](const error_code& ec, std::size_t) {
+      if (closed_) return;
+      if (ec) {
+        if (ec != asio::error::operation_aborted) close();
+        return;
+      }
+      outbox_.pop_front();
+      write_next();
+    });
+  }
+
+  VirtualInstrument& instrument_;
+  Clock::duration latency_;
+  bool tcp_;
+  asio::steady_timer timer_;
+  std::function<void()> after_message_;
+  std::function<void(Link*)> on_close_;
+  std::array<char, 65536> buffer_{};
+  scpi::Framer framer_;
+  std::deque<Pending> pending_;
+  bool waiting_ = false;
+  std::deque<std::string> outbox_;  // a deque keeps the front string in place while sending
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+template <typename Stream>
+class StreamLink final : public Link {
+ public:
+  template <typename... A>
+  StreamLink(Stream stream, A&&... args)
+      : Link(std::forward<A>(args)...), stream_(std::move(stream)) {}
+
+ protected:
+  void async_read_some(asio::mutable_buffer buffer, ReadHandler handler) override {
+    stream_.async_read_some(buffer, std::move(handler));
+  }
+  void async_write_all(asio::const_buffer buffer, WriteHandler handler) override {
+    asio::async_write(stream_, buffer, std::move(handler));
+  }
+  void close_stream() override {
+    error_code ignored;
+    stream_.close(ignored);
+  }
+
+ private:
+  Stream stream_;
+};
+
+}  // namespace
+
+struct VirtualBench::Impl {
+  // First member, so it is destroyed last: queued handlers own links that use it.
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  instruments::BenchConfig bench;
+  VirtualOptions options;
+  VirtualPhysics physics;
+  std::vector<std::unique_ptr<VirtualInstrument>> instruments;
+
+  struct Endpoint {
+    std::unique_ptr<tcp::acceptor> acceptor;
+    VirtualPty pty;
+    std::string link;
+  };
+  std::vector<Endpoint> endpoints;
+  std::map<Link*, std::shared_ptr<Link>> links;
+  asio::steady_timer settle_timer{io};
+  std::optional<Clock::time_point> settle_armed;
+
+  std::mutex mutex;
+  std::condition_variable idle;
+  bool started = false;
+  bool running = false;
+  bool stop_requested = false;
+  bool cleaned = false;
+  std::thread::id run_thread;
+
+  Impl(Device& device, instruments::BenchConfig b, VirtualOptions o)
+      : bench(std::move(b)), options(std::move(o)), physics(device, bench, options) {
+    for (std::size_t i = 0; i < options.faults.size(); ++i) {
+      const auto& f = options.faults[i];
+      bool found = false;
+      for (std::size_t k = 0; k < physics.instrument_count(); ++k)
+        found = found || physics.instrument_name(k) == f.instrument;
+      if (!found)
+        throw ConfigError(
+            fmt::format("virtual.faults[{}].instrument: no instrument \"{}\" in "
+                        "the bench",
+                        i, f.instrument));
+    }
+    for (std::size_t k = 0; k < physics.instrument_count(); ++k) {
+      std::vector<VirtualFault> faults;
+      for (const auto& f : options.faults)
+        if (f.instrument == physics.instrument_name(k)) faults.push_back(f);
+      instruments.push_back(std::make_unique<VirtualInstrument>(k, physics, std::move(faults)));
+    }
+  }
+
+  std::shared_ptr<Link> make_link(std::size_t k, auto stream, bool tcp) {
+    auto link = std::make_shared<StreamLink<decltype(stream)>>(
+        std::move(stream), io, *instruments[k], options, tcp, [this] { arm_settle(); },
+        [this](Link* l) { links.erase(l); });
+    links.emplace(link.get(), link);
+    return link;
+  }
+
+  void accept(std::size_t k) {
+    endpoints[k].acceptor->async_accept([this, k](const error_code& ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !endpoints[k].acceptor->is_open()) return;
+      if (ec) {
+        spdlog::warn("virtual bench: {}: accept failed: {}", instruments[k]->name(), ec.message());
+      } else {
+        error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        make_link(k, std::move(socket), true)->start();
+      }
+      accept(k);
+    });
+  }
+
+  // One timer for the whole physics, re-armed to the latest change (DESIGN: settle_s after the
+  // last change, however many instruments took part in it).
+  void arm_settle() {
+    const auto due = physics.settle_due();
+    if (!due || (settle_armed && *settle_armed == *due)) return;
+    settle_armed = due;
+    settle_timer.expires_at(*due);
+    settle_timer.async_wait([this](const error_code& ec) {
+      if (ec) return;
+      settle_armed.reset();
+      if (auto complaint = physics.settle_if_due(Clock::now())) {
+        spdlog::warn("virtual bench: the physics refused the staged values: {}", *complaint);
+        std::string text = "Hardware error; the physics refused the staged values: ";
+        text += *complaint;
+        for (std::size_t k = 0; k < instruments.size(); ++k)
+          if (physics.instrument_kind(k) != InstrumentKind::adc)
+            instruments[k]->push_error(-240, text);
+      }
+      arm_settle();
+    });
+  }
+
+  std::vector<ServedInstrument> start() {
+    endpoints.resize(instruments.size());
+    std::vector<ServedInstrument> served;
+    asio::ip::address bind_address;
+    if (options.tcp) {
+      error_code ec;
+      bind_address = asio::ip::make_address(options.bind, ec);
+      if (ec)
+        throw ConfigError(fmt::format("virtual.bind: \"{}\" is not an IP address ({})",
+                                      options.bind, ec.message()));
+    }
+    for (std::size_t k = 0; k < instruments.size(); ++k) {
+      const auto& config = bench.instruments[k];
+      ServedInstrument s;
+      s.name = config.name;
+      s.idn = instruments[k]->idn();
+      Endpoint& e = endpoints[k];
+      if (options.tcp) {
+        const unsigned short port = requested_port(config.address);
+        const tcp::endpoint where(bind_address, port);
+        e.acceptor = std::make_unique<tcp::acceptor>(io);
+        error_code ec;
+        e.acceptor->open(where.protocol(), ec);
+        if (!ec) e.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) e.acceptor->bind(where, ec);
+        if (!ec) e.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec)
+          throw std::runtime_error(fmt::format("instrument \"{}\": cannot listen on {}:{}: {}",
+                                               config.name, options.bind, port, ec.message()));
+        const auto host = bind_address.is_v6() ? fmt::format("[{}]", options.bind) : options.bind;
+        s.tcp = fmt::format("tcp://{}:{}", host, e.acceptor->local_endpoint().port());
+        accept(k);
+      }
+      if (options.pty) {
+        e.pty = open_virtual_pty(config.name);
+        s.pty = e.pty.path;
+        if (const auto link = serial_link_path(config.address)) {
+          make_serial_link(*link, e.pty.path, config.name);
+          e.link = *link;
+          s.link = *link;
+        }
+        // The descriptor now belongs to the event loop; only the slave stays with the endpoint.
+        asio::posix::stream_descriptor master(io, e.pty.master);
+        e.pty.master = -1;
+        make_link(k, std::move(master), false)->start();
+      }
+      served.push_back(std::move(s));
+    }
+    return served;
+  }
+
+  // Closes every listener, connection and PTY and removes the links made. Idempotent; only
+  // called while no thread runs the event loop.
+  void cleanup() {
+    if (cleaned) return;
+    cleaned = true;
+    work.reset();
+    error_code ignored;
+    for (auto& e : endpoints) {
+      if (e.acceptor) e.acceptor->close(ignored);
+      if (!e.link.empty()) remove_serial_link(e.link, e.pty.path);
+      close_virtual_pty(e.pty);
+    }
+    settle_timer.cancel();
+    auto open_links = links;
+    for (auto& [raw, link] : open_links) link->close();
+    links.clear();
+  }
+};
+
+VirtualBench::VirtualBench(Device& physics, instruments::BenchConfig bench, VirtualOptions options)
+    : impl_(std::make_unique<Impl>(physics, std::move(bench), std::move(options))) {}
+
+VirtualBench::~VirtualBench() {
+  stop();
+}
+
+std::vector<ServedInstrument> VirtualBench::start() {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->started) throw std::logic_error("virtual bench: start() called twice");
+  impl_->started = true;
+  impl_->work.emplace(impl_->io.get_executor());
+  try {
+    return impl_->start();
+  } catch (...) {
+    impl_->cleanup();  // no half-served bench, no stray symlinks
+    throw;
+  }
+}
+
+void VirtualBench::run() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->stop_requested) return;
+    impl_->running = true;
+    impl_->run_thread = std::this_thread::get_id();
+  }
+  struct Done {
+    Impl& impl;
+    ~Done() {
+      std::lock_guard lock(impl.mutex);
+      impl.running = false;
+      if (impl.stop_requested) impl.cleanup();
+      impl.idle.notify_all();
+    }
+  } done{*impl_};
+  impl_->io.run();
+}
+
+void VirtualBench::stop() {
+  std::unique_lock lock(impl_->mutex);
+  impl_->stop_requested = true;
+  impl_->io.stop();
+  // From the loop's own thread (a handler): run() cleans up once the loop has returned.
+  if (impl_->running && impl_->run_thread == std::this_thread::get_id()) return;
+  impl_->idle.wait(lock, [&] { return !impl_->running; });
+  impl_->cleanup();
+}
+
+WireTally VirtualBench::tally() const {
+  return impl_->physics.tally();
+}
+
+}  // namespace aeqlab::sim

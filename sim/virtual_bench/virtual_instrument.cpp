@@ -1,0 +1,237 @@
+#include "sim/virtual_bench/virtual_instrument.hpp"
+
+#include <spdlog/fmt/fmt.h>
+
+namespace aeqlab::sim {
+
+namespace {
+
+void count_params(const std::vector<std::string_view>& params, std::size_t expected,
+                  const char* usage) {
+  if (params.size() > expected)
+    throw scpi::Error(
+        -108, fmt::format("Parameter not allowed; {} given, expected {}", params.size(), usage));
+  if (params.size() < expected)
+    throw scpi::Error(-109, fmt::format("Missing parameter; expected {}", usage));
+  for (const auto& p : params)
+    if (p.empty()) throw scpi::Error(-109, fmt::format("Missing parameter; expected {}", usage));
+}
+
+}  // namespace
+
+VirtualInstrument::VirtualInstrument(std::size_t index, VirtualPhysics& physics,
+                                     std::vector<VirtualFault> faults)
+    : index_(index), physics_(physics), faults_(std::move(faults)) {
+  add("*IDN", true, &VirtualInstrument::idn_query);
+  add("*RST", false, &VirtualInstrument::rst);
+  add("*CLS", false, &VirtualInstrument::cls);
+  add("*OPC", false, &VirtualInstrument::nothing);
+  add("*OPC", true, &VirtualInstrument::opc_query);
+  add("*WAI", false, &VirtualInstrument::nothing);
+  add("*ESR", true, &VirtualInstrument::zero_query);
+  add("*STB", true, &VirtualInstrument::zero_query);
+  add("*TST", true, &VirtualInstrument::zero_query);
+  add("SYSTem:ERRor[:NEXT]", true, &VirtualInstrument::error_query);
+  add("SYSTem:ERRor:COUNt", true, &VirtualInstrument::error_count_query);
+  add("SYSTem:CHANnels", true, &VirtualInstrument::channels_query);
+
+  const InstrumentKind kind = physics_.instrument_kind(index_);
+  if (kind == InstrumentKind::adc) {
+    add("MEASure[:VOLTage][:DC]", true, &VirtualInstrument::measure_query);
+    add("MEASure[:VOLTage]:BLOCk", true, &VirtualInstrument::measure_block_query);
+  } else {
+    const std::string unit = kind == InstrumentKind::res ? "RESistance" : "VOLTage";
+    add(fmt::format("[SOURce:]{}[:LEVel]", unit), false, &VirtualInstrument::set_level);
+    add(fmt::format("[SOURce:]{}[:LEVel]", unit), true, &VirtualInstrument::level_query);
+    add(fmt::format("[SOURce:]{}:LIST", unit), false, &VirtualInstrument::set_list);
+    add(fmt::format("[SOURce:]{}:LIST", unit), true, &VirtualInstrument::level_query);
+    add(fmt::format("[SOURce:]{}:BLOCk", unit), false, &VirtualInstrument::set_block);
+    add(fmt::format("[SOURce:]{}:BLOCk", unit), true, &VirtualInstrument::level_block_query);
+  }
+}
+
+void VirtualInstrument::add(std::string_view pattern, bool query, Handler handler) {
+  table_.push_back({scpi::HeaderPattern(pattern), query, handler});
+}
+
+std::string VirtualInstrument::idn() const {
+  return fmt::format("AEQLAB,{}-{},{},0.1", virtual_model_prefix(physics_.instrument_kind(index_)),
+                     physics_.instrument_channels(index_), name());
+}
+
+const VirtualFault* VirtualInstrument::fault_for_next_message() {
+  const std::size_t n = received_++;
+  physics_.count_message();
+  for (const auto& f : faults_)
+    if (n >= f.after && (f.count == 0 || n < f.after + f.count)) return &f;
+  return nullptr;
+}
+
+std::vector<std::string> VirtualInstrument::process(std::string_view message,
+                                                    Clock::time_point now) {
+  std::vector<std::string> replies;
+  for (const auto command : scpi::split_commands(message)) {
+    try {
+      run_command(command, now, replies);
+    } catch (const scpi::Error& e) {
+      push_error(e.code, e.what());
+    }
+  }
+  return replies;
+}
+
+void VirtualInstrument::run_command(std::string_view text, Clock::time_point now,
+                                    std::vector<std::string>& replies) {
+  const scpi::Command cmd = scpi::parse_command(text);
+  for (const auto& entry : table_) {
+    if (entry.query != cmd.query || !entry.pattern.matches(cmd.header)) continue;
+    (this->*entry.handler)(cmd.params, now, replies);
+    return;
+  }
+  std::string header(cmd.header);
+  if (cmd.query) header += '?';
+  throw scpi::Error(-113, fmt::format("Undefined header; {}", header));
+}
+
+void VirtualInstrument::push_error(int code, const std::string& text) {
+  if (errors_.size() >= kErrorQueue) {
+    errors_.back() = {-350, "Queue overflow"};
+    return;
+  }
+  errors_.emplace_back(code, text);
+}
+
+std::vector<int> VirtualInstrument::channels(std::string_view text) const {
+  return scpi::parse_channels(text, physics_.instrument_channels(index_));
+}
+
+void VirtualInstrument::idn_query(const Params& p, Clock::time_point,
+                                  std::vector<std::string>& replies) {
+  count_params(p, 0, "no parameters");
+  replies.push_back(idn() + "\n");
+}
+
+void VirtualInstrument::rst(const Params& p, Clock::time_point, std::vector<std::string>&) {
+  // Deliberately leaves the outputs (and so the physics) alone: drivers reset instruments when
+  // they connect, and a dry run must not lose its knobs to that.
+  count_params(p, 0, "no parameters");
+}
+
+void VirtualInstrument::cls(const Params& p, Clock::time_point, std::vector<std::string>&) {
+  count_params(p, 0, "no parameters");
+  errors_.clear();
+}
+
+void VirtualInstrument::nothing(const Params& p, Clock::time_point, std::vector<std::string>&) {
+  count_params(p, 0, "no parameters");
+}
+
+void VirtualInstrument::opc_query(const Params& p, Clock::time_point,
+                                  std::vector<std::string>& replies) {
+  count_params(p, 0, "no parameters");
+  replies.emplace_back("1\n");
+}
+
+void VirtualInstrument::zero_query(const Params& p, Clock::time_point,
+                                   std::vector<std::string>& replies) {
+  count_params(p, 0, "no parameters");
+  replies.emplace_back("0\n");
+}
+
+void VirtualInstrument::error_query(const Params& p, Clock::time_point,
+                                    std::vector<std::string>& replies) {
+  count_params(p, 0, "no parameters");
+  if (errors_.empty()) {
+    replies.emplace_back("0,\"No error\"\n");
+    return;
+  }
+  auto [code, text] = std::move(errors_.front());
+  errors_.pop_front();
+  std::string quoted;  // SCPI strings double their quotes
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  replies.push_back(fmt::format("{},\"{}\"\n", code, quoted));
+}
+
+void VirtualInstrument::error_count_query(const Params& p, Clock::time_point,
+                                          std::vector<std::string>& replies) {
+  count_params(p, 0, "no parameters");
+  replies.push_back(fmt::format("{}\n", errors_.size()));
+}
+
+void VirtualInstrument::channels_query(const Params& p, Clock::time_point,
+                                       std::vector<std::string>& replies) {
+  count_params(p, 0, "no parameters");
+  replies.push_back(fmt::format("{}\n", physics_.instrument_channels(index_)));
+}
+
+void VirtualInstrument::set_level(const Params& p, Clock::time_point now,
+                                  std::vector<std::string>&) {
+  count_params(p, 2, "<value>,(@channels)");
+  const double v = scpi::parse_number(p[0]);
+  const auto ch = channels(p[1]);
+  const std::vector<double> values(ch.size(), v);
+  physics_.set(index_, ch, values, now);
+}
+
+void VirtualInstrument::set_list(const Params& p, Clock::time_point now,
+                                 std::vector<std::string>&) {
+  if (p.size() < 2 || p.back().empty())
+    throw scpi::Error(-109, "Missing parameter; expected <v1>,...,<vn>,(@channels)");
+  const auto ch = channels(p.back());
+  const std::size_t given = p.size() - 1;
+  if (given < ch.size())
+    throw scpi::Error(
+        -109, fmt::format("Missing parameter; {} values for {} channels", given, ch.size()));
+  if (given > ch.size())
+    throw scpi::Error(
+        -108, fmt::format("Parameter not allowed; {} values for {} channels", given, ch.size()));
+  std::vector<double> values(given);
+  for (std::size_t i = 0; i < given; ++i) {
+    if (p[i].empty()) throw scpi::Error(-109, fmt::format("Missing parameter; value {}", i + 1));
+    values[i] = scpi::parse_number(p[i]);
+  }
+  physics_.set(index_, ch, values, now);
+}
+
+void VirtualInstrument::set_block(const Params& p, Clock::time_point now,
+                                  std::vector<std::string>&) {
+  count_params(p, 2, "(@channels),#<block of float64 little-endian>");
+  const auto ch = channels(p[0]);
+  const auto payload = scpi::parse_block(p[1]);
+  if (payload.size() != ch.size() * 8)
+    throw scpi::Error(-160, fmt::format("Block data error; {} bytes for {} channels (expected {} "
+                                        "float64 little-endian values)",
+                                        payload.size(), ch.size(), ch.size()));
+  physics_.set(index_, ch, scpi::unpack_f64le(payload), now);
+}
+
+void VirtualInstrument::level_query(const Params& p, Clock::time_point,
+                                    std::vector<std::string>& replies) {
+  count_params(p, 1, "(@channels)");
+  replies.push_back(scpi::format_values(physics_.setpoints(index_, channels(p[0]))) + "\n");
+}
+
+void VirtualInstrument::level_block_query(const Params& p, Clock::time_point,
+                                          std::vector<std::string>& replies) {
+  count_params(p, 1, "(@channels)");
+  const auto values = physics_.setpoints(index_, channels(p[0]));
+  replies.push_back(scpi::format_block(scpi::pack_f64le(values)) + "\n");
+}
+
+void VirtualInstrument::measure_query(const Params& p, Clock::time_point now,
+                                      std::vector<std::string>& replies) {
+  count_params(p, 1, "(@channels)");
+  replies.push_back(scpi::format_values(physics_.measure(index_, channels(p[0]), now)) + "\n");
+}
+
+void VirtualInstrument::measure_block_query(const Params& p, Clock::time_point now,
+                                            std::vector<std::string>& replies) {
+  count_params(p, 1, "(@channels)");
+  const auto values = physics_.measure(index_, channels(p[0]), now);
+  replies.push_back(scpi::format_block(scpi::pack_f64le(values)) + "\n");
+}
+
+}  // namespace aeqlab::sim

@@ -1,0 +1,83 @@
+#pragma once
+// One virtual instrument: its SCPI command set (a table of header patterns per model, as
+// libsigrok keeps per-model command strings out of code paths), its error queue, and the faults
+// injected into it. It turns a received message into reply lines; transports are elsewhere.
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sim/virtual_bench/virtual_bench.hpp"
+#include "sim/virtual_bench/virtual_physics.hpp"
+#include "sim/virtual_bench/virtual_scpi_parser.hpp"
+
+namespace aeqlab::sim {
+
+class VirtualInstrument {
+ public:
+  using Clock = VirtualPhysics::Clock;
+  static constexpr std::size_t kErrorQueue = 20;
+
+  VirtualInstrument(std::size_t index, VirtualPhysics& physics, std::vector<VirtualFault> faults);
+
+  const std::string& name() const { return physics_.instrument_name(index_); }
+  std::string idn() const;
+
+  // Counts one received message and says which fault, if any, befalls it (nullptr: none).
+  // Called in arrival order, whatever connection the message came on.
+  const VirtualFault* fault_for_next_message();
+
+  // Carries out every command of `message` in order; returns one line per answered query, each
+  // ending "\n". An error in one command is queued and the rest still run.
+  std::vector<std::string> process(std::string_view message, Clock::time_point now);
+
+  void push_error(int code, const std::string& text);
+
+ private:
+  using Params = std::vector<std::string_view>;
+  using Handler = void (VirtualInstrument::*)(const Params&, Clock::time_point,
+                                              std::vector<std::string>&);
+  struct Entry {
+    scpi::HeaderPattern pattern;
+    bool query;
+    Handler handler;
+  };
+
+  void add(std::string_view pattern, bool query, Handler handler);
+  void run_command(std::string_view text, Clock::time_point now, std::vector<std::string>& replies);
+
+  // Common commands.
+  void idn_query(const Params&, Clock::time_point, std::vector<std::string>&);
+  void rst(const Params&, Clock::time_point, std::vector<std::string>&);
+  void cls(const Params&, Clock::time_point, std::vector<std::string>&);
+  void nothing(const Params&, Clock::time_point, std::vector<std::string>&);
+  void opc_query(const Params&, Clock::time_point, std::vector<std::string>&);
+  void zero_query(const Params&, Clock::time_point, std::vector<std::string>&);
+  void error_query(const Params&, Clock::time_point, std::vector<std::string>&);
+  void error_count_query(const Params&, Clock::time_point, std::vector<std::string>&);
+  void channels_query(const Params&, Clock::time_point, std::vector<std::string>&);
+  // Sources (DAC, resistor array).
+  void set_level(const Params&, Clock::time_point, std::vector<std::string>&);
+  void set_list(const Params&, Clock::time_point, std::vector<std::string>&);
+  void set_block(const Params&, Clock::time_point, std::vector<std::string>&);
+  void level_query(const Params&, Clock::time_point, std::vector<std::string>&);
+  void level_block_query(const Params&, Clock::time_point, std::vector<std::string>&);
+  // Measurements (ADC).
+  void measure_query(const Params&, Clock::time_point, std::vector<std::string>&);
+  void measure_block_query(const Params&, Clock::time_point, std::vector<std::string>&);
+
+  std::vector<int> channels(std::string_view text) const;
+
+  std::size_t index_;
+  VirtualPhysics& physics_;
+  std::vector<VirtualFault> faults_;
+  std::size_t received_ = 0;
+  std::deque<std::pair<int, std::string>> errors_;
+  std::vector<Entry> table_;
+};
+
+}  // namespace aeqlab::sim

@@ -1,0 +1,512 @@
+#include "sim/virtual_bench/virtual_physics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "core/error.hpp"
+#include "sim/virtual_bench/virtual_scpi_parser.hpp"
+
+namespace aeqlab::sim {
+
+using instruments::BenchConfig;
+using instruments::ChannelRole;
+
+std::optional<InstrumentKind> virtual_instrument_kind(const std::string& profile) {
+  // A bench may name a profile or give the path of its file: the stem decides.
+  std::string stem = profile.substr(profile.find_last_of('/') + 1);
+  if (stem.size() > 5 && stem.ends_with(".json")) stem.resize(stem.size() - 5);
+  if (stem == "aeqlab-vdac") return InstrumentKind::dac;
+  if (stem == "aeqlab-vadc") return InstrumentKind::adc;
+  if (stem == "aeqlab-vres") return InstrumentKind::res;
+  return std::nullopt;
+}
+
+const char* virtual_model_prefix(InstrumentKind kind) {
+  switch (kind) {
+    case InstrumentKind::dac:
+      return "VDAC";
+    case InstrumentKind::adc:
+      return "VADC";
+    case InstrumentKind::res:
+      return "VRES";
+  }
+  return "V";
+}
+
+namespace {
+
+bool present(const ChannelRole& role) {
+  return !role.map.empty() || role.group.count > 0;
+}
+
+double seconds(VirtualPhysics::Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
+
+VirtualPhysics::VirtualPhysics(Device& device, const BenchConfig& bench,
+                               const VirtualOptions& options)
+    : device_(device), options_(options), rng_(options.seed) {
+  std::map<std::string, std::size_t> by_name;
+  for (const auto& ic : bench.instruments) {
+    const auto kind = virtual_instrument_kind(ic.profile);
+    if (!kind)
+      throw ConfigError(fmt::format(
+          "instrument \"{}\": profile \"{}\" has no virtual model (the virtual bench serves "
+          "aeqlab-vdac, aeqlab-vadc and aeqlab-vres)",
+          ic.name, ic.profile));
+    if (!by_name.emplace(ic.name, instruments_.size()).second)
+      throw ConfigError(fmt::format("instrument \"{}\": named twice", ic.name));
+    Instrument ins;
+    ins.name = ic.name;
+    ins.kind = *kind;
+    instruments_.push_back(std::move(ins));
+  }
+
+  if (present(bench.inputs)) add_role(RoleKind::inputs, bench.inputs, "channels.inputs", 0);
+  if (present(bench.outputs)) add_role(RoleKind::outputs, bench.outputs, "channels.outputs", 0);
+  if (present(bench.nudge_targets))
+    add_role(RoleKind::nudge_targets, bench.nudge_targets, "channels.nudge.targets", 0);
+  if (present(bench.nudge_strength))
+    add_role(RoleKind::nudge_strength, bench.nudge_strength, "channels.nudge.strength", 0);
+  std::size_t offset = 0;
+  for (std::size_t k = 0; k < bench.knobs.size(); ++k) {
+    add_role(RoleKind::knobs, bench.knobs[k], fmt::format("channels.knobs[{}]", k), offset);
+    offset += bench.knobs[k].group.count;
+  }
+  offset = 0;
+  for (std::size_t k = 0; k < bench.parameters.size(); ++k) {
+    add_role(RoleKind::parameters, bench.parameters[k], fmt::format("channels.parameters[{}]", k),
+             offset);
+    offset += bench.parameters[k].group.count;
+  }
+  offset = 0;
+  for (std::size_t k = 0; k < bench.parameter_setpoints.size(); ++k) {
+    add_role(RoleKind::setpoints, bench.parameter_setpoints[k],
+             fmt::format("channels.parameter_setpoints[{}]", k), offset);
+    offset += bench.parameter_setpoints[k].group.count;
+  }
+  if (bench.homeostat) {
+    homeostat_role_ = roles_.size();
+    add_role(RoleKind::homeostat, *bench.homeostat, "channels.homeostat", 0);
+  }
+  if (bench.compliance) add_role(RoleKind::compliance, *bench.compliance, "channels.compliance", 0);
+  check_against_device(bench);
+
+  // Channel map: which role value each instrument channel carries.
+  struct Claim {
+    std::size_t instrument, role, index;
+    int channel;
+  };
+  std::vector<Claim> claims;
+  for (std::size_t r = 0; r < roles_.size(); ++r) {
+    const Role& role = roles_[r];
+    std::size_t index = 0;
+    for (const auto& span : role.config->map) {
+      const auto it = by_name.find(span.instrument);
+      if (it == by_name.end())
+        throw ConfigError(
+            fmt::format("{}.map: no instrument \"{}\" in the bench", role.label, span.instrument));
+      Instrument& ins = instruments_[it->second];
+      const bool measuring = ins.kind == InstrumentKind::adc;
+      if (measuring != role.measured)
+        throw ConfigError(fmt::format(
+            "{}.map: instrument \"{}\" is a virtual {} and cannot {} this role", role.label,
+            ins.name, virtual_model_prefix(ins.kind), role.measured ? "measure" : "set"));
+      for (int ch : span.channels) {
+        if (ch < 1)
+          throw ConfigError(
+              fmt::format("{}.map: channel {} of \"{}\": virtual instruments "
+                          "number channels from 1",
+                          role.label, ch, ins.name));
+        claims.push_back({it->second, r, index++, ch});
+        ins.channels = std::max(ins.channels, ch);
+      }
+    }
+  }
+  for (auto& ins : instruments_) {
+    ins.refs.assign(static_cast<std::size_t>(ins.channels), ChannelRef{});
+    ins.loose.assign(static_cast<std::size_t>(ins.channels), 0.0);
+  }
+  for (const auto& c : claims) {
+    auto& ref = instruments_[c.instrument].refs[static_cast<std::size_t>(c.channel - 1)];
+    if (ref.role != kUnmapped)
+      throw ConfigError(fmt::format("{}.map: channel {} of \"{}\" is already taken by {}",
+                                    roles_[c.role].label, c.channel,
+                                    instruments_[c.instrument].name, roles_[ref.role].label));
+    ref = {c.role, c.index};
+  }
+}
+
+void VirtualPhysics::add_role(RoleKind kind, const ChannelRole& config, std::string label,
+                              std::size_t offset) {
+  Role role;
+  role.kind = kind;
+  role.config = &config;
+  role.label = std::move(label);
+  role.offset = offset;
+  role.measured = kind == RoleKind::outputs || kind == RoleKind::parameters;
+  std::size_t mapped = 0;
+  for (const auto& span : config.map) mapped += span.channels.size();
+  if (mapped != config.group.count)
+    throw ConfigError(fmt::format("{}: the map gives {} channels for {} values", role.label, mapped,
+                                  config.group.count));
+  const auto n = config.group.count;
+  if (role.measured) {
+    role.target.assign(n, 0.0);
+    role.from.assign(n, 0.0);
+  } else {
+    role.staged.assign(n, config.group.safe_value);
+    role.written.assign(n, 0);
+  }
+  roles_.push_back(std::move(role));
+}
+
+void VirtualPhysics::check_against_device(const BenchConfig& bench) const {
+  const DeviceDescription& d = device_.describe();
+  if (d.replicas != 1)
+    throw ConfigError(
+        fmt::format("virtual bench: the physics ({}) has {} replicas; a bench "
+                    "serves exactly 1",
+                    d.model, d.replicas));
+  auto same = [&](const std::string& label, const ChannelRole& role, std::size_t expected,
+                  const std::string& what) {
+    if (role.group.count != expected)
+      throw ConfigError(fmt::format("{}: {} channels, but the physics ({}) has {} {}", label,
+                                    role.group.count, d.model, expected, what));
+  };
+  for (const auto& role : roles_) {
+    switch (role.kind) {
+      case RoleKind::inputs:
+        same(role.label, *role.config, d.inputs.count, "inputs");
+        break;
+      case RoleKind::outputs:
+      case RoleKind::nudge_targets:
+        same(role.label, *role.config, d.outputs.count, "outputs");
+        break;
+      case RoleKind::nudge_strength:
+      case RoleKind::homeostat:
+        same(role.label, *role.config, 1, "value");
+        break;
+      case RoleKind::compliance:
+        if (!d.capabilities.adjustable_compliance)
+          throw ConfigError(fmt::format("{}: the physics ({}) has no adjustable compliance",
+                                        role.label, d.model));
+        same(role.label, *role.config, d.parameters.size(), "parameter groups");
+        break;
+      default:
+        break;
+    }
+    if (role.kind == RoleKind::homeostat && !d.capabilities.native_homeostasis)
+      throw ConfigError(
+          fmt::format("{}: the physics ({}) has no native homeostasis", role.label, d.model));
+  }
+  auto groups = [&](const std::vector<ChannelRole>& roles, const std::string& name, bool knobs) {
+    if (roles.empty()) return;
+    const std::size_t expected = knobs ? d.knobs.size() : d.parameters.size();
+    if (roles.size() != expected)
+      throw ConfigError(fmt::format("channels.{}: {} groups, but the physics ({}) has {}", name,
+                                    roles.size(), d.model, expected));
+    for (std::size_t k = 0; k < roles.size(); ++k) {
+      const ChannelGroup& g = knobs ? d.knobs[k] : d.parameters[k].channels;
+      same(fmt::format("channels.{}[{}]", name, k), roles[k], g.count,
+           fmt::format("values in group {}", g.name));
+    }
+  };
+  groups(bench.knobs, "knobs", true);
+  groups(bench.parameters, "parameters", false);
+  groups(bench.parameter_setpoints, "parameter_setpoints", false);
+  if (!bench.parameter_setpoints.empty() && !d.capabilities.settable_parameters)
+    throw ConfigError(
+        fmt::format("channels.parameter_setpoints: the physics ({}) cannot set "
+                    "its parameters",
+                    d.model));
+}
+
+void VirtualPhysics::set(std::size_t instrument, std::span<const int> channels,
+                         std::span<const double> values, Clock::time_point now) {
+  Instrument& ins = instruments_[instrument];
+  ++writes_;
+  values_ += values.size();
+  // Everything is checked before anything is staged: a refused command leaves no trace.
+  std::size_t bad = 0;
+  std::string first;
+  bool mapped = false;
+  for (std::size_t i = 0; i < channels.size(); ++i) {
+    const int ch = channels[i];
+    const double v = values[i];
+    const ChannelRef& ref = ins.refs[static_cast<std::size_t>(ch - 1)];
+    if (ref.role == kUnmapped) {
+      if (std::isfinite(v)) continue;
+      if (bad++ == 0) first = fmt::format("channel {} value {} is not finite", ch, v);
+      continue;
+    }
+    mapped = true;
+    const SafeRange& safe = roles_[ref.role].config->group.safe;
+    if (std::isfinite(v) && safe.contains(v)) continue;
+    if (bad++ == 0)
+      first = fmt::format("channel {} value {} outside [{}, {}]", ch, v, safe.low, safe.high);
+  }
+  if (bad > 0) {
+    out_of_range_ += bad;
+    std::string text = "Data out of range; ";
+    text += first;
+    if (bad > 1) text += fmt::format(" (and {} more values; command refused)", bad - 1);
+    throw scpi::Error(-222, text);
+  }
+
+  if (mapped && !dirty_ && options_.settle_s > 0) {
+    // The ramp to the next equilibrium starts from what the instruments show right now. Only the
+    // outputs ramp: snapshotting a parameter readback of 200,000 channels at every change would
+    // cost the simulated bench more than the settle it models (parameters read mid-settle show
+    // the new equilibrium).
+    refresh_targets(true, false);
+    for (auto& role : roles_) {
+      if (!role.measured) continue;
+      if (role.kind != RoleKind::outputs) {
+        role.from_valid = false;
+        continue;
+      }
+      std::vector<double> start(role.target.size());
+      for (std::size_t i = 0; i < start.size(); ++i) start[i] = ramp_value(role, i, now);
+      role.from = std::move(start);
+      role.from_valid = true;
+    }
+  }
+  for (std::size_t i = 0; i < channels.size(); ++i) {
+    const auto c = static_cast<std::size_t>(channels[i] - 1);
+    const ChannelRef& ref = ins.refs[c];
+    if (ref.role == kUnmapped) {
+      ins.loose[c] = values[i];
+      continue;
+    }
+    Role& role = roles_[ref.role];
+    role.staged[ref.index] = quantise(values[i], role.config->group.safe, options_.dac_bits);
+    role.written[ref.index] = 1;
+    role.dirty = true;
+  }
+  if (mapped) {
+    // Even a value equal to the present one counts: a real circuit re-settles after every
+    // write, and so must the physics for a client's settle to mean the same as in-process.
+    dirty_ = true;
+    changed_ = true;
+    changed_at_ = now;
+  }
+}
+
+std::vector<double> VirtualPhysics::setpoints(std::size_t instrument,
+                                              std::span<const int> channels) {
+  const Instrument& ins = instruments_[instrument];
+  std::vector<double> out(channels.size());
+  bool knobs_read = false;
+  for (std::size_t i = 0; i < channels.size(); ++i) {
+    const auto c = static_cast<std::size_t>(channels[i] - 1);
+    const ChannelRef& ref = ins.refs[c];
+    if (ref.role == kUnmapped) {
+      out[i] = ins.loose[c];
+      continue;
+    }
+    const Role& role = roles_[ref.role];
+    if (role.kind == RoleKind::knobs && !role.written[ref.index]) {
+      if (!knobs_read) {
+        scratch_.resize(device_.describe().knob_count());
+        device_.read_knobs(scratch_);
+        knobs_read = true;
+      }
+      out[i] = scratch_[role.offset + ref.index];
+    } else {
+      out[i] = role.staged[ref.index];
+    }
+  }
+  return out;
+}
+
+std::vector<double> VirtualPhysics::measure(std::size_t instrument, std::span<const int> channels,
+                                            Clock::time_point now) {
+  if (dirty_) {
+    if (auto complaint = settle(now)) {
+      std::string text = "Hardware error; the physics refused the staged values: ";
+      text += *complaint;
+      throw scpi::Error(-240, text);
+    }
+  }
+  const Instrument& ins = instruments_[instrument];
+  bool outputs = false, parameters = false;
+  for (int c : channels) {
+    const ChannelRef& ref = ins.refs[static_cast<std::size_t>(c - 1)];
+    if (ref.role == kUnmapped) continue;
+    (roles_[ref.role].kind == RoleKind::outputs ? outputs : parameters) = true;
+  }
+  refresh_targets(outputs, parameters);
+  std::vector<double> out(channels.size());
+  for (std::size_t i = 0; i < channels.size(); ++i) {
+    const ChannelRef& ref = ins.refs[static_cast<std::size_t>(channels[i] - 1)];
+    double v = 0.0;  // an ADC input with nothing connected
+    if (ref.role != kUnmapped) v = ramp_value(roles_[ref.role], ref.index, now);
+    if (options_.noise > 0) v += options_.noise * gauss_(rng_);
+    if (ref.role != kUnmapped)
+      v = quantise(v, roles_[ref.role].config->group.safe, options_.adc_bits);
+    out[i] = v;
+  }
+  return out;
+}
+
+// The new equilibrium is worked out halfway through the settle time, not at its end: the
+// simulator's own compute time must stay inside T, as a real circuit's settling does, or every
+// settle on the virtual bench would cost T plus the compute. Writes that arrive together (one
+// flush to several instruments) still land before it; a write after it settles again.
+std::optional<VirtualPhysics::Clock::time_point> VirtualPhysics::settle_due() const {
+  if (!dirty_ || options_.settle_s <= 0) return std::nullopt;
+  return changed_at_ + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(0.5 * options_.settle_s));
+}
+
+std::optional<std::string> VirtualPhysics::settle_if_due(Clock::time_point now) {
+  const auto due = settle_due();
+  if (!due || now < *due) return std::nullopt;
+  return settle(now);
+}
+
+std::optional<std::string> VirtualPhysics::settle(Clock::time_point) {
+  std::optional<std::string> complaint;
+  try {
+    apply_staged();
+    const bool hold = homeostat_role_ != kUnmapped && roles_[homeostat_role_].staged[0] >= 0.5;
+    if (hold)
+      device_.settle_homeostatic();
+    else
+      device_.settle();
+    ++settles_;
+  } catch (const std::exception& e) {
+    complaint = e.what();
+  }
+  // Even after a refusal: a failed change must not be retried on every later reading.
+  dirty_ = false;
+  for (auto& role : roles_) {
+    role.dirty = false;
+    std::fill(role.written.begin(), role.written.end(), 0);
+    role.target_valid = false;
+  }
+  return complaint;
+}
+
+void VirtualPhysics::apply_staged() {
+  const DeviceDescription& d = device_.describe();
+  const Role* inputs = nullptr;
+  const Role* targets = nullptr;
+  const Role* strength = nullptr;
+  bool knobs_dirty = false, knobs_all = true, setpoints_dirty = false;
+  for (const auto& role : roles_) {
+    switch (role.kind) {
+      case RoleKind::inputs:
+        inputs = &role;
+        break;
+      case RoleKind::nudge_targets:
+        targets = &role;
+        break;
+      case RoleKind::nudge_strength:
+        strength = &role;
+        break;
+      case RoleKind::knobs:
+        knobs_dirty = knobs_dirty || role.dirty;
+        knobs_all = knobs_all && std::all_of(role.written.begin(), role.written.end(),
+                                             [](char w) { return w != 0; });
+        break;
+      case RoleKind::setpoints:
+        setpoints_dirty = setpoints_dirty || role.dirty;
+        break;
+      default:
+        break;
+    }
+  }
+  // Knobs and parameters not written since the last settle keep what the device has (a
+  // homeostat may have moved the knobs); the device is only asked when something was written,
+  // so a client that never touches them leaves the device's own state alone.
+  auto patch = [&](RoleKind kind, std::vector<double>& full) {
+    for (const auto& role : roles_) {
+      if (role.kind != kind) continue;
+      for (std::size_t i = 0; i < role.staged.size(); ++i)
+        if (role.written[i]) full[role.offset + i] = role.staged[i];
+    }
+  };
+  if (knobs_dirty) {
+    std::vector<double> full(d.knob_count());
+    if (!knobs_all) device_.read_knobs(full);
+    patch(RoleKind::knobs, full);
+    device_.set_knobs(full);
+  }
+  if (setpoints_dirty) {
+    std::vector<double> full(d.parameter_count());
+    device_.read_parameters(full);
+    patch(RoleKind::setpoints, full);
+    device_.write_parameters(full);
+  }
+  for (const auto& role : roles_) {
+    if (role.kind != RoleKind::compliance || !role.dirty) continue;
+    for (std::size_t g = 0; g < role.staged.size(); ++g)
+      if (role.written[g]) device_.set_compliance(g, role.staged[g]);
+  }
+  // Inputs and nudge last: a trainer sets knobs at the end of a homeostatic phase and the nudge
+  // after them, and a device may derive the nudged state from the knobs it holds.
+  if (inputs && inputs->dirty) device_.set_inputs(inputs->staged, 1);
+  if ((targets && targets->dirty) || (strength && strength->dirty)) {
+    const double beta = strength ? strength->staged[0] : 0.0;
+    const std::vector<double> free_targets(d.outputs.count, d.outputs.safe_value);
+    device_.set_nudge(beta, targets ? std::span<const double>(targets->staged)
+                                    : std::span<const double>(free_targets));
+  }
+}
+
+void VirtualPhysics::refresh_targets(bool outputs, bool parameters) {
+  bool parameters_read = false;
+  for (auto& role : roles_) {
+    if (!role.measured || role.target_valid) continue;
+    if (!(role.kind == RoleKind::outputs ? outputs : parameters)) continue;
+    if (role.kind == RoleKind::outputs) {
+      device_.read_outputs(role.target);
+    } else {
+      if (!parameters_read) {
+        scratch_.resize(device_.describe().parameter_count());
+        device_.read_parameters(scratch_);
+        parameters_read = true;
+      }
+      std::copy_n(scratch_.begin() + static_cast<std::ptrdiff_t>(role.offset), role.target.size(),
+                  role.target.begin());
+    }
+    role.target_valid = true;
+  }
+}
+
+double VirtualPhysics::ramp_value(const Role& role, std::size_t i, Clock::time_point now) const {
+  const double target = role.target[i];
+  if (!role.from_valid || !changed_ || options_.settle_s <= 0) return target;
+  const double elapsed = seconds(now - changed_at_);
+  if (elapsed >= options_.settle_s) return target;
+  const double from = role.from[i];
+  return from + (target - from) * std::max(0.0, elapsed / options_.settle_s);
+}
+
+double VirtualPhysics::quantise(double v, const SafeRange& range, int bits) const {
+  if (bits <= 0 || !(range.high > range.low) || !std::isfinite(v)) return v;
+  const double levels = std::ldexp(1.0, bits) - 1.0;
+  const double step = (range.high - range.low) / levels;
+  const double k = std::clamp(std::round((v - range.low) / step), 0.0, levels);
+  return k == levels ? range.high : range.low + k * step;
+}
+
+WireTally VirtualPhysics::tally() const {
+  WireTally t;
+  t.messages = messages_;
+  t.writes = writes_;
+  t.values = values_;
+  t.out_of_range = out_of_range_;
+  t.settles = settles_;
+  return t;
+}
+
+}  // namespace aeqlab::sim

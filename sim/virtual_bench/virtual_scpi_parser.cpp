@@ -1,0 +1,385 @@
+#include "sim/virtual_bench/virtual_scpi_parser.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cctype>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <limits>
+
+#include <spdlog/fmt/fmt.h>
+
+namespace aeqlab::sim::scpi {
+
+namespace {
+
+// A block header may announce up to 999,999,999 bytes; a wrong one must not make the framer
+// wait for gigabytes, so anything beyond this is not taken for a block (the command then fails
+// with -160 instead of the connection hanging).
+constexpr std::size_t kMaxBlock = std::size_t{1} << 28;
+
+bool blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// For error texts: a garbage parameter may be megabytes long.
+std::string excerpt(std::string_view s) {
+  constexpr std::size_t kMax = 40;
+  std::string out(s.substr(0, kMax));
+  if (s.size() > kMax) out += "...";
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == '"') c = '?';
+  return out;
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool same_text(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::toupper(static_cast<unsigned char>(x)) ==
+                  std::toupper(static_cast<unsigned char>(y));
+         });
+}
+
+// Walks `text` from `at`, stepping over quoted strings and blocks, and returns the position of
+// the first top-level `stop` character (or text.size()). `block_end` receives the end of the
+// last block stepped over (0 if none).
+std::size_t find_top_level(std::string_view text, std::size_t at, char stop,
+                           std::size_t* block_end = nullptr) {
+  char quote = 0;
+  int depth = 0;
+  std::size_t i = at;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+      ++i;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      if (depth > 0) --depth;
+    } else if (c == '#') {
+      const std::size_t n = block_extent(text, i);
+      if (n == std::string_view::npos) return text.size();  // a truncated block runs to the end
+      if (n > 0) {
+        i += n;
+        if (block_end) *block_end = i;
+        continue;
+      }
+    } else if (c == stop && depth == 0) {
+      return i;
+    }
+    ++i;
+  }
+  return text.size();
+}
+
+}  // namespace
+
+std::size_t block_extent(std::string_view text, std::size_t at) {
+  if (at + 1 >= text.size()) return std::string_view::npos;
+  const char d = text[at + 1];
+  if (d < '1' || d > '9') return 0;
+  const std::size_t digits = static_cast<std::size_t>(d - '0');
+  if (at + 2 + digits > text.size()) {
+    // Only wait for more if what has come so far could still be a length.
+    for (std::size_t i = at + 2; i < text.size(); ++i)
+      if (!std::isdigit(static_cast<unsigned char>(text[i]))) return 0;
+    return std::string_view::npos;
+  }
+  std::size_t length = 0;
+  for (std::size_t i = 0; i < digits; ++i) {
+    const char c = text[at + 2 + i];
+    if (!std::isdigit(static_cast<unsigned char>(c))) return 0;
+    length = length * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (length > kMaxBlock) return 0;
+  const std::size_t total = 2 + digits + length;
+  if (at + total > text.size()) return std::string_view::npos;
+  return total;
+}
+
+void Framer::feed(std::string_view bytes) {
+  buffer_.append(bytes);
+  std::size_t start = 0;  // the message being cut starts here
+  std::size_t i = scan_;
+  while (i < buffer_.size()) {
+    const char c = buffer_[i];
+    if (quote_) {
+      if (c == quote_) {
+        quote_ = 0;
+      } else if (c == '\n') {
+        quote_ = 0;  // an unterminated string must not swallow the rest of the session
+        continue;    // seen again as a terminator
+      }
+      ++i;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      quote_ = c;
+      ++i;
+      continue;
+    }
+    if (c == '#') {
+      const std::size_t n = block_extent(buffer_, i);
+      if (n == std::string_view::npos) break;  // the rest of the block is still on its way
+      if (n > 0) {
+        i += n;
+        payload_end_ = i;
+        continue;
+      }
+    }
+    if (c == '\n') {
+      std::size_t end = i;
+      if (end > start && buffer_[end - 1] == '\r' && end - 1 >= payload_end_) --end;
+      std::string_view message(buffer_.data() + start, end - start);
+      if (!trim(message).empty()) ready_.emplace_back(message);
+      start = i + 1;
+    }
+    ++i;
+  }
+  buffer_.erase(0, start);
+  scan_ = i - start;
+  payload_end_ = payload_end_ > start ? payload_end_ - start : 0;
+}
+
+std::optional<std::string> Framer::next() {
+  if (ready_.empty()) return std::nullopt;
+  std::string m = std::move(ready_.front());
+  ready_.pop_front();
+  return m;
+}
+
+std::vector<std::string_view> split_commands(std::string_view message) {
+  std::vector<std::string_view> out;
+  std::size_t at = 0;
+  while (at <= message.size()) {
+    const std::size_t end = find_top_level(message, at, ';');
+    const auto piece = trim(message.substr(at, end - at));
+    if (!piece.empty()) out.push_back(piece);
+    at = end + 1;
+  }
+  return out;
+}
+
+Command parse_command(std::string_view text) {
+  // Leading blanks only: a block at the end may legitimately end in blank bytes.
+  while (!text.empty() && blank(text.front())) text.remove_prefix(1);
+  std::size_t h = 0;
+  while (h < text.size() && !blank(text[h])) ++h;
+  Command cmd;
+  std::string_view header = text.substr(0, h);
+  if (!header.empty() && header.front() == ':') header.remove_prefix(1);
+  if (!header.empty() && header.back() == '?') {
+    cmd.query = true;
+    header.remove_suffix(1);
+  }
+  if (header.empty())
+    throw Error(-102, fmt::format("Syntax error; no header in '{}'", excerpt(text)));
+  cmd.header = header;
+
+  const std::string_view rest = text.substr(h);
+  std::size_t at = 0;
+  while (at < rest.size() && blank(rest[at])) ++at;
+  if (at == rest.size()) return cmd;
+  while (true) {
+    while (at < rest.size() && blank(rest[at])) ++at;
+    std::size_t block_end = 0;
+    const std::size_t end = find_top_level(rest, at, ',', &block_end);
+    std::size_t stop = end;
+    while (stop > std::max(at, block_end) && blank(rest[stop - 1])) --stop;
+    cmd.params.push_back(rest.substr(at, stop - at));
+    if (end >= rest.size()) break;
+    at = end + 1;
+  }
+  return cmd;
+}
+
+HeaderPattern::HeaderPattern(std::string_view pattern) : text_(pattern) {
+  std::string current;
+  bool optional = false;
+  auto flush = [&] {
+    if (current.empty()) return;
+    Node node;
+    node.long_form = upper(current);
+    for (char c : current)
+      if (!std::islower(static_cast<unsigned char>(c))) node.short_form += c;
+    node.optional = optional;
+    nodes_.push_back(std::move(node));
+    current.clear();
+  };
+  for (char c : pattern) {
+    if (c == '[') {
+      flush();
+      optional = true;
+    } else if (c == ']') {
+      flush();
+      optional = false;
+    } else if (c == ':') {
+      flush();
+    } else {
+      current += c;
+    }
+  }
+  flush();
+}
+
+bool HeaderPattern::matches(std::string_view header) const {
+  std::vector<std::string_view> tokens;
+  std::size_t at = 0;
+  while (true) {
+    const std::size_t colon = header.find(':', at);
+    const auto token = header.substr(at, colon == std::string_view::npos ? colon : colon - at);
+    if (token.empty()) return false;
+    tokens.push_back(token);
+    if (colon == std::string_view::npos) break;
+    at = colon + 1;
+  }
+  return match_from(0, tokens, 0);
+}
+
+bool HeaderPattern::match_from(std::size_t node, const std::vector<std::string_view>& tokens,
+                               std::size_t token) const {
+  if (node == nodes_.size()) return token == tokens.size();
+  const Node& n = nodes_[node];
+  if (token < tokens.size() &&
+      (same_text(tokens[token], n.long_form) || same_text(tokens[token], n.short_form)) &&
+      match_from(node + 1, tokens, token + 1))
+    return true;
+  return n.optional && match_from(node + 1, tokens, token);
+}
+
+double parse_number(std::string_view text) {
+  const auto t = trim(text);
+  std::string_view digits = t;
+  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  double v = 0.0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (digits.empty() || end != digits.data() + digits.size() ||
+      (ec != std::errc() && ec != std::errc::result_out_of_range))
+    throw Error(-104, fmt::format("Data type error; expected a number, got '{}'", excerpt(t)));
+  if (ec == std::errc::result_out_of_range)
+    throw Error(-222,
+                fmt::format("Data out of range; {} is not a representable number", excerpt(t)));
+  return v;
+}
+
+std::vector<int> parse_channels(std::string_view text, int max_channel) {
+  const auto t = trim(text);
+  auto bad = [&] {
+    return Error(-104, fmt::format("Data type error; expected a channel list like (@1:8), got '{}'",
+                                   excerpt(t)));
+  };
+  if (t.size() < 3 || t.substr(0, 2) != "(@" || t.back() != ')') throw bad();
+  const auto inner = t.substr(2, t.size() - 3);
+  auto number = [&](std::string_view s) {
+    s = trim(s);
+    long long v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size()) throw bad();
+    if (v < 1 || v > max_channel)
+      throw Error(-221, fmt::format("Settings conflict; channel {} is not on this instrument "
+                                    "(channels 1..{})",
+                                    v, max_channel));
+    return static_cast<int>(v);
+  };
+  std::vector<std::pair<int, int>> ranges;
+  std::size_t total = 0;
+  std::size_t at = 0;
+  while (true) {
+    const std::size_t comma = inner.find(',', at);
+    const auto entry = trim(inner.substr(at, comma == std::string_view::npos ? comma : comma - at));
+    if (entry.empty()) throw bad();
+    const std::size_t colon = entry.find(':');
+    const int first = number(entry.substr(0, colon));
+    const int last = colon == std::string_view::npos ? first : number(entry.substr(colon + 1));
+    ranges.emplace_back(first, last);
+    total += static_cast<std::size_t>(std::abs(last - first)) + 1;
+    if (comma == std::string_view::npos) break;
+    at = comma + 1;
+  }
+  std::vector<int> channels;
+  channels.reserve(total);
+  for (const auto& [first, last] : ranges) {
+    const int step = last >= first ? 1 : -1;
+    for (int c = first;; c += step) {
+      channels.push_back(c);
+      if (c == last) break;
+    }
+  }
+  return channels;
+}
+
+std::string_view parse_block(std::string_view text) {
+  if (text.empty() || text.front() != '#')
+    throw Error(-160, fmt::format("Block data error; expected a definite-length block "
+                                  "#<n><length><bytes>, got '{}'",
+                                  excerpt(text)));
+  const std::size_t n = block_extent(text, 0);
+  if (n == 0 || n == std::string_view::npos)
+    throw Error(-160, fmt::format("Block data error; malformed or truncated block header '{}'",
+                                  excerpt(text.substr(0, 12))));
+  if (n != text.size())
+    throw Error(-160, fmt::format("Block data error; {} unexpected bytes after the block",
+                                  text.size() - n));
+  const std::size_t header = 2 + static_cast<std::size_t>(text[1] - '0');
+  return text.substr(header);
+}
+
+std::string format_values(std::span<const double> values) {
+  fmt::memory_buffer out;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out.push_back(',');
+    fmt::format_to(std::back_inserter(out), "{:.17g}", values[i]);
+  }
+  return fmt::to_string(out);
+}
+
+std::string format_block(std::string_view payload) {
+  const std::string length = std::to_string(payload.size());
+  std::string out;
+  out.reserve(2 + length.size() + payload.size());
+  out += '#';
+  out += static_cast<char>('0' + length.size());
+  out += length;
+  out += payload;
+  return out;
+}
+
+std::string pack_f64le(std::span<const double> values) {
+  std::string out(values.size() * 8, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    auto bits = std::bit_cast<std::uint64_t>(values[i]);
+    for (int b = 0; b < 8; ++b) out[i * 8 + b] = static_cast<char>((bits >> (8 * b)) & 0xff);
+  }
+  return out;
+}
+
+std::vector<double> unpack_f64le(std::string_view payload) {
+  std::vector<double> out(payload.size() / 8);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    std::uint64_t bits = 0;
+    for (int b = 0; b < 8; ++b)
+      bits |= std::uint64_t{static_cast<unsigned char>(payload[i * 8 + b])} << (8 * b);
+    out[i] = std::bit_cast<double>(bits);
+  }
+  return out;
+}
+
+}  // namespace aeqlab::sim::scpi
