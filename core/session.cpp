@@ -175,7 +175,13 @@ Session::~Session() {
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
 }
 
+std::size_t Session::event_lines() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return lines_;
+}
+
 void Session::append(std::string_view text) {
+  std::lock_guard<std::mutex> lock(mutex_);
   try {
     write_all(events_fd_, text, dir_ / "events.jsonl");
   } catch (const std::runtime_error& e) {
@@ -204,6 +210,7 @@ void Session::event_line(std::string_view json_object) {
 }
 
 void Session::sync() {
+  std::lock_guard<std::mutex> lock(mutex_);
   if (::fsync(events_fd_) != 0)
     throw std::runtime_error(fmt::format("{}: cannot sync to disk: {}",
                                          (dir_ / "events.jsonl").string(), std::strerror(errno)));
@@ -212,6 +219,7 @@ void Session::sync() {
 void Session::write_json(const std::string& name, const nlohmann::json& value) {
   const fs::path final_path = dir_ / name;
   const fs::path tmp = dir_ / (name + ".tmp");
+  std::lock_guard<std::mutex> lock(mutex_);
   write_file_durably(tmp,
                      value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   std::error_code ec;

@@ -1,10 +1,14 @@
 #pragma once
-// A lab session on disk (DESIGN §7): the resolved config, an append-only JSON-lines event log
-// whose every line reaches the operating system as it is written (a crash loses at most the line
-// being written), atomic JSON files, and a lock so two programs never write one session.
+// A lab session on disk (docs/sessions.md): the resolved config, an append-only JSON-lines event
+// log whose every line reaches the operating system as it is written (a crash loses at most the
+// line being written), atomic JSON files, and a lock so two programs never write one session.
+//
+// Threads: the run writes it, and the emergency stop's watcher may write its last records while
+// the run is stuck (docs/architecture.md, "Threads"): every write is serialised by one mutex.
 
 #include <cstddef>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -34,7 +38,7 @@ class Session {
   // formatted without building a JSON tree).
   void event_line(std::string_view json_object);
   // Lines in the event log so far.
-  std::size_t event_lines() const { return lines_; }
+  std::size_t event_lines() const;
   // Bytes of a partial last line dropped when the session was reopened.
   std::size_t dropped_bytes() const { return dropped_bytes_; }
   // Pushes the event log to the disk itself (fsync): at checkpoints and at the end of a run.
@@ -53,6 +57,7 @@ class Session {
   void append(std::string_view text);
 
   std::filesystem::path dir_;
+  mutable std::mutex mutex_;  // one writer at a time: the run, or the emergency stop's watcher
   int events_fd_ = -1;
   int lock_fd_ = -1;
   std::size_t lines_ = 0;

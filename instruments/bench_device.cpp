@@ -193,7 +193,6 @@ BenchDevice::RoleState& BenchDevice::state_of(const ChannelRole& role) {
 }
 
 void BenchDevice::stage(const ChannelRole& role, std::span<const double> values) {
-  std::lock_guard<std::mutex> lock(safe_mutex_);
   auto& s = state_of(role);
   s.staged.assign(values.begin(), values.end());
   s.pending = true;
@@ -201,7 +200,6 @@ void BenchDevice::stage(const ChannelRole& role, std::span<const double> values)
 }
 
 void BenchDevice::flush() {
-  std::lock_guard<std::mutex> lock(safe_mutex_);
   // Per instrument: the plain values in one set call, then any ramped role step by step.
   struct Work {
     std::vector<int> channels;
@@ -304,50 +302,28 @@ void BenchDevice::measure(const ChannelRole& role, std::span<double> out) {
   count_round_trips_since(before);
 }
 
-void BenchDevice::set_inputs(std::span<const double> values, std::size_t active_replicas) {
-  if (active_replicas != 1)
-    throw DeviceError(
-        fmt::format("{}: a bench has one replica, {} asked (use trainer.batch_size 1)", bench_.name,
-                    active_replicas));
-  if (values.size() != description_.inputs.count)
-    throw DeviceError(fmt::format("{}: {} input values for {} inputs", bench_.name, values.size(),
-                                  description_.inputs.count));
-  require_in_range(description_.inputs, values, "input");
+void BenchDevice::do_set_inputs(std::span<const double> values, std::size_t) {
   stage(bench_.inputs, values);
 }
 
-void BenchDevice::set_nudge(double beta, std::span<const double> targets) {
-  require_in_range(description_.nudge, beta, "nudge beta");
-  if (targets.size() != description_.outputs.count)
-    throw DeviceError(fmt::format("{}: {} targets for {} outputs", bench_.name, targets.size(),
-                                  description_.outputs.count));
+void BenchDevice::do_set_nudge(double beta, std::span<const double> targets) {
+  // The nudge-target channels may hold a narrower range than the outputs the base checked.
   require_in_range(bench_.nudge_targets.group, targets, "nudge target");
   stage(bench_.nudge_targets, targets);
   const double b[1] = {beta};
   stage(bench_.nudge_strength, b);
 }
 
-void BenchDevice::set_knobs(std::span<const double> values) {
-  if (values.size() != description_.knob_count())
-    throw DeviceError(fmt::format("{}: {} knob values, it has {}", bench_.name, values.size(),
-                                  description_.knob_count()));
+void BenchDevice::do_set_knobs(std::span<const double> values) {
   std::size_t at = 0;
-  for (const auto& k : bench_.knobs) {  // every group checked before any is staged
-    require_in_range(k.group, values.subspan(at, k.group.count), "knob");
-    at += k.group.count;
-  }
-  at = 0;
   for (const auto& k : bench_.knobs) {
     stage(k, values.subspan(at, k.group.count));
     at += k.group.count;
   }
 }
 
-void BenchDevice::write_parameters(std::span<const double> values) {
-  if (bench_.parameter_setpoints.empty()) return Device::write_parameters(values);
-  if (values.size() != description_.parameter_count())
-    throw DeviceError(fmt::format("{}: {} parameter values, it has {}", bench_.name, values.size(),
-                                  description_.parameter_count()));
+void BenchDevice::do_write_parameters(std::span<const double> values) {
+  // The set-point channels keep their own safe ranges, which may be narrower than the parameters'.
   std::size_t at = 0;
   for (const auto& p : bench_.parameter_setpoints) {
     require_in_range(p.group, values.subspan(at, p.group.count), "parameter");
@@ -360,19 +336,14 @@ void BenchDevice::write_parameters(std::span<const double> values) {
   }
 }
 
-void BenchDevice::set_compliance(std::size_t group, double compliance) {
-  if (!bench_.compliance) return Device::set_compliance(group, compliance);
-  if (group >= compliance_.size())
-    throw DeviceError(fmt::format("{}: no parameter group {}", bench_.name, group));
+void BenchDevice::do_set_compliance(std::size_t group, double compliance) {
   require_in_range(bench_.compliance->group.safe, compliance,
                    ("compliance of " + bench_.parameters[group].group.name).c_str());
   compliance_[group] = compliance;
-  // The description follows, as on any device: the trainer's per-epoch decay compounds on it.
-  description_.parameters[group].compliance = compliance;
   stage(*bench_.compliance, compliance_);
 }
 
-void BenchDevice::read_knobs(std::span<double> out) {
+void BenchDevice::do_read_knobs(std::span<double> out) {
   flush();
   std::size_t at = 0;
   for (const auto& k : bench_.knobs) {
@@ -399,11 +370,8 @@ void BenchDevice::read_knobs(std::span<double> out) {
   }
 }
 
-void BenchDevice::read_parameters(std::span<double> out) {
+void BenchDevice::do_read_parameters(std::span<double> out) {
   flush();
-  if (out.size() != description_.parameter_count())
-    throw DeviceError(fmt::format("{}: parameter buffer of {} for {} parameters", bench_.name,
-                                  out.size(), description_.parameter_count()));
   std::size_t at = 0;
   for (const auto& p : bench_.parameters) {
     measure(p, out.subspan(at, p.group.count));
@@ -411,10 +379,7 @@ void BenchDevice::read_parameters(std::span<double> out) {
   }
 }
 
-void BenchDevice::read_outputs(std::span<double> out) {
-  if (out.size() != description_.outputs.count)
-    throw DeviceError(fmt::format("{}: output buffer of {} for {} outputs", bench_.name, out.size(),
-                                  description_.outputs.count));
+void BenchDevice::do_read_outputs(std::span<double> out) {
   bool pending = false;
   for (const auto& s : states_) pending = pending || s->pending;
   if (outputs_valid_ && !pending) {
@@ -484,26 +449,25 @@ SettleReport BenchDevice::settle_with(bool hold) {
   return r;
 }
 
-SettleReport BenchDevice::settle() {
+SettleReport BenchDevice::do_settle() {
   return settle_with(false);
 }
 
-SettleReport BenchDevice::settle_homeostatic() {
-  if (!bench_.homeostat) return Device::settle_homeostatic();
+SettleReport BenchDevice::do_settle_homeostatic() {
   return settle_with(true);
 }
 
-std::vector<InstrumentIdentity> BenchDevice::instruments() const {
+std::vector<InstrumentIdentity> BenchDevice::do_instruments() const {
   std::vector<InstrumentIdentity> out;
   for (const auto& i : instruments_) out.push_back({i->name(), i->identity(), i->address()});
   return out;
 }
 
-void BenchDevice::safe_state() {
-  // May run on the emergency-stop thread while the run is stuck inside a flush holding the
-  // lock: then there is no ramp from the last values (they may be mid-change) and the staged
-  // values are left alone (the process exits right after).
-  std::unique_lock<std::mutex> lock(safe_mutex_, std::try_to_lock);
+void BenchDevice::do_safe_state(bool beside_a_call) {
+  // Beside a call (the emergency-stop thread, while the run is stuck inside a flush or a poll):
+  // no ramp from the last values (they may be mid-change), and the staged values are left alone;
+  // the call applies the whole safe state, ramps included, when it returns.
+  const bool alone = !beside_a_call;
   std::map<std::size_t, std::vector<std::function<void()>>> by_instrument;
   for (auto& s : states_) {
     const auto& role = *s->role;
@@ -513,7 +477,7 @@ void BenchDevice::safe_state() {
         const std::size_t n = part.channels.size();
         std::vector<double> safe(n, role.group.safe_value);
         auto& inst = *instruments_[part.instrument];
-        if (role.ramp.step > 0 && lock.owns_lock()) {
+        if (role.ramp.step > 0 && alone) {
           double largest = 0.0;
           for (std::size_t c = 0; c < n; ++c)
             if (std::isfinite(s->last[part.offset + c]))
@@ -550,7 +514,7 @@ void BenchDevice::safe_state() {
       }
     });
   for (auto& t : threads) t.join();
-  if (lock.owns_lock()) {
+  if (alone) {
     for (auto& s : states_) {
       if (!s->role->hold_at_safe_state)
         s->last.assign(s->role->group.count, s->role->group.safe_value);
@@ -569,6 +533,7 @@ void BenchDevice::safe_state() {
 }
 
 BenchTally BenchDevice::tally() const {
+  std::lock_guard<std::recursive_timed_mutex> lock(call_mutex());
   return tally_;
 }
 

@@ -38,24 +38,23 @@ class BenchDevice final : public Device {
   explicit BenchDevice(BenchConfig bench);
   ~BenchDevice() override;
 
-  const DeviceDescription& describe() const override { return description_; }
-  void set_inputs(std::span<const double> values, std::size_t active_replicas) override;
-  void set_nudge(double beta, std::span<const double> targets) override;
-  void set_knobs(std::span<const double> values) override;
-  void read_knobs(std::span<double> out) override;
-  void read_parameters(std::span<double> out) override;
-  void read_outputs(std::span<double> out) override;
-  SettleReport settle() override;
-  SettleReport settle_homeostatic() override;
-  void set_compliance(std::size_t group, double compliance) override;
-  void write_parameters(std::span<const double> values) override;
-  std::vector<InstrumentIdentity> instruments() const override;
-  void safe_state() override;
-
   BenchTally tally() const;
   const BenchConfig& bench() const { return bench_; }
 
  private:
+  void do_set_inputs(std::span<const double> values, std::size_t active_replicas) override;
+  void do_set_nudge(double beta, std::span<const double> targets) override;
+  void do_set_knobs(std::span<const double> values) override;
+  void do_read_knobs(std::span<double> out) override;
+  void do_read_parameters(std::span<double> out) override;
+  void do_read_outputs(std::span<double> out) override;
+  SettleReport do_settle() override;
+  SettleReport do_settle_homeostatic() override;
+  void do_set_compliance(std::size_t group, double compliance) override;
+  void do_write_parameters(std::span<const double> values) override;
+  std::vector<InstrumentIdentity> do_instruments() const override;
+  void do_safe_state(bool beside_a_call) override;
+
   struct Staged;
   struct RoleState;
   RoleState& state_of(const ChannelRole& role);
@@ -69,7 +68,6 @@ class BenchDevice final : public Device {
   auto on_the_wire(const char* what, F&& f);
 
   BenchConfig bench_;
-  DeviceDescription description_;
   std::vector<std::unique_ptr<Instrument>> instruments_;
   std::unique_ptr<Crew> crew_;
   std::vector<std::unique_ptr<RoleState>> states_;  // one per set role
@@ -78,7 +76,6 @@ class BenchDevice final : public Device {
   bool outputs_valid_ = false;
   double hold_ = -1.0;  // last hold value written (-1: unknown)
   std::chrono::steady_clock::time_point last_flush_{};
-  std::mutex safe_mutex_;
   BenchTally tally_;
 };
 

@@ -10,7 +10,6 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "core/error.hpp"
-#include "core/safe_range.hpp"
 
 namespace aeqlab::sim {
 
@@ -147,15 +146,8 @@ void CircuitDevice::apply_conductances() {
     for (std::size_t k = 0; k < g.size(); ++k) values[layout_.parameters[k]] = g[k];
 }
 
-void CircuitDevice::set_inputs(std::span<const double> values, std::size_t active_replicas) {
-  if (active_replicas == 0 || active_replicas > spec_.replicas)
-    throw DeviceError(fmt::format("{}: {} active replicas requested, it has {}", description_.model,
-                                  active_replicas, spec_.replicas));
+void CircuitDevice::do_set_inputs(std::span<const double> values, std::size_t active_replicas) {
   const std::size_t n = description_.inputs.count;
-  if (values.size() != active_replicas * n)
-    throw DeviceError(fmt::format("{}: {} input values for {} replicas of {} inputs",
-                                  description_.model, values.size(), active_replicas, n));
-  require_in_range(description_.inputs, values, "input");
   for (std::size_t r = 0; r < active_replicas; ++r)
     for (std::size_t i = 0; i < n; ++i) {
       values_[r][layout_.input_plus[i]] = values[r * n + i];
@@ -166,13 +158,8 @@ void CircuitDevice::set_inputs(std::span<const double> values, std::size_t activ
   active_ = active_replicas;
 }
 
-void CircuitDevice::set_nudge(double beta, std::span<const double> targets) {
-  require_in_range(description_.nudge, beta, "nudge beta");
+void CircuitDevice::do_set_nudge(double beta, std::span<const double> targets) {
   const std::size_t n = description_.outputs.count;
-  if (targets.size() != active_ * n)
-    throw DeviceError(fmt::format("{}: {} targets for {} replicas of {} outputs",
-                                  description_.model, targets.size(), active_, n));
-  require_in_range(description_.outputs, targets, "nudge target");
   beta_ = beta;
   for (std::size_t r = 0; r < active_; ++r) {
     nudges_[r].clear();
@@ -183,41 +170,19 @@ void CircuitDevice::set_nudge(double beta, std::span<const double> targets) {
   }
 }
 
-void CircuitDevice::set_knobs(std::span<const double> values) {
-  if (spec_.settable)
-    throw DeviceError(description_.model + " has no knobs: its potentiometers are set directly");
-  if (values.size() != knobs_.size())
-    throw DeviceError(fmt::format("{}: {} knob values, it has {}", description_.model,
-                                  values.size(), knobs_.size()));
-  std::size_t at = 0;
-  for (const auto& g : description_.knobs) {  // check everything before changing anything
-    require_in_range(g, values.subspan(at, g.count), "knob");
-    at += g.count;
-  }
+void CircuitDevice::do_set_knobs(std::span<const double> values) {
   std::copy(values.begin(), values.end(), knobs_.begin());
 }
 
-void CircuitDevice::read_knobs(std::span<double> out) {
-  if (spec_.settable) throw DeviceError(description_.model + " has no knobs");
+void CircuitDevice::do_read_knobs(std::span<double> out) {
   std::copy(knobs_.begin(), knobs_.end(), out.begin());
 }
 
-void CircuitDevice::read_parameters(std::span<double> out) {
-  if (out.size() != theta_.size())
-    throw DeviceError(fmt::format("{}: parameter buffer of {} for {} parameters",
-                                  description_.model, out.size(), theta_.size()));
+void CircuitDevice::do_read_parameters(std::span<double> out) {
   std::copy(theta_.begin(), theta_.end(), out.begin());
 }
 
-void CircuitDevice::write_parameters(std::span<const double> values) {
-  if (values.size() != theta_.size())
-    throw DeviceError(fmt::format("{}: {} parameter values, it has {}", description_.model,
-                                  values.size(), theta_.size()));
-  std::size_t at = 0;
-  for (const auto& g : description_.parameters) {
-    require_in_range(g.channels, values.subspan(at, g.channels.count), "parameter");
-    at += g.channels.count;
-  }
+void CircuitDevice::do_write_parameters(std::span<const double> values) {
   if (spec_.settable) {
     // The potentiometer lands on its nearest tap.
     const double step = (spec_.g_max - spec_.g_min) / double(spec_.taps - 1);
@@ -229,11 +194,8 @@ void CircuitDevice::write_parameters(std::span<const double> values) {
   apply_conductances();
 }
 
-void CircuitDevice::read_outputs(std::span<double> out) {
+void CircuitDevice::do_read_outputs(std::span<double> out) {
   const std::size_t n = description_.outputs.count;
-  if (out.size() != active_ * n)
-    throw DeviceError(fmt::format("{}: output buffer of {} for {} replicas of {} outputs",
-                                  description_.model, out.size(), active_, n));
   std::normal_distribution<double> noise(0.0, 1.0);
   for (std::size_t r = 0; r < active_; ++r)
     for (std::size_t k = 0; k < n; ++k) {
@@ -243,11 +205,8 @@ void CircuitDevice::read_outputs(std::span<double> out) {
     }
 }
 
-void CircuitDevice::read_probes(std::span<double> out) {
+void CircuitDevice::do_read_probes(std::span<double> out) {
   const std::size_t p = theta_.size();
-  if (out.size() != active_ * p)
-    throw DeviceError(fmt::format("{}: probe buffer of {} for {} replicas of {} probes",
-                                  description_.model, out.size(), active_, p));
   const auto& els = layout_.circuit.elements;
   std::normal_distribution<double> noise(0.0, 1.0);
   for (std::size_t r = 0; r < active_; ++r) {
@@ -325,25 +284,19 @@ SettleReport CircuitDevice::relax(bool hold_parameters) {
   return report;
 }
 
-SettleReport CircuitDevice::settle() {
+SettleReport CircuitDevice::do_settle() {
   return relax(false);
 }
 
-SettleReport CircuitDevice::settle_homeostatic() {
-  if (spec_.settable)
-    throw DeviceError(description_.model + " has no native homeostasis (settable parameters)");
+SettleReport CircuitDevice::do_settle_homeostatic() {
   return relax(true);
 }
 
-void CircuitDevice::set_compliance(std::size_t group, double compliance) {
-  if (spec_.settable || group >= description_.parameters.size() || !(compliance >= 0))
-    throw DeviceError(fmt::format("{}: cannot set compliance {} on group {}", description_.model,
-                                  compliance, group));
+void CircuitDevice::do_set_compliance(std::size_t group, double compliance) {
   std::size_t at = 0;
   for (std::size_t g = 0; g < group; ++g) at += description_.parameters[g].channels.count;
   std::fill_n(eps_.begin() + std::ptrdiff_t(at), description_.parameters[group].channels.count,
               compliance);
-  description_.parameters[group].compliance = compliance;
 }
 
 Circuit CircuitDevice::circuit(std::size_t replica) const {
@@ -365,7 +318,7 @@ std::vector<double> CircuitDevice::loss_gradient(std::size_t replica,
   return g;
 }
 
-void CircuitDevice::save_snapshot(std::ostream& out) const {
+void CircuitDevice::do_save_snapshot(std::ostream& out) const {
   put(out, snapshot_magic);
   put(out, std::uint64_t(active_));
   put(out, beta_);
@@ -384,75 +337,72 @@ void CircuitDevice::save_snapshot(std::ostream& out) const {
     }
   }
   out << noise_ << '\n';
-  if (!out) throw DeviceError(description_.model + ": could not write the snapshot");
 }
 
-void CircuitDevice::restore_snapshot(std::istream& in) {
-  try {
-    std::uint64_t magic = 0, active = 0;
-    get(in, magic);
-    if (magic != snapshot_magic) throw DeviceError("it is not a circuit snapshot");
-    get(in, active);
-    if (active == 0 || active > spec_.replicas)
-      throw DeviceError(fmt::format("it has {} active replicas", active));
-    double beta = 0;
-    get(in, beta);
-    std::vector<double> theta, knobs, eps;
-    get_vector(in, theta, theta_.size());
-    get_vector(in, knobs, knobs_.size());
-    get_vector(in, eps, eps_.size());
-    auto values = values_;
-    auto voltages = voltages_;
-    auto nudges = nudges_;
-    for (std::size_t r = 0; r < spec_.replicas; ++r) {
-      get_vector(in, values[r], values_[r].size());
-      get_vector(in, voltages[r], voltages_[r].size());
-      std::uint64_t count = 0;
-      get(in, count);
-      if (count > description_.outputs.count) throw DeviceError("its nudge terms are damaged");
-      nudges[r].resize(count);
-      for (auto& t : nudges[r]) {
-        std::uint64_t a = 0, b = 0;
-        get(in, a);
-        get(in, b);
-        get(in, t.beta);
-        get(in, t.target);
-        if (a >= layout_.circuit.nodes.size() || b >= layout_.circuit.nodes.size())
-          throw DeviceError("its nudge terms name nodes that do not exist");
-        t.a = a;
-        t.b = b;
-      }
+void CircuitDevice::do_restore_snapshot(std::istream& in) {
+  std::uint64_t magic = 0, active = 0;
+  get(in, magic);
+  if (magic != snapshot_magic) throw DeviceError("it is not a circuit snapshot");
+  get(in, active);
+  if (active == 0 || active > spec_.replicas)
+    throw DeviceError(fmt::format("it has {} active replicas", active));
+  double beta = 0;
+  get(in, beta);
+  std::vector<double> theta, knobs, eps;
+  get_vector(in, theta, theta_.size());
+  get_vector(in, knobs, knobs_.size());
+  get_vector(in, eps, eps_.size());
+  auto values = values_;
+  auto voltages = voltages_;
+  auto nudges = nudges_;
+  for (std::size_t r = 0; r < spec_.replicas; ++r) {
+    get_vector(in, values[r], values_[r].size());
+    get_vector(in, voltages[r], voltages_[r].size());
+    std::uint64_t count = 0;
+    get(in, count);
+    if (count > description_.outputs.count) throw DeviceError("its nudge terms are damaged");
+    nudges[r].resize(count);
+    for (auto& t : nudges[r]) {
+      std::uint64_t a = 0, b = 0;
+      get(in, a);
+      get(in, b);
+      get(in, t.beta);
+      get(in, t.target);
+      if (a >= layout_.circuit.nodes.size() || b >= layout_.circuit.nodes.size())
+        throw DeviceError("its nudge terms name nodes that do not exist");
+      t.a = a;
+      t.b = b;
     }
-    std::mt19937_64 noise;
-    in >> noise;
-    if (!in) throw DeviceError("its noise generator state is damaged");
-    active_ = active;
-    beta_ = beta;
-    theta_ = std::move(theta);
-    knobs_ = std::move(knobs);
-    eps_ = std::move(eps);
-    values_ = std::move(values);
-    voltages_ = std::move(voltages);
-    nudges_ = std::move(nudges);
-    noise_ = noise;
-    std::size_t at = 0;
-    for (auto& g : description_.parameters) {
-      if (!spec_.settable) g.compliance = eps_[at];
-      at += g.channels.count;
-    }
-  } catch (const DeviceError& e) {
-    throw DeviceError(
-        fmt::format("{}: cannot restore the snapshot: {}", description_.model, e.what()));
   }
+  std::mt19937_64 noise;
+  in >> noise;
+  if (!in) throw DeviceError("its noise generator state is damaged");
+  active_ = active;
+  beta_ = beta;
+  theta_ = std::move(theta);
+  knobs_ = std::move(knobs);
+  eps_ = std::move(eps);
+  values_ = std::move(values);
+  voltages_ = std::move(voltages);
+  nudges_ = std::move(nudges);
+  noise_ = noise;
+  std::size_t at = 0;
+  for (auto& g : description_.parameters) {
+    if (!spec_.settable) g.compliance = eps_[at];
+    at += g.channels.count;
+  }
+  restore_active_replicas(active_);
 }
 
-std::vector<InstrumentIdentity> CircuitDevice::instruments() const {
+std::vector<InstrumentIdentity> CircuitDevice::do_instruments() const {
   return {{"simulator", fmt::format("aeqlab,{},seed {}", description_.model, spec_.seed),
            "in-process"}};
 }
 
-void CircuitDevice::safe_state() {
-  // Inputs to 0 V, no current injected: what a lab would leave a circuit at.
+void CircuitDevice::do_safe_state(bool beside_a_call) {
+  // Inputs to 0 V, no current injected: what a lab would leave a circuit at. Beside a call in
+  // progress it touches nothing: the call applies this when it returns.
+  if (beside_a_call) return;
   for (std::size_t r = 0; r < spec_.replicas; ++r) {
     for (std::size_t i = 0; i < layout_.input_plus.size(); ++i) {
       values_[r][layout_.input_plus[i]] = 0.0;

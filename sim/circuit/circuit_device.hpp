@@ -21,23 +21,6 @@ class CircuitDevice final : public Device {
   explicit CircuitDevice(const CircuitSpec& spec);
   ~CircuitDevice() override;
 
-  const DeviceDescription& describe() const override { return description_; }
-  void set_inputs(std::span<const double> values, std::size_t active_replicas) override;
-  void set_nudge(double beta, std::span<const double> targets) override;
-  void set_knobs(std::span<const double> values) override;
-  void read_knobs(std::span<double> out) override;
-  void read_parameters(std::span<double> out) override;
-  void read_outputs(std::span<double> out) override;
-  void read_probes(std::span<double> out) override;
-  SettleReport settle() override;
-  SettleReport settle_homeostatic() override;
-  void set_compliance(std::size_t group, double compliance) override;
-  void write_parameters(std::span<const double> values) override;
-  void save_snapshot(std::ostream& out) const override;
-  void restore_snapshot(std::istream& in) override;
-  std::vector<InstrumentIdentity> instruments() const override;
-  void safe_state() override;
-
   const CircuitSpec& spec() const { return spec_; }
   const CircuitLayout& layout() const { return layout_; }
   // The circuit as it stands for one replica (its inputs, the conductances as built), e.g. to
@@ -50,6 +33,22 @@ class CircuitDevice final : public Device {
   std::vector<double> loss_gradient(std::size_t replica, std::span<const double> targets) const;
 
  private:
+  void do_set_inputs(std::span<const double> values, std::size_t active_replicas) override;
+  void do_set_nudge(double beta, std::span<const double> targets) override;
+  void do_set_knobs(std::span<const double> values) override;
+  void do_read_knobs(std::span<double> out) override;
+  void do_read_parameters(std::span<double> out) override;
+  void do_read_outputs(std::span<double> out) override;
+  void do_read_probes(std::span<double> out) override;
+  SettleReport do_settle() override;
+  SettleReport do_settle_homeostatic() override;
+  void do_set_compliance(std::size_t group, double compliance) override;
+  void do_write_parameters(std::span<const double> values) override;
+  void do_save_snapshot(std::ostream& out) const override;
+  void do_restore_snapshot(std::istream& in) override;
+  std::vector<InstrumentIdentity> do_instruments() const override;
+  void do_safe_state(bool beside_a_call) override;
+
   SettleReport relax(bool hold_parameters);
   void solve_all(SettleReport& report);
   void mean_probe_energy(std::vector<double>& q) const;  // mean over replicas of (dV)^2 / 2
@@ -58,7 +57,6 @@ class CircuitDevice final : public Device {
 
   CircuitSpec spec_;
   CircuitLayout layout_;
-  DeviceDescription description_;
   std::vector<double> theta_;     // relaxing: the conductances; settable: the nominal tap values
   std::vector<double> knobs_;     // relaxing only
   std::vector<double> eps_;       // per parameter (its group's compliance)

@@ -9,7 +9,6 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "core/error.hpp"
-#include "core/safe_range.hpp"
 #include "sim/hopfield/hopfield_network.hpp"
 
 namespace aeqlab::sim {
@@ -83,7 +82,6 @@ HopfieldDevice::HopfieldDevice(const HopfieldSpec& spec) : spec_(spec) {
     engine_ = std::make_unique<EngineAt<double>>(spec_);
   else
     engine_ = std::make_unique<EngineAt<float>>(spec_);
-  active_ = spec_.replicas;
 
   auto& d = description_;
   d.model = spec_.name();
@@ -111,26 +109,11 @@ HopfieldDevice::HopfieldDevice(const HopfieldSpec& spec) : spec_(spec) {
 
 HopfieldDevice::~HopfieldDevice() = default;
 
-void HopfieldDevice::set_inputs(std::span<const double> values, std::size_t active_replicas) {
-  if (active_replicas == 0 || active_replicas > spec_.replicas)
-    throw DeviceError(fmt::format("{}: {} active replicas requested, it has {}", description_.model,
-                                  active_replicas, spec_.replicas));
-  if (values.size() != active_replicas * description_.inputs.count)
-    throw DeviceError(fmt::format("{}: {} input values for {} replicas of {} inputs",
-                                  description_.model, values.size(), active_replicas,
-                                  description_.inputs.count));
-  require_in_range(description_.inputs, values, "input");
+void HopfieldDevice::do_set_inputs(std::span<const double> values, std::size_t active_replicas) {
   engine_->set_inputs(values, active_replicas);
-  active_ = active_replicas;
 }
 
-void HopfieldDevice::set_nudge(double beta, std::span<const double> targets) {
-  require_in_range(description_.nudge, beta, "nudge beta");
-  if (targets.size() != active_ * description_.outputs.count)
-    throw DeviceError(fmt::format("{}: {} targets for {} replicas of {} outputs",
-                                  description_.model, targets.size(), active_,
-                                  description_.outputs.count));
-  require_in_range(description_.outputs, targets, "nudge target");
+void HopfieldDevice::do_set_nudge(double beta, std::span<const double> targets) {
   engine_->set_nudge(beta, targets);
 }
 
@@ -139,19 +122,8 @@ const ChannelGroup& HopfieldDevice::group(std::size_t g, bool knob) const {
 }
 
 void HopfieldDevice::write_groups(std::span<const double> values, bool knob) {
-  const std::size_t expected = knob ? description_.knob_count() : description_.parameter_count();
-  if (values.size() != expected)
-    throw DeviceError(fmt::format("{}: {} {} values, it has {}", description_.model, values.size(),
-                                  knob ? "knob" : "parameter", expected));
-  const std::size_t groups = description_.parameters.size();
   std::size_t at = 0;
-  for (std::size_t g = 0; g < groups; ++g) {  // check everything before writing anything
-    require_in_range(group(g, knob), values.subspan(at, group(g, knob).count),
-                     knob ? "knob" : "parameter");
-    at += group(g, knob).count;
-  }
-  at = 0;
-  for (std::size_t g = 0; g < groups; ++g) {
+  for (std::size_t g = 0; g < description_.parameters.size(); ++g) {
     engine_->write(g, knob, values.data() + at);
     at += group(g, knob).count;
   }
@@ -165,24 +137,20 @@ void HopfieldDevice::read_groups(std::span<double> out, bool knob) {
   }
 }
 
-void HopfieldDevice::set_knobs(std::span<const double> values) {
+void HopfieldDevice::do_set_knobs(std::span<const double> values) {
   write_groups(values, true);
 }
-void HopfieldDevice::write_parameters(std::span<const double> values) {
+void HopfieldDevice::do_write_parameters(std::span<const double> values) {
   write_groups(values, false);
 }
-void HopfieldDevice::read_knobs(std::span<double> out) {
+void HopfieldDevice::do_read_knobs(std::span<double> out) {
   read_groups(out, true);
 }
-void HopfieldDevice::read_parameters(std::span<double> out) {
+void HopfieldDevice::do_read_parameters(std::span<double> out) {
   read_groups(out, false);
 }
 
-void HopfieldDevice::read_outputs(std::span<double> out) {
-  if (out.size() != active_ * description_.outputs.count)
-    throw DeviceError(fmt::format("{}: output buffer of {} for {} replicas of {} outputs",
-                                  description_.model, out.size(), active_,
-                                  description_.outputs.count));
+void HopfieldDevice::do_read_outputs(std::span<double> out) {
   engine_->read_outputs(out);
 }
 
@@ -193,40 +161,30 @@ static SettleReport timed(const std::function<RelaxReport()>& f) {
   return {s, r.iterations, r.residual, r.converged};
 }
 
-SettleReport HopfieldDevice::settle() {
+SettleReport HopfieldDevice::do_settle() {
   return timed([&] { return engine_->relax(false); });
 }
 
-SettleReport HopfieldDevice::settle_homeostatic() {
+SettleReport HopfieldDevice::do_settle_homeostatic() {
   return timed([&] { return engine_->relax(true); });
 }
 
-void HopfieldDevice::set_compliance(std::size_t group, double compliance) {
-  if (group >= description_.parameters.size() || !(compliance >= 0))
-    throw DeviceError(fmt::format("{}: cannot set compliance {} on group {}", description_.model,
-                                  compliance, group));
+void HopfieldDevice::do_set_compliance(std::size_t group, double compliance) {
   engine_->set_compliance(group, compliance);
-  description_.parameters[group].compliance = compliance;
 }
 
-void HopfieldDevice::save_snapshot(std::ostream& out) const {
+void HopfieldDevice::do_save_snapshot(std::ostream& out) const {
   engine_->save(out);
-  if (!out) throw DeviceError(description_.model + ": could not write the snapshot");
 }
 
-void HopfieldDevice::restore_snapshot(std::istream& in) {
-  try {
-    engine_->restore(in);
-  } catch (const std::exception& e) {  // bad_alloc too: a damaged size can ask for anything
-    throw DeviceError(
-        fmt::format("{}: cannot restore the snapshot: {}", description_.model, e.what()));
-  }
+void HopfieldDevice::do_restore_snapshot(std::istream& in) {
+  engine_->restore(in);
   for (std::size_t g = 0; g < description_.parameters.size(); ++g)
     description_.parameters[g].compliance = engine_->compliance(g);
-  active_ = engine_->batch();
+  restore_active_replicas(engine_->batch());
 }
 
-std::vector<InstrumentIdentity> HopfieldDevice::instruments() const {
+std::vector<InstrumentIdentity> HopfieldDevice::do_instruments() const {
   // The simulator answers for itself, so a session records which physics produced it.
   return {{"simulator",
            fmt::format("aeqlab,{},{},seed {}", description_.model,
@@ -234,13 +192,16 @@ std::vector<InstrumentIdentity> HopfieldDevice::instruments() const {
            "in-process"}};
 }
 
-void HopfieldDevice::safe_state() {
+void HopfieldDevice::do_safe_state(bool beside_a_call) {
   // A simulator has nothing to protect, but it keeps the promise so dry runs exercise the path:
-  // inputs to their safe value, nudging off.
-  const std::vector<double> zeros(active_ * description_.inputs.count,
+  // inputs to their safe value, nudging off. Beside a call in progress it touches nothing: the
+  // call applies this when it returns.
+  if (beside_a_call) return;
+  const std::size_t active = active_replicas();
+  const std::vector<double> zeros(active * description_.inputs.count,
                                   description_.inputs.safe_value);
-  engine_->set_inputs(zeros, active_);
-  const std::vector<double> targets(active_ * description_.outputs.count, 0.0);
+  engine_->set_inputs(zeros, active);
+  const std::vector<double> targets(active * description_.outputs.count, 0.0);
   engine_->set_nudge(0.0, targets);
   ++safe_state_count_;
 }

@@ -32,33 +32,24 @@ namespace {
 
 // A device whose third settle never returns (an instrument that stopped answering), and which
 // leaves a mark when it is brought to its safe state.
-class StuckDevice final : public Device {
+class StuckDevice final : public ForwardingDevice {
  public:
-  StuckDevice(Device& inner, fs::path dir) : inner_(inner), dir_(std::move(dir)) {}
-  const DeviceDescription& describe() const override { return inner_.describe(); }
-  void set_inputs(std::span<const double> v, std::size_t n) override { inner_.set_inputs(v, n); }
-  void set_nudge(double b, std::span<const double> t) override { inner_.set_nudge(b, t); }
-  void set_knobs(std::span<const double> v) override { inner_.set_knobs(v); }
-  void read_knobs(std::span<double> out) override { inner_.read_knobs(out); }
-  void read_parameters(std::span<double> out) override { inner_.read_parameters(out); }
-  void read_outputs(std::span<double> out) override { inner_.read_outputs(out); }
-  SettleReport settle() override {
+  StuckDevice(Device& inner, fs::path dir) : ForwardingDevice(inner), dir_(std::move(dir)) {}
+
+ private:
+  SettleReport do_settle() override {
     if (++settles_ == 3) {
       std::ofstream(dir_ / "stuck") << "stuck";
       std::this_thread::sleep_for(std::chrono::seconds(60));
     }
     return inner_.settle();
   }
-  SettleReport settle_homeostatic() override { return inner_.settle_homeostatic(); }
-  void set_compliance(std::size_t g, double eps) override { inner_.set_compliance(g, eps); }
-  void write_parameters(std::span<const double> v) override { inner_.write_parameters(v); }
-  void safe_state() override {
+  // Like hardware, it acts beside the stuck call: the inner device is not the one stuck.
+  void do_safe_state(bool) override {
     std::ofstream(dir_ / "safe") << "safe";
     inner_.safe_state();
   }
 
- private:
-  Device& inner_;
   fs::path dir_;
   int settles_ = 0;
 };

@@ -168,27 +168,17 @@ TEST(Trainer, RefusesSettingsTheDeviceCannotFollow) {
 
 TEST(Trainer, ANonFiniteSettleIsAFaultNotAStep) {
   // A device whose settle reports a NaN residual has diverged: the step must stop there.
-  class Diverging final : public Device {
+  class Diverging final : public ForwardingDevice {
    public:
-    explicit Diverging(Device& inner) : inner_(inner) {}
-    const DeviceDescription& describe() const override { return inner_.describe(); }
-    void set_inputs(std::span<const double> v, std::size_t n) override { inner_.set_inputs(v, n); }
-    void set_nudge(double b, std::span<const double> t) override { inner_.set_nudge(b, t); }
-    void set_knobs(std::span<const double> v) override { inner_.set_knobs(v); }
-    void read_knobs(std::span<double> out) override { inner_.read_knobs(out); }
-    void read_parameters(std::span<double> out) override { inner_.read_parameters(out); }
-    void read_outputs(std::span<double> out) override { inner_.read_outputs(out); }
-    SettleReport settle() override {
+    using ForwardingDevice::ForwardingDevice;
+
+   private:
+    SettleReport do_settle() override {
       auto r = inner_.settle();
       r.residual = std::nan("");
       r.converged = false;
       return r;
     }
-    SettleReport settle_homeostatic() override { return inner_.settle_homeostatic(); }
-    void safe_state() override { inner_.safe_state(); }
-
-   private:
-    Device& inner_;
   };
   TinyHopfield inner(TinyHopfieldSpec{});
   Diverging device(inner);

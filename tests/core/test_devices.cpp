@@ -11,7 +11,6 @@
 #include <spdlog/fmt/ranges.h>
 
 #include "core/error.hpp"
-#include "core/safe_range.hpp"
 
 namespace aeqlab::test_devices {
 
@@ -68,14 +67,7 @@ TinyHopfield::TinyHopfield(TinyHopfieldSpec spec) : spec_(std::move(spec)) {
   targets_.assign(active_ * spec_.layers.back(), 0.0);
 }
 
-void TinyHopfield::set_inputs(std::span<const double> values, std::size_t active_replicas) {
-  if (active_replicas == 0 || active_replicas > spec_.replicas)
-    throw DeviceError(fmt::format("{}: {} active replicas requested, it has {}", description_.model,
-                                  active_replicas, spec_.replicas));
-  if (values.size() != active_replicas * spec_.layers.front())
-    throw DeviceError(fmt::format("{}: {} input values for {} replicas", description_.model,
-                                  values.size(), active_replicas));
-  require_in_range(description_.inputs, values, "input");
+void TinyHopfield::do_set_inputs(std::span<const double> values, std::size_t active_replicas) {
   if (active_replicas != active_) {
     active_ = active_replicas;
     for (std::size_t l = 1; l < states_.size(); ++l)
@@ -85,42 +77,24 @@ void TinyHopfield::set_inputs(std::span<const double> values, std::size_t active
   states_[0].assign(values.begin(), values.end());
 }
 
-void TinyHopfield::set_nudge(double beta, std::span<const double> targets) {
-  require_in_range(description_.nudge, beta, "nudge beta");
-  if (targets.size() != active_ * spec_.layers.back())
-    throw DeviceError(
-        fmt::format("{}: {} targets for {} replicas", description_.model, targets.size(), active_));
-  require_in_range(description_.outputs, targets, "nudge target");
+void TinyHopfield::do_set_nudge(double beta, std::span<const double> targets) {
   beta_ = beta;
   targets_.assign(targets.begin(), targets.end());
 }
 
-void TinyHopfield::set_knobs(std::span<const double> values) {
-  if (values.size() != knobs_.size())
-    throw DeviceError(fmt::format("{}: {} knob values, it has {}", description_.model,
-                                  values.size(), knobs_.size()));
-  std::size_t at = 0;
-  for (const auto& g : description_.knobs) {  // check everything before writing anything
-    require_in_range(g, values.subspan(at, g.count), "knob");
-    at += g.count;
-  }
+void TinyHopfield::do_set_knobs(std::span<const double> values) {
   knobs_.assign(values.begin(), values.end());
 }
 
-void TinyHopfield::read_knobs(std::span<double> out) {
+void TinyHopfield::do_read_knobs(std::span<double> out) {
   std::copy(knobs_.begin(), knobs_.end(), out.begin());
 }
 
-void TinyHopfield::read_parameters(std::span<double> out) {
-  if (!spec_.parameter_readback)
-    throw DeviceError(description_.model + " cannot read its parameters");
+void TinyHopfield::do_read_parameters(std::span<double> out) {
   std::copy(theta_.begin(), theta_.end(), out.begin());
 }
 
-void TinyHopfield::read_outputs(std::span<double> out) {
-  if (out.size() != states_.back().size())
-    throw DeviceError(fmt::format("{}: output buffer of {} for {} outputs", description_.model,
-                                  out.size(), states_.back().size()));
+void TinyHopfield::do_read_outputs(std::span<double> out) {
   std::copy(states_.back().begin(), states_.back().end(), out.begin());
 }
 
@@ -201,7 +175,7 @@ std::vector<double> TinyHopfield::hebbian() const {
   return h;
 }
 
-SettleReport TinyHopfield::settle() {
+SettleReport TinyHopfield::do_settle() {
   if (spec_.settable) return relax_states();  // set parameters stay where they were written
   // Knobs held, slow parameters: the states settle with the parameters where they are, then each
   // parameter moves to the minimum of (u - theta)^2 / (2 eps) + E, theta = u - eps dE/dtheta.
@@ -211,48 +185,28 @@ SettleReport TinyHopfield::settle() {
   return r;
 }
 
-SettleReport TinyHopfield::settle_homeostatic() {
-  if (!description_.capabilities.native_homeostasis)
-    return Device::settle_homeostatic();  // refuses
+SettleReport TinyHopfield::do_settle_homeostatic() {
   const SettleReport r = relax_states();
   const auto h = hebbian();
   for (std::size_t i = 0; i < theta_.size(); ++i) knobs_[i] = theta_[i] - eps_[i] * h[i];
   return r;
 }
 
-void TinyHopfield::set_compliance(std::size_t group, double compliance) {
-  if (!description_.capabilities.adjustable_compliance)
-    return Device::set_compliance(group, compliance);  // refuses
+void TinyHopfield::do_set_compliance(std::size_t group, double compliance) {
   auto& groups = description_.parameters;
-  if (group >= groups.size() || !(compliance >= 0))
-    throw DeviceError(fmt::format("{}: cannot set compliance {} on group {}", description_.model,
-                                  compliance, group));
   std::size_t at = 0;
   for (std::size_t g = 0; g < group; ++g) at += groups[g].channels.count;
   std::fill_n(eps_.begin() + std::ptrdiff_t(at), groups[group].channels.count, compliance);
-  groups[group].compliance = compliance;
 }
 
-void TinyHopfield::write_parameters(std::span<const double> values) {
-  if (values.size() != theta_.size())
-    throw DeviceError(fmt::format("{}: {} parameter values, it has {}", description_.model,
-                                  values.size(), theta_.size()));
-  std::size_t at = 0;
-  for (const auto& g : description_.parameters) {
-    require_in_range(g.channels, values.subspan(at, g.channels.count), "parameter");
-    at += g.channels.count;
-  }
+void TinyHopfield::do_write_parameters(std::span<const double> values) {
   theta_.assign(values.begin(), values.end());
   if (spec_.parameter_quantum > 0)
     for (auto& v : theta_) v = std::round(v / spec_.parameter_quantum) * spec_.parameter_quantum;
 }
 
-void TinyHopfield::read_probes(std::span<double> out) {
-  if (!spec_.local_probes) return Device::read_probes(out);  // refuses
+void TinyHopfield::do_read_probes(std::span<double> out) {
   const std::size_t n = theta_.size();
-  if (out.size() != active_ * n)
-    throw DeviceError(fmt::format("{}: probe buffer of {} for {} replicas of {} parameters",
-                                  description_.model, out.size(), active_, n));
   for (std::size_t r = 0; r < active_; ++r) {
     double* p = out.data() + r * n;
     for (std::size_t k = 0; k < edges(); ++k) {
@@ -286,8 +240,7 @@ std::vector<double> take(std::istream& in) {
 
 }  // namespace
 
-void TinyHopfield::save_snapshot(std::ostream& out) const {
-  if (!spec_.snapshot) return Device::save_snapshot(out);  // refuses
+void TinyHopfield::do_save_snapshot(std::ostream& out) const {
   put(out, theta_);
   put(out, knobs_);
   put(out, eps_);
@@ -296,8 +249,7 @@ void TinyHopfield::save_snapshot(std::ostream& out) const {
   put(out, {beta_, double(active_)});
 }
 
-void TinyHopfield::restore_snapshot(std::istream& in) {
-  if (!spec_.snapshot) return Device::restore_snapshot(in);  // refuses
+void TinyHopfield::do_restore_snapshot(std::istream& in) {
   auto theta = take(in), knobs = take(in), eps = take(in);
   std::vector<std::vector<double>> states(states_.size());
   for (auto& layer : states) layer = take(in);
@@ -312,6 +264,7 @@ void TinyHopfield::restore_snapshot(std::istream& in) {
   targets_ = std::move(targets);
   beta_ = rest[0];
   active_ = std::size_t(rest[1]);
+  restore_active_replicas(active_);
   std::size_t at = 0;
   for (auto& g : description_.parameters) {
     g.compliance = g.channels.count ? eps_[at] : g.compliance;
@@ -319,7 +272,8 @@ void TinyHopfield::restore_snapshot(std::istream& in) {
   }
 }
 
-void TinyHopfield::safe_state() {
+void TinyHopfield::do_safe_state(bool beside_a_call) {
+  if (beside_a_call) return;  // the call in progress applies it when it returns
   std::fill(states_[0].begin(), states_[0].end(), description_.inputs.safe_value);
   std::fill(targets_.begin(), targets_.end(), 0.0);
   beta_ = 0.0;
@@ -334,74 +288,13 @@ const std::vector<std::string>& contract_methods() {
   return names;
 }
 
-const DeviceDescription& RecordingDevice::describe() const {
-  record("describe");
-  return inner_.describe();
-}
-void RecordingDevice::set_inputs(std::span<const double> values, std::size_t active_replicas) {
-  record("set_inputs");
-  inner_.set_inputs(values, active_replicas);
-}
-void RecordingDevice::set_nudge(double beta, std::span<const double> targets) {
-  record("set_nudge");
-  inner_.set_nudge(beta, targets);
-}
-void RecordingDevice::set_knobs(std::span<const double> values) {
-  record("set_knobs");
-  inner_.set_knobs(values);
-}
-void RecordingDevice::read_knobs(std::span<double> out) {
-  record("read_knobs");
-  inner_.read_knobs(out);
-}
-void RecordingDevice::read_parameters(std::span<double> out) {
-  record("read_parameters");
-  inner_.read_parameters(out);
-}
-void RecordingDevice::read_outputs(std::span<double> out) {
-  record("read_outputs");
-  inner_.read_outputs(out);
-}
-SettleReport RecordingDevice::settle() {
-  record("settle");
-  return inner_.settle();
-}
-SettleReport RecordingDevice::settle_homeostatic() {
-  record("settle_homeostatic");
-  return inner_.settle_homeostatic();
-}
-void RecordingDevice::set_compliance(std::size_t group, double compliance) {
-  record("set_compliance");
-  inner_.set_compliance(group, compliance);
-}
-void RecordingDevice::write_parameters(std::span<const double> values) {
-  record("write_parameters");
-  inner_.write_parameters(values);
-}
-void RecordingDevice::read_probes(std::span<double> out) {
-  record("read_probes");
-  inner_.read_probes(out);
-}
-void RecordingDevice::save_snapshot(std::ostream& out) const {
-  record("save_snapshot");
-  inner_.save_snapshot(out);
-}
-void RecordingDevice::restore_snapshot(std::istream& in) {
-  record("restore_snapshot");
-  inner_.restore_snapshot(in);
-}
-void RecordingDevice::safe_state() {
-  record("safe_state");
-  inner_.safe_state();
-}
-
 void RecordingDevice::on_call(std::string method, std::size_t nth, std::function<void()> action) {
   hook_method_ = std::move(method);
   hook_nth_ = nth;
   hook_ = std::move(action);
 }
 
-void RecordingDevice::record(const char* method) const {
+void RecordingDevice::observe(const char* method) const {
   calls_.push_back(method);
   if (hook_ && hook_method_ == method && count(hook_method_) == hook_nth_) hook_();
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/device.hpp"
+#include "forwarding_device.hpp"
 
 namespace aeqlab::test_devices {
 
@@ -57,32 +58,30 @@ class TinyHopfield final : public Device {
  public:
   explicit TinyHopfield(TinyHopfieldSpec spec);
 
-  const DeviceDescription& describe() const override { return description_; }
-  void set_inputs(std::span<const double> values, std::size_t active_replicas) override;
-  void set_nudge(double beta, std::span<const double> targets) override;
-  void set_knobs(std::span<const double> values) override;
-  void read_knobs(std::span<double> out) override;
-  void read_parameters(std::span<double> out) override;
-  void read_outputs(std::span<double> out) override;
-  SettleReport settle() override;
-  SettleReport settle_homeostatic() override;
-  void set_compliance(std::size_t group, double compliance) override;
-  void write_parameters(std::span<const double> values) override;
-  void read_probes(std::span<double> out) override;
-  void save_snapshot(std::ostream& out) const override;
-  void restore_snapshot(std::istream& in) override;
-  void safe_state() override;
-
   std::size_t safe_state_count() const { return safe_state_count_; }
 
  private:
+  void do_set_inputs(std::span<const double> values, std::size_t active_replicas) override;
+  void do_set_nudge(double beta, std::span<const double> targets) override;
+  void do_set_knobs(std::span<const double> values) override;
+  void do_read_knobs(std::span<double> out) override;
+  void do_read_parameters(std::span<double> out) override;
+  void do_read_outputs(std::span<double> out) override;
+  SettleReport do_settle() override;
+  SettleReport do_settle_homeostatic() override;
+  void do_set_compliance(std::size_t group, double compliance) override;
+  void do_write_parameters(std::span<const double> values) override;
+  void do_read_probes(std::span<double> out) override;
+  void do_save_snapshot(std::ostream& out) const override;
+  void do_restore_snapshot(std::istream& in) override;
+  void do_safe_state(bool beside_a_call) override;
+
   std::size_t edges() const { return spec_.layers.size() - 1; }
   SettleReport relax_states();
   // mean over active replicas of -dE/dtheta for each parameter, in the contract's order.
   std::vector<double> hebbian() const;
 
   TinyHopfieldSpec spec_;
-  DeviceDescription description_;
   std::vector<double> theta_, knobs_, eps_;  // eps_ per parameter (its group's compliance)
   std::vector<std::vector<double>> states_;  // per layer, active replicas x units
   std::vector<double> targets_;
@@ -94,25 +93,9 @@ class TinyHopfield final : public Device {
 // The names of the methods of the device contract (core/device.hpp).
 const std::vector<std::string>& contract_methods();
 
-class RecordingDevice final : public Device {
+class RecordingDevice final : public ForwardingDevice {
  public:
-  explicit RecordingDevice(Device& inner) : inner_(inner) {}
-
-  const DeviceDescription& describe() const override;
-  void set_inputs(std::span<const double> values, std::size_t active_replicas) override;
-  void set_nudge(double beta, std::span<const double> targets) override;
-  void set_knobs(std::span<const double> values) override;
-  void read_knobs(std::span<double> out) override;
-  void read_parameters(std::span<double> out) override;
-  void read_outputs(std::span<double> out) override;
-  SettleReport settle() override;
-  SettleReport settle_homeostatic() override;
-  void set_compliance(std::size_t group, double compliance) override;
-  void write_parameters(std::span<const double> values) override;
-  void read_probes(std::span<double> out) override;
-  void save_snapshot(std::ostream& out) const override;
-  void restore_snapshot(std::istream& in) override;
-  void safe_state() override;
+  explicit RecordingDevice(Device& inner) : ForwardingDevice(inner) {}
 
   const std::vector<std::string>& calls() const { return calls_; }
   std::size_t count(const std::string& method) const;
@@ -123,9 +106,8 @@ class RecordingDevice final : public Device {
   void on_call(std::string method, std::size_t nth, std::function<void()> action);
 
  private:
-  void record(const char* method) const;
+  void observe(const char* operation) const override;
 
-  Device& inner_;
   mutable std::vector<std::string> calls_;
   std::string hook_method_;
   std::size_t hook_nth_ = 0;

@@ -45,25 +45,11 @@ TinyHopfieldSpec pots() {
 }
 
 // The device as another one describes it, with some capabilities taken away.
-class Without final : public Device {
+class Without final : public ForwardingDevice {
  public:
-  Without(Device& inner, std::function<void(Capabilities&)> take) : inner_(inner) {
-    d_ = inner.describe();
-    take(d_.capabilities);
+  Without(Device& inner, std::function<void(Capabilities&)> take) : ForwardingDevice(inner) {
+    take(description_.capabilities);
   }
-  const DeviceDescription& describe() const override { return d_; }
-  void set_inputs(std::span<const double> v, std::size_t n) override { inner_.set_inputs(v, n); }
-  void set_nudge(double b, std::span<const double> t) override { inner_.set_nudge(b, t); }
-  void set_knobs(std::span<const double> v) override { inner_.set_knobs(v); }
-  void read_knobs(std::span<double> out) override { inner_.read_knobs(out); }
-  void read_parameters(std::span<double> out) override { inner_.read_parameters(out); }
-  void read_outputs(std::span<double> out) override { inner_.read_outputs(out); }
-  SettleReport settle() override { return inner_.settle(); }
-  void safe_state() override { inner_.safe_state(); }
-
- private:
-  Device& inner_;
-  DeviceDescription d_;
 };
 
 // Only descriptions were asked for.

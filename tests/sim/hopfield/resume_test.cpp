@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "../../core/forwarding_device.hpp"
 #include "../../core/temp_dir.hpp"
 #include "core/error.hpp"
 #include "core/session.hpp"
@@ -83,47 +84,37 @@ const Split& moons() {
 
 // Forwards everything to the device; at a chosen point raises SIGINT (as Ctrl-C would) or throws
 // a device fault. Steps are counted by their free-knob phase: the settle under positive nudging.
-class Interrupter final : public Device {
+class Interrupter final : public test_devices::ForwardingDevice {
  public:
   enum class Act {
     interrupt_after_step,     // SIGINT during step N: the run stops once that step is done
     interrupt_in_evaluation,  // SIGINT at the first zero-nudge settle after step N
     fault_after_step,         // a device fault at the first settle after step N
   };
-  Interrupter(Device& inner, Act act, std::size_t step) : inner_(inner), act_(act), step_(step) {}
+  Interrupter(Device& inner, Act act, std::size_t step)
+      : ForwardingDevice(inner), act_(act), step_(step) {}
 
-  const DeviceDescription& describe() const override { return inner_.describe(); }
-  void set_inputs(std::span<const double> v, std::size_t n) override { inner_.set_inputs(v, n); }
-  void set_nudge(double beta, std::span<const double> t) override {
+  bool acted() const { return acted_; }
+
+ private:
+  void do_set_nudge(double beta, std::span<const double> t) override {
     beta_ = beta;
     inner_.set_nudge(beta, t);
   }
-  void set_knobs(std::span<const double> v) override { inner_.set_knobs(v); }
-  void read_knobs(std::span<double> out) override { inner_.read_knobs(out); }
-  void read_parameters(std::span<double> out) override { inner_.read_parameters(out); }
-  void read_outputs(std::span<double> out) override { inner_.read_outputs(out); }
-  SettleReport settle() override {
+  SettleReport do_settle() override {
     before_settle();
     const SettleReport r = inner_.settle();
     if (beta_ > 0) ++steps_;
     after_settle();
     return r;
   }
-  SettleReport settle_homeostatic() override {
+  SettleReport do_settle_homeostatic() override {
     before_settle();
     const SettleReport r = inner_.settle_homeostatic();
     after_settle();
     return r;
   }
-  void set_compliance(std::size_t g, double eps) override { inner_.set_compliance(g, eps); }
-  void write_parameters(std::span<const double> v) override { inner_.write_parameters(v); }
-  void save_snapshot(std::ostream& out) const override { inner_.save_snapshot(out); }
-  void restore_snapshot(std::istream& in) override { inner_.restore_snapshot(in); }
-  void safe_state() override { inner_.safe_state(); }
 
-  bool acted() const { return acted_; }
-
- private:
   void before_settle() {
     if (act_ == Act::fault_after_step && steps_ == step_ && !acted_) {
       acted_ = true;
@@ -141,7 +132,6 @@ class Interrupter final : public Device {
     }
   }
 
-  Device& inner_;
   Act act_;
   std::size_t step_;
   std::size_t steps_ = 0;
