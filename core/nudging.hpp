@@ -1,5 +1,5 @@
 #pragma once
-// The two nudgings of an AEqprop step (DESIGN §2): the homeostatic phase runs at `first`, the
+// The two nudgings of an AEqprop step (docs/algorithm.md §2): the homeostatic phase runs at `first`, the
 // free-knob phase at `second`; the step is an SGD step of size eps * (second - first).
 
 #include <string>

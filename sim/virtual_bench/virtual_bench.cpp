@@ -4,7 +4,8 @@
 
 #include "sim/virtual_bench/virtual_bench.hpp"
 
-// Boost 1.74's Asio needs <utility> first under C++20 with g++ 12 (DESIGN §10).
+// Boost 1.74's Asio needs <utility> first under C++20 with g++ 12
+// (docs/architecture.md, "Build facts").
 #include <utility>
 
 #include <boost/asio.hpp>
@@ -291,7 +292,7 @@ struct VirtualBench::Impl {
     });
   }
 
-  // One timer for the whole physics, re-armed to the latest change (DESIGN: settle_s after the
+  // One timer for the whole physics, re-armed to the latest change (docs/virtual-bench.md: settle_s after the
   // last change, however many instruments took part in it).
   void arm_settle() {
     const auto due = physics.settle_due();

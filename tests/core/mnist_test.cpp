@@ -1,4 +1,4 @@
-// The MNIST subset (DESIGN §6): the real files, read exactly, and damaged files refused with an
+// The MNIST subset (docs/user-guide.md §2): the real files, read exactly, and damaged files refused with an
 // error naming the file.
 #include <algorithm>
 #include <array>

@@ -1,7 +1,7 @@
 #pragma once
 // Devices for core/ tests, written against the contract alone (core tests cannot link sim/):
 //
-// * TinyHopfield: a small layered Hopfield network (DESIGN §5) computed in plain loops, with its
+// * TinyHopfield: a small layered Hopfield network (docs/hopfield-device.md) computed in plain loops, with its
 //   parameters coupled to knobs: after a free settle W = u_W + eps mean(pre post^T) and
 //   b = u_b + eps mean(s); native homeostasis relaxes with the parameters held, then sets
 //   u = theta - eps mean(...). Enough physics for AEqprop to learn XOR in a fraction of a second.
