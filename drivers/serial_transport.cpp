@@ -29,7 +29,8 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 // Asio rather than libserialport for the I/O: libserialport cannot open pseudo-terminals, which
-// the virtual bench serves its serial instruments on (DESIGN §10).
+// the virtual bench serves its serial instruments on (it needs /sys/class/tty/<name>, and its
+// configuration read uses TIOCMGET, which pseudo-terminals reject).
 class SerialTransport final : public Transport {
  public:
   explicit SerialTransport(const Address& address) : Transport(address.text), settings_(address) {
