@@ -17,8 +17,8 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/serial_port.hpp>
-#include <boost/asio/write.hpp>
 
+#include "drivers/asio_transfer.hpp"
 #include "drivers/errors.hpp"
 
 namespace aeqlab::drivers {
@@ -132,54 +132,36 @@ void SerialTransport::do_open() {
 
 void SerialTransport::do_write(std::string_view bytes, std::chrono::milliseconds timeout) {
   require_open();
-  bool done = false;
-  error_code ec;
-  std::size_t sent = 0;
-  asio::async_write(port_, asio::buffer(bytes.data(), bytes.size()),
-                    [&](const error_code& e, std::size_t n) {
-                      ec = e;
-                      sent = n;
-                      done = true;
-                    });
-  const bool in_time = run(timeout, done);
-  if (!in_time && ec == asio::error::operation_aborted)
+  const auto o =
+      asio_transfer::write(port_, bytes, [&](const bool& done) { return run(timeout, done); });
+  if (!o.in_time && o.ec == asio::error::operation_aborted)
     throw TimeoutError(fmt::format(
         "{}: could not send within {} ms ({} of {} bytes sent; check flow control and cabling)",
-        address(), timeout.count(), sent, bytes.size()));
-  if (ec) lost(ec, "while sending");
+        address(), timeout.count(), o.bytes, bytes.size()));
+  if (o.ec) lost(o.ec, "while sending");
 }
 
 std::size_t SerialTransport::do_read_some(char* buf, std::size_t n,
                                           std::chrono::milliseconds timeout) {
   require_open();
-  bool done = false;
-  error_code ec;
-  std::size_t got = 0;
-  port_.async_read_some(asio::buffer(buf, n), [&](const error_code& e, std::size_t k) {
-    ec = e;
-    got = k;
-    done = true;
-  });
-  const bool in_time = run(timeout, done);
-  if (got > 0) return got;  // bytes that raced the cancellation are still bytes
-  if (!in_time && ec == asio::error::operation_aborted)
+  const auto o =
+      asio_transfer::read_some(port_, buf, n, [&](const bool& done) { return run(timeout, done); });
+  if (o.bytes > 0) return o.bytes;  // bytes that raced the cancellation are still bytes
+  if (!o.in_time && o.ec == asio::error::operation_aborted)
     throw TimeoutError(fmt::format("{}: no reply within {} ms", address(), timeout.count()));
-  if (ec == asio::error::eof)
+  if (o.ec == asio::error::eof)
     throw DisconnectedError(fmt::format("{}: serial port {} hung up", address(), settings_.path));
-  if (ec) lost(ec, "while reading");
-  return got;
+  if (o.ec) lost(o.ec, "while reading");
+  return o.bytes;
 }
 
 std::size_t SerialTransport::do_read_available(char* buf, std::size_t n) {
   require_open();
   const int fd = port_.native_handle();
-  pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, 0) <= 0) return 0;
-  const ssize_t k = ::read(fd, buf, n);
-  if (k > 0) return std::size_t(k);
-  if (k == 0)
+  const long k = asio_transfer::read_ready(fd, [&] { return ::read(fd, buf, n); });
+  if (k >= 0) return std::size_t(k);
+  if (errno == 0)
     throw DisconnectedError(fmt::format("{}: serial port {} hung up", address(), settings_.path));
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
   throw DisconnectedError(
       fmt::format("{}: serial port {} lost: {}", address(), settings_.path, std::strerror(errno)));
 }

@@ -14,8 +14,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
 
+#include "drivers/asio_transfer.hpp"
 #include "drivers/errors.hpp"
 
 namespace aeqlab::drivers {
@@ -60,6 +60,15 @@ class TcpTransport final : public Transport {
     io_.restart();
     io_.run();
     return false;
+  }
+  // run() for a read or write on the socket: the socket's operation is what a timeout cancels.
+  auto cancelling_after(std::chrono::milliseconds timeout) {
+    return [this, timeout](const bool& done) {
+      return run(timeout, done, [this] {
+        error_code ignored;
+        socket_.cancel(ignored);
+      });
+    };
   }
   void require_open() const {
     if (!socket_.is_open()) throw DisconnectedError(fmt::format("{}: not connected", address()));
@@ -135,57 +144,32 @@ void TcpTransport::do_open() {
 
 void TcpTransport::do_write(std::string_view bytes, std::chrono::milliseconds timeout) {
   require_open();
-  bool done = false;
-  error_code ec;
-  std::size_t sent = 0;
-  asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
-                    [&](const error_code& e, std::size_t n) {
-                      ec = e;
-                      sent = n;
-                      done = true;
-                    });
-  const bool in_time = run(timeout, done, [&] {
-    error_code ignored;
-    socket_.cancel(ignored);
-  });
-  if (!in_time && ec == asio::error::operation_aborted)
+  const auto o = asio_transfer::write(socket_, bytes, cancelling_after(timeout));
+  if (!o.in_time && o.ec == asio::error::operation_aborted)
     throw TimeoutError(fmt::format(
         "{}: could not send within {} ms ({} of {} bytes sent; the instrument is not reading)",
-        address(), timeout.count(), sent, bytes.size()));
-  if (ec) lost(ec, "while sending");
+        address(), timeout.count(), o.bytes, bytes.size()));
+  if (o.ec) lost(o.ec, "while sending");
 }
 
 std::size_t TcpTransport::do_read_some(char* buf, std::size_t n,
                                        std::chrono::milliseconds timeout) {
   require_open();
-  bool done = false;
-  error_code ec;
-  std::size_t got = 0;
-  socket_.async_read_some(asio::buffer(buf, n), [&](const error_code& e, std::size_t k) {
-    ec = e;
-    got = k;
-    done = true;
-  });
-  const bool in_time = run(timeout, done, [&] {
-    error_code ignored;
-    socket_.cancel(ignored);
-  });
-  if (got > 0) return got;  // bytes that raced the cancellation are still bytes
-  if (!in_time && ec == asio::error::operation_aborted)
+  const auto o = asio_transfer::read_some(socket_, buf, n, cancelling_after(timeout));
+  if (o.bytes > 0) return o.bytes;  // bytes that raced the cancellation are still bytes
+  if (!o.in_time && o.ec == asio::error::operation_aborted)
     throw TimeoutError(fmt::format("{}: no reply within {} ms", address(), timeout.count()));
-  if (ec) lost(ec, "while reading");
-  return got;
+  if (o.ec) lost(o.ec, "while reading");
+  return o.bytes;
 }
 
 std::size_t TcpTransport::do_read_available(char* buf, std::size_t n) {
   require_open();
-  pollfd p{socket_.native_handle(), POLLIN, 0};
-  if (::poll(&p, 1, 0) <= 0) return 0;
-  const ssize_t k = ::recv(socket_.native_handle(), buf, n, MSG_DONTWAIT);
-  if (k > 0) return std::size_t(k);
-  if (k == 0)
+  const int fd = socket_.native_handle();
+  const long k = asio_transfer::read_ready(fd, [&] { return ::recv(fd, buf, n, MSG_DONTWAIT); });
+  if (k >= 0) return std::size_t(k);
+  if (errno == 0)
     throw DisconnectedError(fmt::format("{}: the instrument closed the connection", address()));
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
   throw DisconnectedError(fmt::format("{}: connection lost: {}", address(), std::strerror(errno)));
 }
 

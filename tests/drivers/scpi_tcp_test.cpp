@@ -10,6 +10,7 @@
 #include "drivers/errors.hpp"
 #include "drivers/scpi_session.hpp"
 #include "fake_instrument.hpp"
+#include "scpi_test_support.hpp"
 
 namespace aeqlab::drivers {
 namespace {
@@ -29,12 +30,7 @@ class ScpiTcp : public ::testing::Test {
     w += server.address();
     return w;
   }
-  static ScpiOptions fast() {
-    ScpiOptions o;
-    o.timeout = 150ms;
-    o.reconnect_delay = 10ms;
-    return o;
-  }
+  static ScpiOptions fast() { return test_support::fast_options(); }
   fake::FakeModel model;
   fake::TcpFake server{model};
 };
@@ -247,10 +243,7 @@ TEST_F(ScpiTcp, MalformedBlocksAreReplyErrors) {
 }
 
 TEST_F(ScpiTcp, TimeoutsAreRetriedABoundedNumberOfTimes) {
-  auto o = fast();
-  o.timeout = 100ms;
-  o.retries = 2;
-  auto s = session(o);
+  auto s = session(test_support::fast_options(100ms, 2));
   const auto start = std::chrono::steady_clock::now();
   try {
     s.query("SILENT?");
@@ -265,10 +258,7 @@ TEST_F(ScpiTcp, TimeoutsAreRetriedABoundedNumberOfTimes) {
 }
 
 TEST_F(ScpiTcp, ALateReplyIsNotTakenForTheNextAnswer) {
-  auto o = fast();
-  o.timeout = 100ms;
-  o.retries = 0;
-  auto s = session(o);
+  auto s = session(test_support::fast_options(100ms, 0));
   EXPECT_THROW(s.query("SLOW? 150"), TimeoutError);
   std::this_thread::sleep_for(250ms);  // "late" has arrived by now
   EXPECT_EQ(s.query("ECHO? fresh"), "fresh");
@@ -314,22 +304,7 @@ TEST_F(ScpiTcp, GivesUpWhenTheInstrumentStaysAway) {
 TEST_F(ScpiTcp, ConcurrentQueriesNeverInterleave) {
   model.split_replies = true;
   auto s = session();
-  std::atomic<int> wrong{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 50; ++i) {
-        std::string token = "thread";
-        token += std::to_string(t);
-        token += '-';
-        token += std::to_string(i);
-        std::string command = "ECHO? ";
-        command += token;
-        if (s.query(command) != token) ++wrong;
-      }
-    });
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(test_support::echo_mismatches(s, 4, 50), 0);
   EXPECT_EQ(model.count("ECHO?"), 200);
 }
 
