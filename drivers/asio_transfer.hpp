@@ -26,34 +26,34 @@ struct Outcome {
   std::size_t bytes = 0;
 };
 
-// `run(done)` runs the I/O context until `done` or the transport's timeout (cancelling then) and
-// says whether it finished in time.
-template <class Stream, class Run>
-Outcome write(Stream& stream, std::string_view bytes, Run&& run) {
+// `start(handler)` starts the operation; `run(done)` runs the I/O context until `done` or the
+// transport's timeout (cancelling then) and says whether it finished in time.
+template <class Start, class Run>
+Outcome transfer(Start&& start, Run&& run) {
   bool done = false;
   Outcome o;
-  boost::asio::async_write(stream, boost::asio::buffer(bytes.data(), bytes.size()),
-                           [&](const boost::system::error_code& e, std::size_t n) {
-                             o.ec = e;
-                             o.bytes = n;
-                             done = true;
-                           });
+  start([&](const boost::system::error_code& e, std::size_t n) {
+    o.ec = e;
+    o.bytes = n;
+    done = true;
+  });
   o.in_time = run(done);
   return o;
 }
 
 template <class Stream, class Run>
+Outcome write(Stream& stream, std::string_view bytes, Run&& run) {
+  return transfer(
+      [&](auto handler) {
+        boost::asio::async_write(stream, boost::asio::buffer(bytes.data(), bytes.size()), handler);
+      },
+      run);
+}
+
+template <class Stream, class Run>
 Outcome read_some(Stream& stream, char* buf, std::size_t n, Run&& run) {
-  bool done = false;
-  Outcome o;
-  stream.async_read_some(boost::asio::buffer(buf, n),
-                         [&](const boost::system::error_code& e, std::size_t k) {
-                           o.ec = e;
-                           o.bytes = k;
-                           done = true;
-                         });
-  o.in_time = run(done);
-  return o;
+  return transfer(
+      [&](auto handler) { stream.async_read_some(boost::asio::buffer(buf, n), handler); }, run);
 }
 
 // Whatever `read(buf, n)` returns once `fd` is readable right now, without blocking: 0 when

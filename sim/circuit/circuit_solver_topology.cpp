@@ -19,20 +19,10 @@ void CircuitSolver::Impl::analyse(const std::vector<std::pair<std::size_t, std::
     const auto& el = c.elements[e];
     if (el.a >= n || el.b >= n)
       throw DataError(fmt::format("circuit: element {} joins a node that does not exist", el.name));
-    switch (el.kind) {
-      case ElementKind::resistor:
-        resistors.push_back(e);
-        break;
-      case ElementKind::diode:
-        diodes.push_back(e);
-        break;
-      case ElementKind::current_source:
-        current_sources.push_back(e);
-        break;
-      case ElementKind::voltage_source:
-        voltage_sources.push_back(e);
-        break;
-    }
+    // In the order of ElementKind.
+    std::vector<std::size_t>* const by_kind[] = {&resistors, &diodes, &voltage_sources,
+                                                 &current_sources};
+    by_kind[static_cast<std::size_t>(el.kind)]->push_back(e);
   }
   // Ideal or Shockley: one kind per circuit.
   std::size_t ideal_count = 0;

@@ -250,21 +250,17 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
 
 // The members defined here, for the two precisions the class is built for (hopfield_network.cpp
 // instantiates the class itself).
-template void HopfieldNetwork<float>::ensure_input_drive();
-template void HopfieldNetwork<float>::ensure_gram();
-template void HopfieldNetwork<float>::set_knobs_consistent();
-template RelaxReport HopfieldNetwork<float>::relax_holding_parameters();
-template void HopfieldNetwork<float>::update_parameters();
-template RelaxReport HopfieldNetwork<float>::relax_free();
-template HopfieldNetwork<float>::Matrix HopfieldNetwork<float>::input_drive_for_knob();
-template RelaxReport HopfieldNetwork<float>::relax_states(const HopfieldNetwork<float>::Matrix&);
-template void HopfieldNetwork<double>::ensure_input_drive();
-template void HopfieldNetwork<double>::ensure_gram();
-template void HopfieldNetwork<double>::set_knobs_consistent();
-template RelaxReport HopfieldNetwork<double>::relax_holding_parameters();
-template void HopfieldNetwork<double>::update_parameters();
-template RelaxReport HopfieldNetwork<double>::relax_free();
-template HopfieldNetwork<double>::Matrix HopfieldNetwork<double>::input_drive_for_knob();
-template RelaxReport HopfieldNetwork<double>::relax_states(const HopfieldNetwork<double>::Matrix&);
+#define AEQLAB_HOPFIELD_RELAXATION(T)                                             \
+  template void HopfieldNetwork<T>::ensure_input_drive();                         \
+  template void HopfieldNetwork<T>::ensure_gram();                                \
+  template void HopfieldNetwork<T>::set_knobs_consistent();                       \
+  template RelaxReport HopfieldNetwork<T>::relax_holding_parameters();            \
+  template void HopfieldNetwork<T>::update_parameters();                          \
+  template RelaxReport HopfieldNetwork<T>::relax_free();                          \
+  template HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob(); \
+  template RelaxReport HopfieldNetwork<T>::relax_states(const HopfieldNetwork<T>::Matrix&);
+AEQLAB_HOPFIELD_RELAXATION(float)
+AEQLAB_HOPFIELD_RELAXATION(double)
+#undef AEQLAB_HOPFIELD_RELAXATION
 
 }  // namespace aeqlab::sim

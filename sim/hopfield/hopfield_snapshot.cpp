@@ -145,9 +145,11 @@ void HopfieldNetwork<T>::restore(std::istream& in) {
 }
 
 // The members defined here, for the two precisions the class is built for.
-template void HopfieldNetwork<float>::save(std::ostream&) const;
-template void HopfieldNetwork<float>::restore(std::istream&);
-template void HopfieldNetwork<double>::save(std::ostream&) const;
-template void HopfieldNetwork<double>::restore(std::istream&);
+#define AEQLAB_HOPFIELD_SNAPSHOT(T)                            \
+  template void HopfieldNetwork<T>::save(std::ostream&) const; \
+  template void HopfieldNetwork<T>::restore(std::istream&);
+AEQLAB_HOPFIELD_SNAPSHOT(float)
+AEQLAB_HOPFIELD_SNAPSHOT(double)
+#undef AEQLAB_HOPFIELD_SNAPSHOT
 
 }  // namespace aeqlab::sim

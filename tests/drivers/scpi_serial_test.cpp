@@ -105,14 +105,11 @@ TEST_F(ScpiSerial, BinaryBlocksBothWays) {
 
 TEST_F(ScpiSerial, TimeoutIsRetriedThenReported) {
   auto s = session("", test_support::fast_options(100ms, 1));
-  try {
-    s.query("SILENT?");
-    FAIL() << "no TimeoutError";
-  } catch (const TimeoutError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("instrument \"dac\""));
-    EXPECT_THAT(e.what(), HasSubstr(pty.path()));
-    EXPECT_THAT(e.what(), HasSubstr("no reply to \"SILENT?\" within 100 ms (2 attempts)"));
-  }
+  const auto e = test_support::thrown<TimeoutError>([&] { s.query("SILENT?"); });
+  ASSERT_TRUE(e) << "no TimeoutError";
+  EXPECT_THAT(e->what(), HasSubstr("instrument \"dac\""));
+  EXPECT_THAT(e->what(), HasSubstr(pty.path()));
+  EXPECT_THAT(e->what(), HasSubstr("no reply to \"SILENT?\" within 100 ms (2 attempts)"));
   EXPECT_EQ(model.wait_count("SILENT?", 2), 2);
   EXPECT_EQ(s.query("ECHO? ok"), "ok");
 }
@@ -124,12 +121,11 @@ TEST_F(ScpiSerial, ConcurrentQueriesNeverInterleave) {
 }
 
 TEST(SerialPort, MissingPortIsAConnectErrorNamingIt) {
-  try {
+  const auto e = test_support::thrown<ConnectError>([&] {
     open_transport(parse_address("serial:///dev/ttyUSB-aeqlab-missing?baud=9600"), 500ms);
-    FAIL() << "no ConnectError";
-  } catch (const ConnectError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("no such serial port /dev/ttyUSB-aeqlab-missing"));
-  }
+  });
+  ASSERT_TRUE(e) << "no ConnectError";
+  EXPECT_THAT(e->what(), HasSubstr("no such serial port /dev/ttyUSB-aeqlab-missing"));
 }
 
 TEST(SerialPort, ListingPortsDoesNotThrow) {

@@ -66,30 +66,24 @@ TEST_F(ScpiTcp, WriteChecksTheErrorQueueInTheSameMessage) {
 
 TEST_F(ScpiTcp, RefusedWriteThrowsInstrumentErrorWithCodeAndText) {
   auto s = session();
-  try {
-    s.write("VOLT 20");
-    FAIL() << "no InstrumentError";
-  } catch (const InstrumentError& e) {
-    EXPECT_EQ(e.code, -222);
-    EXPECT_EQ(e.text, "Data out of range");
-    EXPECT_THAT(e.what(), HasSubstr("instrument \"dmm\""));
-    EXPECT_THAT(e.what(), HasSubstr(server.address()));
-    EXPECT_THAT(e.what(), HasSubstr("VOLT 20"));
-    EXPECT_THAT(e.what(), HasSubstr("-222,\"Data out of range\""));
-  }
+  const auto e = test_support::thrown<InstrumentError>([&] { s.write("VOLT 20"); });
+  ASSERT_TRUE(e) << "no InstrumentError";
+  EXPECT_EQ(e->code, -222);
+  EXPECT_EQ(e->text, "Data out of range");
+  EXPECT_THAT(e->what(), HasSubstr("instrument \"dmm\""));
+  EXPECT_THAT(e->what(), HasSubstr(server.address()));
+  EXPECT_THAT(e->what(), HasSubstr("VOLT 20"));
+  EXPECT_THAT(e->what(), HasSubstr("-222,\"Data out of range\""));
   EXPECT_EQ(s.query("VOLT?"), "0");  // the session is still usable
 }
 
 TEST_F(ScpiTcp, EveryQueuedErrorIsReportedAndTheQueueLeftEmpty) {
   auto s = session();
-  try {
-    s.write("BAD2");
-    FAIL() << "no InstrumentError";
-  } catch (const InstrumentError& e) {
-    EXPECT_EQ(e.code, -113);
-    EXPECT_THAT(e.what(), HasSubstr("-113,\"Undefined header\""));
-    EXPECT_THAT(e.what(), HasSubstr("-222,\"Data out of range\""));
-  }
+  const auto e = test_support::thrown<InstrumentError>([&] { s.write("BAD2"); });
+  ASSERT_TRUE(e) << "no InstrumentError";
+  EXPECT_EQ(e->code, -113);
+  EXPECT_THAT(e->what(), HasSubstr("-113,\"Undefined header\""));
+  EXPECT_THAT(e->what(), HasSubstr("-222,\"Data out of range\""));
   EXPECT_TRUE(s.drain_errors().empty());
 }
 
@@ -97,14 +91,11 @@ TEST_F(ScpiTcp, LongCommandsAreShortenedInMessages) {
   auto s = session();
   std::string command = "BOGUS ";
   command.append(300, 'a');
-  try {
-    s.write(command);
-    FAIL() << "no InstrumentError";
-  } catch (const InstrumentError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("BOGUS aaa"));
-    EXPECT_THAT(e.what(), HasSubstr("..."));
-    EXPECT_LT(std::string(e.what()).size(), 250u);
-  }
+  const auto e = test_support::thrown<InstrumentError>([&] { s.write(command); });
+  ASSERT_TRUE(e) << "no InstrumentError";
+  EXPECT_THAT(e->what(), HasSubstr("BOGUS aaa"));
+  EXPECT_THAT(e->what(), HasSubstr("..."));
+  EXPECT_LT(std::string(e->what()).size(), 250u);
 }
 
 TEST_F(ScpiTcp, ChainedWritesGoInOneMessage) {
@@ -151,31 +142,22 @@ TEST_F(ScpiTcp, QueryValuesParsesNumbers) {
 
 TEST_F(ScpiTcp, QueryValuesNamesTheBadField) {
   auto s = session();
-  try {
-    s.query_values("GARBLED?", 3);
-    FAIL() << "no ReplyError";
-  } catch (const ReplyError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("instrument \"dmm\""));
-    EXPECT_THAT(e.what(), HasSubstr("GARBLED?"));
-    EXPECT_THAT(e.what(), HasSubstr("field 2"));
-    EXPECT_THAT(e.what(), HasSubstr("abc"));
-  }
-  try {
-    s.query_values("MEAS?", 4);
-    FAIL() << "no ReplyError";
-  } catch (const ReplyError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("3 values where 4 were expected"));
-  }
-  try {
-    s.query_values("LONG?", 0);
-    FAIL() << "no ReplyError";
-  } catch (const ReplyError& e) {
-    const std::string what = e.what();
-    EXPECT_THAT(what, HasSubstr("x\\x01x\\x01"));  // escaped, never raw control bytes
-    EXPECT_EQ(what.find('\x01'), std::string::npos);
-    EXPECT_THAT(what, HasSubstr("..."));
-    EXPECT_LT(what.size(), 260u);
-  }
+  const auto e = test_support::thrown<ReplyError>([&] { s.query_values("GARBLED?", 3); });
+  ASSERT_TRUE(e) << "no ReplyError";
+  EXPECT_THAT(e->what(), HasSubstr("instrument \"dmm\""));
+  EXPECT_THAT(e->what(), HasSubstr("GARBLED?"));
+  EXPECT_THAT(e->what(), HasSubstr("field 2"));
+  EXPECT_THAT(e->what(), HasSubstr("abc"));
+  const auto count = test_support::thrown<ReplyError>([&] { s.query_values("MEAS?", 4); });
+  ASSERT_TRUE(count) << "no ReplyError";
+  EXPECT_THAT(count->what(), HasSubstr("3 values where 4 were expected"));
+  const auto huge = test_support::thrown<ReplyError>([&] { s.query_values("LONG?", 0); });
+  ASSERT_TRUE(huge) << "no ReplyError";
+  const std::string what = huge->what();
+  EXPECT_THAT(what, HasSubstr("x\\x01x\\x01"));  // escaped, never raw control bytes
+  EXPECT_EQ(what.find('\x01'), std::string::npos);
+  EXPECT_THAT(what, HasSubstr("..."));
+  EXPECT_LT(what.size(), 260u);
   EXPECT_THROW(s.query_values("ECHO? 1,,2", 0), ReplyError);
   EXPECT_THROW(s.query_values("ECHO? 1.5V", 0), ReplyError);
   EXPECT_THROW(s.query_values("ECHO? +-1", 0), ReplyError);
@@ -217,26 +199,20 @@ TEST_F(ScpiTcp, MegabyteBlocks) {
 TEST_F(ScpiTcp, RefusedBlockNeverPrintsThePayload) {
   auto s = session();
   const std::string payload(5000, 'Q');
-  try {
-    s.write_block("REFUSE ", payload);
-    FAIL() << "no InstrumentError";
-  } catch (const InstrumentError& e) {
-    EXPECT_EQ(e.code, -225);
-    EXPECT_THAT(e.what(), HasSubstr("REFUSE"));
-    EXPECT_THAT(e.what(), HasSubstr("block of 5000 bytes"));
-    EXPECT_THAT(e.what(), Not(HasSubstr("QQQ")));
-  }
+  const auto e = test_support::thrown<InstrumentError>([&] { s.write_block("REFUSE ", payload); });
+  ASSERT_TRUE(e) << "no InstrumentError";
+  EXPECT_EQ(e->code, -225);
+  EXPECT_THAT(e->what(), HasSubstr("REFUSE"));
+  EXPECT_THAT(e->what(), HasSubstr("block of 5000 bytes"));
+  EXPECT_THAT(e->what(), Not(HasSubstr("QQQ")));
 }
 
 TEST_F(ScpiTcp, MalformedBlocksAreReplyErrors) {
   auto s = session();
-  try {
-    s.query_block("INDEF?");
-    FAIL() << "no ReplyError";
-  } catch (const ReplyError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("indefinite"));
-    EXPECT_THAT(e.what(), HasSubstr("INDEF?"));
-  }
+  const auto e = test_support::thrown<ReplyError>([&] { s.query_block("INDEF?"); });
+  ASSERT_TRUE(e) << "no ReplyError";
+  EXPECT_THAT(e->what(), HasSubstr("indefinite"));
+  EXPECT_THAT(e->what(), HasSubstr("INDEF?"));
   EXPECT_THROW(s.query_block("BADBLK?"), ReplyError);
   EXPECT_THROW(s.query_block("ECHO? hello"), ReplyError);
   EXPECT_EQ(s.query("ECHO? still fine"), "still fine");
@@ -245,13 +221,10 @@ TEST_F(ScpiTcp, MalformedBlocksAreReplyErrors) {
 TEST_F(ScpiTcp, TimeoutsAreRetriedABoundedNumberOfTimes) {
   auto s = session(test_support::fast_options(100ms, 2));
   const auto start = std::chrono::steady_clock::now();
-  try {
-    s.query("SILENT?");
-    FAIL() << "no TimeoutError";
-  } catch (const TimeoutError& e) {
-    EXPECT_THAT(e.what(), HasSubstr(who()));
-    EXPECT_THAT(e.what(), HasSubstr("no reply to \"SILENT?\" within 100 ms (3 attempts)"));
-  }
+  const auto e = test_support::thrown<TimeoutError>([&] { s.query("SILENT?"); });
+  ASSERT_TRUE(e) << "no TimeoutError";
+  EXPECT_THAT(e->what(), HasSubstr(who()));
+  EXPECT_THAT(e->what(), HasSubstr("no reply to \"SILENT?\" within 100 ms (3 attempts)"));
   EXPECT_GE(std::chrono::steady_clock::now() - start, 300ms);
   EXPECT_EQ(model.wait_count("SILENT?", 3), 3);
   EXPECT_EQ(s.query("ECHO? ok"), "ok");
@@ -290,15 +263,12 @@ TEST_F(ScpiTcp, GivesUpWhenTheInstrumentStaysAway) {
   server.stop_listening();
   server.kick();
   std::this_thread::sleep_for(50ms);
-  try {
-    s.query("MEAS?");
-    FAIL() << "no DisconnectedError";
-  } catch (const DisconnectedError& e) {
-    EXPECT_THAT(e.what(), HasSubstr(who()));
-    EXPECT_THAT(e.what(), HasSubstr("MEAS?"));
-    EXPECT_THAT(e.what(), HasSubstr("2 reconnect attempts failed"));
-    EXPECT_THAT(e.what(), HasSubstr("refused"));
-  }
+  const auto e = test_support::thrown<DisconnectedError>([&] { s.query("MEAS?"); });
+  ASSERT_TRUE(e) << "no DisconnectedError";
+  EXPECT_THAT(e->what(), HasSubstr(who()));
+  EXPECT_THAT(e->what(), HasSubstr("MEAS?"));
+  EXPECT_THAT(e->what(), HasSubstr("2 reconnect attempts failed"));
+  EXPECT_THAT(e->what(), HasSubstr("refused"));
 }
 
 TEST_F(ScpiTcp, ConcurrentQueriesNeverInterleave) {
@@ -325,13 +295,11 @@ TEST(ScpiTcpConnect, RefusedConnectionIsAConnectError) {
   }
   std::string address = "tcp://127.0.0.1:";
   address += std::to_string(port);
-  try {
-    open_transport(parse_address(address), 500ms);
-    FAIL() << "no ConnectError";
-  } catch (const ConnectError& e) {
-    EXPECT_THAT(e.what(), HasSubstr(address));
-    EXPECT_THAT(e.what(), HasSubstr("refused"));
-  }
+  const auto e =
+      test_support::thrown<ConnectError>([&] { open_transport(parse_address(address), 500ms); });
+  ASSERT_TRUE(e) << "no ConnectError";
+  EXPECT_THAT(e->what(), HasSubstr(address));
+  EXPECT_THAT(e->what(), HasSubstr("refused"));
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 #pragma once
-// What the SCPI tests over TCP and over a pseudo-terminal share: quick session options and the
+// What the driver tests share: catching an expected error, quick SCPI session options, and the
 // check that concurrent queries never interleave.
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,6 +12,18 @@
 #include "drivers/scpi_session.hpp"
 
 namespace aeqlab::drivers::test_support {
+
+// The E that `f` throws (a copy, to check its text and fields), or nothing when it throws none;
+// other exceptions pass through.
+template <class E, class F>
+std::optional<E> thrown(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e;
+  }
+  return std::nullopt;
+}
 
 // Short timeouts and reconnect delays, so the failure paths run in well under a second.
 inline ScpiOptions fast_options() {
