@@ -1,20 +1,27 @@
 #pragma once
-// One asynchronous write or read on an Asio stream (a TCP socket, a serial port), run for at
-// most a timeout: what the TCP and serial transports share. Included only by their .cpp files,
-// so Asio stays out of every header the rest of aeqlab sees.
+// What the TCP and serial transports share: a transport over one Asio stream (a TCP socket, a
+// serial port), and one asynchronous write or read on it run for at most a timeout. Included
+// only by their .cpp files, so Asio stays out of every header the rest of aeqlab sees.
 
 // Boost 1.74's Asio under -std=c++20 uses std::exchange without including <utility>.
 #include <utility>
 
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <string_view>
 
 #include <poll.h>
 #include <unistd.h>
 
+#include <spdlog/fmt/fmt.h>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
+
+#include "drivers/errors.hpp"
+#include "drivers/transport.hpp"
 
 namespace aeqlab::drivers::asio_transfer {
 
@@ -72,5 +79,73 @@ long read_ready(int fd, Read&& read) {
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
   return -1;
 }
+
+// A transport over one Asio stream and its own I/O context: closing, writing and reading within
+// a timeout. The concrete transport opens the stream and says what its failures mean.
+template <class Stream>
+class StreamTransport : public Transport {
+ public:
+  using Transport::Transport;
+
+ protected:
+  void do_close() override {
+    boost::system::error_code ignored;
+    stream_.close(ignored);
+  }
+
+  void do_write(std::string_view bytes, std::chrono::milliseconds timeout) override {
+    require_open();
+    const auto o = asio_transfer::write(stream_, bytes, cancelling_after(timeout));
+    if (!o.in_time && o.ec == boost::asio::error::operation_aborted)
+      throw TimeoutError(fmt::format("{}: could not send within {} ms ({} of {} bytes sent; {})",
+                                     address(), timeout.count(), o.bytes, bytes.size(),
+                                     stalled_write_hint()));
+    if (o.ec) lost(o.ec, "while sending");
+  }
+
+  std::size_t do_read_some(char* buf, std::size_t n, std::chrono::milliseconds timeout) override {
+    require_open();
+    const auto o = asio_transfer::read_some(stream_, buf, n, cancelling_after(timeout));
+    if (o.bytes > 0) return o.bytes;  // bytes that raced the cancellation are still bytes
+    if (!o.in_time && o.ec == boost::asio::error::operation_aborted)
+      throw TimeoutError(fmt::format("{}: no reply within {} ms", address(), timeout.count()));
+    if (o.ec) lost(o.ec, "while reading");
+    return o.bytes;
+  }
+
+  // Throws DisconnectedError, naming the port or host, when the stream is not open.
+  virtual void require_open() const = 0;
+  // Why a write may not get through in time, for the TimeoutError that says it did not.
+  virtual const char* stalled_write_hint() const = 0;
+  // Throws the DisconnectedError for `ec`, which happened `during` ("while reading").
+  [[noreturn]] virtual void lost(const boost::system::error_code& ec,
+                                 std::string_view during) const = 0;
+
+  // Runs the pending operation for at most `timeout`; past it, `cancel()`s the operation and runs
+  // its handler too, so nothing is left pending to fire during a later call. Returns false when
+  // the time ran out (the handler then usually saw operation_aborted).
+  template <class Cancel>
+  bool run(std::chrono::milliseconds timeout, const bool& done, Cancel cancel) {
+    io_.restart();
+    io_.run_for(timeout);
+    if (done) return true;
+    cancel();
+    io_.restart();
+    io_.run();
+    return false;
+  }
+  // run() for a read or write on the stream: the stream's operation is what a timeout cancels.
+  auto cancelling_after(std::chrono::milliseconds timeout) {
+    return [this, timeout](const bool& done) {
+      return run(timeout, done, [this] {
+        boost::system::error_code ignored;
+        stream_.cancel(ignored);
+      });
+    };
+  }
+
+  boost::asio::io_context io_{1};
+  Stream stream_{io_};
+};
 
 }  // namespace aeqlab::drivers::asio_transfer
