@@ -6,24 +6,31 @@
 
 namespace aeqlab {
 
-struct ConfigError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-struct DataError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-// A value was refused before it reached the system because it lies outside a declared safe range.
-struct SafeRangeError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-// The device cannot do what was asked (a capability it did not declare, a settle that diverged).
-struct DeviceError : std::runtime_error {
+// The root of every error aeqlab raises on purpose, the drivers' transport errors included: one
+// type to catch for "aeqlab refused or failed, and says why", leaving std::exception for the
+// rest (bad_alloc, a library's own failure). See docs/architecture.md.
+struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+struct ConfigError : Error {
+  using Error::Error;
+};
+struct DataError : Error {
+  using Error::Error;
+};
+// A value was refused before it reached the system because it lies outside a declared safe range.
+struct SafeRangeError : Error {
+  using Error::Error;
+};
+// The device cannot do what was asked (a capability it did not declare, a settle that diverged).
+struct DeviceError : Error {
+  using Error::Error;
+};
+
 // A second Ctrl-C (or SIGTERM) asked to stop now, in the middle of whatever was going on.
-struct Interrupted : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct Interrupted : Error {
+  using Error::Error;
 };
 
 }  // namespace aeqlab

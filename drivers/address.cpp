@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <initializer_list>
+#include <utility>
 #include <vector>
 
 #include <spdlog/fmt/fmt.h>
@@ -29,6 +31,17 @@ bool parse_unsigned(std::string_view s, unsigned long& out) {
   if (s.empty()) return false;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && end == s.data() + s.size();
+}
+
+// The letter a serial option's word stands for; false for a word not in `words`.
+bool pick(std::string_view value, std::initializer_list<std::pair<std::string_view, char>> words,
+          char& out) {
+  for (const auto& [word, letter] : words)
+    if (value == word) {
+      out = letter;
+      return true;
+    }
+  return false;
 }
 
 bool valid_hostname(std::string_view host) {
@@ -90,13 +103,7 @@ void apply_serial_option(Address& a, std::string_view text, std::string_view key
       bad("a standard baud rate such as 9600, 19200, 38400, 57600 or 115200");
     a.baud = static_cast<unsigned>(n);
   } else if (key == "parity") {
-    if (value == "none")
-      a.parity = 'N';
-    else if (value == "even")
-      a.parity = 'E';
-    else if (value == "odd")
-      a.parity = 'O';
-    else
+    if (!pick(value, {{"none", 'N'}, {"even", 'E'}, {"odd", 'O'}}, a.parity))
       bad("none, even or odd");
   } else if (key == "data_bits") {
     if (!parse_unsigned(value, n) || n < 5 || n > 8) bad("5, 6, 7 or 8");
@@ -105,13 +112,7 @@ void apply_serial_option(Address& a, std::string_view text, std::string_view key
     if (!parse_unsigned(value, n) || (n != 1 && n != 2)) bad("1 or 2");
     a.stop_bits = static_cast<unsigned>(n);
   } else if (key == "flow") {
-    if (value == "none")
-      a.flow = 'N';
-    else if (value == "hardware")
-      a.flow = 'H';
-    else if (value == "software")
-      a.flow = 'S';
-    else
+    if (!pick(value, {{"none", 'N'}, {"hardware", 'H'}, {"software", 'S'}}, a.flow))
       bad("none, hardware or software");
   } else {
     fail(text, fmt::format("unknown serial option \"{}\" (known: baud, parity, data_bits, "

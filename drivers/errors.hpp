@@ -3,14 +3,18 @@
 // address (and, from the SCPI layer up, the instrument and the command), so a lab user knows
 // which cable, port or setting to look at.
 
-#include <stdexcept>
 #include <string>
+#include <utility>
+
+#include "core/error.hpp"
 
 namespace aeqlab::drivers {
 
 // Anything on the wire: the base the bench device catches to bring the bench to a safe state.
-struct TransportError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+// An aeqlab::Error like every error aeqlab raises; the instruments layer is the one place that
+// turns it into a DeviceError naming the bench.
+struct TransportError : aeqlab::Error {
+  using aeqlab::Error::Error;
 };
 // The address cannot be understood (bad scheme, port, baud rate...).
 struct AddressError : TransportError {

@@ -17,8 +17,8 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/serial_port.hpp>
-#include <boost/asio/write.hpp>
 
+#include "drivers/asio_transfer.hpp"
 #include "drivers/errors.hpp"
 
 namespace aeqlab::drivers {
@@ -29,51 +29,37 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 // Asio rather than libserialport for the I/O: libserialport cannot open pseudo-terminals, which
-// the virtual bench serves its serial instruments on (DESIGN §10).
-class SerialTransport final : public Transport {
+// the virtual bench serves its serial instruments on (it needs /sys/class/tty/<name>, and its
+// configuration read uses TIOCMGET, which pseudo-terminals reject).
+class SerialTransport final : public asio_transfer::StreamTransport<asio::serial_port> {
  public:
-  explicit SerialTransport(const Address& address) : Transport(address.text), settings_(address) {
+  explicit SerialTransport(const Address& address)
+      : StreamTransport(address.text), settings_(address) {
     do_open();
   }
   ~SerialTransport() override { do_close(); }
 
  protected:
   void do_open() override;
-  void do_close() override {
-    error_code ignored;
-    port_.close(ignored);
-  }
-  void do_write(std::string_view bytes, std::chrono::milliseconds timeout) override;
-  std::size_t do_read_some(char* buf, std::size_t n, std::chrono::milliseconds timeout) override;
   std::size_t do_read_available(char* buf, std::size_t n) override;
 
  private:
-  // Runs the pending operation for at most `timeout`; past it, cancels the operation and runs its
-  // handler too, so nothing is left pending to fire during a later call. Returns false when the
-  // time ran out.
-  bool run(std::chrono::milliseconds timeout, const bool& done) {
-    io_.restart();
-    io_.run_for(timeout);
-    if (done) return true;
-    error_code ignored;
-    port_.cancel(ignored);
-    io_.restart();
-    io_.run();
-    return false;
-  }
-  void require_open() const {
-    if (!port_.is_open())
+  void require_open() const override {
+    if (!stream_.is_open())
       throw DisconnectedError(
           fmt::format("{}: serial port {} is not open", address(), settings_.path));
   }
-  [[noreturn]] void lost(const error_code& ec, std::string_view during) const {
+  const char* stalled_write_hint() const override { return "check flow control and cabling"; }
+  [[noreturn]] void lost(const error_code& ec, std::string_view during) const override {
+    if (ec == asio::error::eof && during == "while reading")
+      throw DisconnectedError(fmt::format("{}: serial port {} hung up", address(), settings_.path));
     throw DisconnectedError(fmt::format("{}: serial port {} lost {}: {}", address(), settings_.path,
                                         during, ec.message()));
   }
   template <class Option>
   void set(const Option& option, std::string_view what) {
     error_code ec;
-    port_.set_option(option, ec);
+    stream_.set_option(option, ec);
     if (ec && pseudo_terminal()) {
       // Line settings mean nothing on a pseudo-terminal and some kernels refuse parity and
       // 7 data bits there; a bench file written for the real 7E1 instrument must still run
@@ -92,19 +78,17 @@ class SerialTransport final : public Transport {
   bool pseudo_terminal() {
     struct stat st {};
     // Unix98 pseudo-terminal slaves have majors 136-143 (Documentation/admin-guide/devices.txt).
-    return ::fstat(port_.native_handle(), &st) == 0 && S_ISCHR(st.st_mode) &&
+    return ::fstat(stream_.native_handle(), &st) == 0 && S_ISCHR(st.st_mode) &&
            major(st.st_rdev) >= 136 && major(st.st_rdev) <= 143;
   }
 
   Address settings_;
-  asio::io_context io_{1};
-  asio::serial_port port_{io_};
 };
 
 void SerialTransport::do_open() {
   do_close();
   error_code ec;
-  port_.open(settings_.path, ec);
+  stream_.open(settings_.path, ec);
   if (ec == boost::system::errc::no_such_file_or_directory ||
       ec == boost::system::errc::no_such_device)
     throw ConnectError(fmt::format("{}: no such serial port {} (is the adapter plugged in?)",
@@ -126,59 +110,16 @@ void SerialTransport::do_open() {
                                                  : base::flow_control::none),
       "flow control");
   // Bytes an adapter buffered before we opened it belong to nobody's question.
-  (void)::tcflush(port_.native_handle(), TCIOFLUSH);
-}
-
-void SerialTransport::do_write(std::string_view bytes, std::chrono::milliseconds timeout) {
-  require_open();
-  bool done = false;
-  error_code ec;
-  std::size_t sent = 0;
-  asio::async_write(port_, asio::buffer(bytes.data(), bytes.size()),
-                    [&](const error_code& e, std::size_t n) {
-                      ec = e;
-                      sent = n;
-                      done = true;
-                    });
-  const bool in_time = run(timeout, done);
-  if (!in_time && ec == asio::error::operation_aborted)
-    throw TimeoutError(fmt::format(
-        "{}: could not send within {} ms ({} of {} bytes sent; check flow control and cabling)",
-        address(), timeout.count(), sent, bytes.size()));
-  if (ec) lost(ec, "while sending");
-}
-
-std::size_t SerialTransport::do_read_some(char* buf, std::size_t n,
-                                          std::chrono::milliseconds timeout) {
-  require_open();
-  bool done = false;
-  error_code ec;
-  std::size_t got = 0;
-  port_.async_read_some(asio::buffer(buf, n), [&](const error_code& e, std::size_t k) {
-    ec = e;
-    got = k;
-    done = true;
-  });
-  const bool in_time = run(timeout, done);
-  if (got > 0) return got;  // bytes that raced the cancellation are still bytes
-  if (!in_time && ec == asio::error::operation_aborted)
-    throw TimeoutError(fmt::format("{}: no reply within {} ms", address(), timeout.count()));
-  if (ec == asio::error::eof)
-    throw DisconnectedError(fmt::format("{}: serial port {} hung up", address(), settings_.path));
-  if (ec) lost(ec, "while reading");
-  return got;
+  (void)::tcflush(stream_.native_handle(), TCIOFLUSH);
 }
 
 std::size_t SerialTransport::do_read_available(char* buf, std::size_t n) {
   require_open();
-  const int fd = port_.native_handle();
-  pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, 0) <= 0) return 0;
-  const ssize_t k = ::read(fd, buf, n);
-  if (k > 0) return std::size_t(k);
-  if (k == 0)
+  const int fd = stream_.native_handle();
+  const long k = asio_transfer::read_ready(fd, [&] { return ::read(fd, buf, n); });
+  if (k >= 0) return std::size_t(k);
+  if (errno == 0)
     throw DisconnectedError(fmt::format("{}: serial port {} hung up", address(), settings_.path));
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
   throw DisconnectedError(
       fmt::format("{}: serial port {} lost: {}", address(), settings_.path, std::strerror(errno)));
 }

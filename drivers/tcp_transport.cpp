@@ -14,8 +14,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
 
+#include "drivers/asio_transfer.hpp"
 #include "drivers/errors.hpp"
 
 namespace aeqlab::drivers {
@@ -26,10 +26,10 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
-class TcpTransport final : public Transport {
+class TcpTransport final : public asio_transfer::StreamTransport<tcp::socket> {
  public:
   TcpTransport(const Address& address, std::chrono::milliseconds connect_timeout)
-      : Transport(address.text),
+      : StreamTransport(address.text),
         host_(address.host),
         port_(address.port),
         connect_timeout_(connect_timeout) {
@@ -39,32 +39,14 @@ class TcpTransport final : public Transport {
 
  protected:
   void do_open() override;
-  void do_close() override {
-    error_code ignored;
-    socket_.close(ignored);
-  }
-  void do_write(std::string_view bytes, std::chrono::milliseconds timeout) override;
-  std::size_t do_read_some(char* buf, std::size_t n, std::chrono::milliseconds timeout) override;
   std::size_t do_read_available(char* buf, std::size_t n) override;
 
  private:
-  // Runs the pending operation for at most `timeout`; past it, cancels the operation and runs its
-  // handler too, so nothing is left pending to fire during a later call. Returns false when the
-  // time ran out (the handler then usually saw operation_aborted).
-  template <class Cancel>
-  bool run(std::chrono::milliseconds timeout, const bool& done, Cancel cancel) {
-    io_.restart();
-    io_.run_for(timeout);
-    if (done) return true;
-    cancel();
-    io_.restart();
-    io_.run();
-    return false;
+  void require_open() const override {
+    if (!stream_.is_open()) throw DisconnectedError(fmt::format("{}: not connected", address()));
   }
-  void require_open() const {
-    if (!socket_.is_open()) throw DisconnectedError(fmt::format("{}: not connected", address()));
-  }
-  [[noreturn]] void lost(const error_code& ec, std::string_view during) const {
+  const char* stalled_write_hint() const override { return "the instrument is not reading"; }
+  [[noreturn]] void lost(const error_code& ec, std::string_view during) const override {
     if (ec == asio::error::eof)
       throw DisconnectedError(
           fmt::format("{}: the instrument closed the connection {}", address(), during));
@@ -75,8 +57,6 @@ class TcpTransport final : public Transport {
   std::string host_;
   std::uint16_t port_;
   std::chrono::milliseconds connect_timeout_;
-  asio::io_context io_{1};
-  tcp::socket socket_{io_};
 };
 
 void TcpTransport::do_open() {
@@ -111,13 +91,13 @@ void TcpTransport::do_open() {
   }
   bool done = false;
   ec = asio::error::would_block;
-  asio::async_connect(socket_, endpoints, [&](const error_code& e, const tcp::endpoint&) {
+  asio::async_connect(stream_, endpoints, [&](const error_code& e, const tcp::endpoint&) {
     ec = e;
     done = true;
   });
   const bool in_time = run(std::max(left(), std::chrono::milliseconds(1)), done, [&] {
     error_code ignored;
-    socket_.close(ignored);
+    stream_.close(ignored);
   });
   if (!in_time && ec) {
     do_close();
@@ -129,63 +109,17 @@ void TcpTransport::do_open() {
     throw ConnectError(fmt::format("{}: cannot connect: {}", address(), ec.message()));
   }
   // SCPI is small request/reply messages: Nagle's delay would add up to 40 ms to every query.
-  socket_.set_option(tcp::no_delay(true), ec);
-  socket_.set_option(asio::socket_base::keep_alive(true), ec);
-}
-
-void TcpTransport::do_write(std::string_view bytes, std::chrono::milliseconds timeout) {
-  require_open();
-  bool done = false;
-  error_code ec;
-  std::size_t sent = 0;
-  asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
-                    [&](const error_code& e, std::size_t n) {
-                      ec = e;
-                      sent = n;
-                      done = true;
-                    });
-  const bool in_time = run(timeout, done, [&] {
-    error_code ignored;
-    socket_.cancel(ignored);
-  });
-  if (!in_time && ec == asio::error::operation_aborted)
-    throw TimeoutError(fmt::format(
-        "{}: could not send within {} ms ({} of {} bytes sent; the instrument is not reading)",
-        address(), timeout.count(), sent, bytes.size()));
-  if (ec) lost(ec, "while sending");
-}
-
-std::size_t TcpTransport::do_read_some(char* buf, std::size_t n,
-                                       std::chrono::milliseconds timeout) {
-  require_open();
-  bool done = false;
-  error_code ec;
-  std::size_t got = 0;
-  socket_.async_read_some(asio::buffer(buf, n), [&](const error_code& e, std::size_t k) {
-    ec = e;
-    got = k;
-    done = true;
-  });
-  const bool in_time = run(timeout, done, [&] {
-    error_code ignored;
-    socket_.cancel(ignored);
-  });
-  if (got > 0) return got;  // bytes that raced the cancellation are still bytes
-  if (!in_time && ec == asio::error::operation_aborted)
-    throw TimeoutError(fmt::format("{}: no reply within {} ms", address(), timeout.count()));
-  if (ec) lost(ec, "while reading");
-  return got;
+  stream_.set_option(tcp::no_delay(true), ec);
+  stream_.set_option(asio::socket_base::keep_alive(true), ec);
 }
 
 std::size_t TcpTransport::do_read_available(char* buf, std::size_t n) {
   require_open();
-  pollfd p{socket_.native_handle(), POLLIN, 0};
-  if (::poll(&p, 1, 0) <= 0) return 0;
-  const ssize_t k = ::recv(socket_.native_handle(), buf, n, MSG_DONTWAIT);
-  if (k > 0) return std::size_t(k);
-  if (k == 0)
+  const int fd = stream_.native_handle();
+  const long k = asio_transfer::read_ready(fd, [&] { return ::recv(fd, buf, n, MSG_DONTWAIT); });
+  if (k >= 0) return std::size_t(k);
+  if (errno == 0)
     throw DisconnectedError(fmt::format("{}: the instrument closed the connection", address()));
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
   throw DisconnectedError(fmt::format("{}: connection lost: {}", address(), std::strerror(errno)));
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 
 #include "core/error.hpp"
 
@@ -21,21 +22,15 @@ bool is_ground(std::string_view name) {
   return name == "0" || same_name(name, "gnd");
 }
 
-const char* kind_name(ElementKind kind) {
-  switch (kind) {
-    case ElementKind::resistor:
-      return "resistor";
-    case ElementKind::diode:
-      return "diode";
-    case ElementKind::voltage_source:
-      return "voltage source";
-    case ElementKind::current_source:
-      return "current source";
-  }
-  return "element";
-}
-
 }  // namespace
+
+KindNames names_of(ElementKind kind) {
+  // In the order of ElementKind.
+  static constexpr KindNames kNames[] = {
+      {"resistor", 'r'}, {"diode", 'd'}, {"voltage source", 'v'}, {"current source", 'i'}};
+  const auto k = static_cast<std::size_t>(kind);
+  return k < std::size(kNames) ? kNames[k] : KindNames{"element", '?'};
+}
 
 std::size_t Circuit::node(std::string_view name) {
   if (name.empty()) throw DataError("circuit '" + title + "': a node needs a name");
@@ -71,7 +66,7 @@ std::size_t Circuit::add(ElementKind kind, std::string name, std::size_t a, std:
   // instead of deep inside a solve. Duplicate names are the reader's to catch: checking them here
   // would make building a large circuit quadratic.
   if (a >= nodes.size() || b >= nodes.size())
-    throw DataError(std::string(kind_name(kind)) + " '" + name + "': node index " +
+    throw DataError(std::string(names_of(kind).name) + " '" + name + "': node index " +
                     std::to_string(std::max(a, b)) + " does not exist (the circuit has " +
                     std::to_string(nodes.size()) + " nodes)");
   if (kind == ElementKind::diode && model >= models.size())

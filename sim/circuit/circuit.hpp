@@ -20,6 +20,13 @@ struct DiodeModel {
 
 enum class ElementKind { resistor, diode, voltage_source, current_source };
 
+// How an element kind is called in messages ("voltage source") and its SPICE letter ('v').
+struct KindNames {
+  const char* name;
+  char letter;
+};
+KindNames names_of(ElementKind kind);
+
 // Between nodes a and b (0 is ground). A diode's anode is a, its cathode b. A voltage source
 // holds v_a - v_b = value. A current source drives `value` amperes from a through itself to b
 // (SPICE's convention: it takes current out of a and puts it into b).

@@ -466,20 +466,6 @@ std::string format_ohms(const std::string& name, double conductance) {
                   " S does not survive writing as ohms");
 }
 
-char letter_of(ElementKind kind) {
-  switch (kind) {
-    case ElementKind::resistor:
-      return 'r';
-    case ElementKind::diode:
-      return 'd';
-    case ElementKind::voltage_source:
-      return 'v';
-    case ElementKind::current_source:
-      return 'i';
-  }
-  return '?';
-}
-
 }  // namespace
 
 bool parse_spice_number(std::string_view text, double& value) {
@@ -522,10 +508,10 @@ void write_netlist(const Circuit& circuit, std::ostream& out) {
   std::unordered_set<std::string> names;
   for (const auto& e : circuit.elements) {
     check_name(e.name, "element");
-    if (std::tolower(static_cast<unsigned char>(e.name.front())) != letter_of(e.kind))
+    if (std::tolower(static_cast<unsigned char>(e.name.front())) != names_of(e.kind).letter)
       throw DataError("element " + in_quotes(e.name) + ": SPICE knows it by its first letter, " +
                       "which must be " +
-                      std::string(1, static_cast<char>(std::toupper(letter_of(e.kind)))));
+                      std::string(1, static_cast<char>(std::toupper(names_of(e.kind).letter))));
     if (!names.insert(lower(e.name)).second)
       throw DataError("element " + in_quotes(e.name) + " appears twice in the circuit");
     if (e.a >= circuit.nodes.size() || e.b >= circuit.nodes.size())

@@ -1,5 +1,6 @@
 #pragma once
-// The physics of a layered Hopfield network with parameters coupled to knobs (DESIGN §2, §5).
+// The physics of a layered Hopfield network with parameters coupled to knobs (docs/algorithm.md,
+// docs/hopfield-device.md).
 // Heavy header (Eigen): include it only from sim/ sources and tests, never from a widely used one.
 //
 //   F = sum_l 1/2 |s_l|^2 - sum_k s_k^T W_k s_{k+1} - sum_l b_l . s_l

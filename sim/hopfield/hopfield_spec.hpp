@@ -1,6 +1,7 @@
 #pragma once
-// The physical description of a layered Hopfield network (DESIGN §5): what a lab would write down
-// about the device, kept free of any linear-algebra header so that it can be included anywhere.
+// The physical description of a layered Hopfield network (docs/hopfield-device.md): what a lab
+// would write down about the device, kept free of any linear-algebra header so that it can be
+// included anywhere.
 
 #include <cstddef>
 #include <cstdint>

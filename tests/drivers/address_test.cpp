@@ -1,5 +1,7 @@
 #include "drivers/address.hpp"
 
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "drivers/errors.hpp"
@@ -27,26 +29,27 @@ TEST(Address, TcpIpv6InBrackets) {
   EXPECT_EQ(a.port, 6000);
 }
 
-TEST(Address, SerialDefaults) {
-  const Address a = parse_address("serial:///dev/ttyUSB0");
+// A serial address's every setting, in one comparison that names the one that differs.
+void expect_serial(const Address& a, const std::string& path, unsigned baud, char parity,
+                   unsigned data_bits, unsigned stop_bits, char flow) {
   EXPECT_EQ(a.kind, Address::Kind::serial);
-  EXPECT_EQ(a.path, "/dev/ttyUSB0");
-  EXPECT_EQ(a.baud, 9600u);
-  EXPECT_EQ(a.parity, 'N');
-  EXPECT_EQ(a.data_bits, 8u);
-  EXPECT_EQ(a.stop_bits, 1u);
-  EXPECT_EQ(a.flow, 'N');
+  EXPECT_EQ(a.path, path);
+  EXPECT_EQ(a.baud, baud);
+  EXPECT_EQ(a.parity, parity);
+  EXPECT_EQ(a.data_bits, data_bits);
+  EXPECT_EQ(a.stop_bits, stop_bits);
+  EXPECT_EQ(a.flow, flow);
+}
+
+TEST(Address, SerialDefaults) {
+  expect_serial(parse_address("serial:///dev/ttyUSB0"), "/dev/ttyUSB0", 9600u, 'N', 8u, 1u, 'N');
 }
 
 TEST(Address, SerialWithEveryOption) {
-  const Address a = parse_address(
-      "serial:///tmp/virtual-dac?baud=115200&parity=even&data_bits=7&stop_bits=2&flow=hardware");
-  EXPECT_EQ(a.path, "/tmp/virtual-dac");
-  EXPECT_EQ(a.baud, 115200u);
-  EXPECT_EQ(a.parity, 'E');
-  EXPECT_EQ(a.data_bits, 7u);
-  EXPECT_EQ(a.stop_bits, 2u);
-  EXPECT_EQ(a.flow, 'H');
+  expect_serial(
+      parse_address("serial:///tmp/virtual-dac?baud=115200&parity=even&data_bits=7&stop_bits=2&"
+                    "flow=hardware"),
+      "/tmp/virtual-dac", 115200u, 'E', 7u, 2u, 'H');
   EXPECT_EQ(parse_address("serial:///dev/pts/3?parity=odd&flow=software").flow, 'S');
   EXPECT_EQ(parse_address("serial:///dev/pts/3?parity=odd").parity, 'O');
 }

@@ -14,6 +14,7 @@
 #include "drivers/scpi_session.hpp"
 #include "drivers/serial_ports.hpp"
 #include "fake_instrument.hpp"
+#include "scpi_test_support.hpp"
 
 namespace aeqlab::drivers {
 namespace {
@@ -35,12 +36,7 @@ class ScpiSerial : public ::testing::Test {
     address += query_string;
     return ScpiSession("dac", open_transport(parse_address(address), 500ms), std::move(options));
   }
-  static ScpiOptions fast() {
-    ScpiOptions o;
-    o.timeout = 150ms;
-    o.reconnect_delay = 10ms;
-    return o;
-  }
+  static ScpiOptions fast() { return test_support::fast_options(); }
   fake::FakeModel model;
   fake::PtyFake pty{model};
 };
@@ -108,18 +104,12 @@ TEST_F(ScpiSerial, BinaryBlocksBothWays) {
 }
 
 TEST_F(ScpiSerial, TimeoutIsRetriedThenReported) {
-  auto o = fast();
-  o.timeout = 100ms;
-  o.retries = 1;
-  auto s = session("", o);
-  try {
-    s.query("SILENT?");
-    FAIL() << "no TimeoutError";
-  } catch (const TimeoutError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("instrument \"dac\""));
-    EXPECT_THAT(e.what(), HasSubstr(pty.path()));
-    EXPECT_THAT(e.what(), HasSubstr("no reply to \"SILENT?\" within 100 ms (2 attempts)"));
-  }
+  auto s = session("", test_support::fast_options(100ms, 1));
+  const auto e = test_support::thrown<TimeoutError>([&] { s.query("SILENT?"); });
+  ASSERT_TRUE(e) << "no TimeoutError";
+  EXPECT_THAT(e->what(), HasSubstr("instrument \"dac\""));
+  EXPECT_THAT(e->what(), HasSubstr(pty.path()));
+  EXPECT_THAT(e->what(), HasSubstr("no reply to \"SILENT?\" within 100 ms (2 attempts)"));
   EXPECT_EQ(model.wait_count("SILENT?", 2), 2);
   EXPECT_EQ(s.query("ECHO? ok"), "ok");
 }
@@ -127,31 +117,15 @@ TEST_F(ScpiSerial, TimeoutIsRetriedThenReported) {
 TEST_F(ScpiSerial, ConcurrentQueriesNeverInterleave) {
   model.split_replies = true;
   auto s = session();
-  std::atomic<int> wrong{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 25; ++i) {
-        std::string token = "t";
-        token += std::to_string(t);
-        token += '.';
-        token += std::to_string(i);
-        std::string command = "ECHO? ";
-        command += token;
-        if (s.query(command) != token) ++wrong;
-      }
-    });
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(test_support::echo_mismatches(s, 4, 25), 0);
 }
 
 TEST(SerialPort, MissingPortIsAConnectErrorNamingIt) {
-  try {
+  const auto e = test_support::thrown<ConnectError>([&] {
     open_transport(parse_address("serial:///dev/ttyUSB-aeqlab-missing?baud=9600"), 500ms);
-    FAIL() << "no ConnectError";
-  } catch (const ConnectError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("no such serial port /dev/ttyUSB-aeqlab-missing"));
-  }
+  });
+  ASSERT_TRUE(e) << "no ConnectError";
+  EXPECT_THAT(e->what(), HasSubstr("no such serial port /dev/ttyUSB-aeqlab-missing"));
 }
 
 TEST(SerialPort, ListingPortsDoesNotThrow) {

@@ -10,6 +10,7 @@
 #include "drivers/errors.hpp"
 #include "drivers/scpi_session.hpp"
 #include "fake_instrument.hpp"
+#include "scpi_test_support.hpp"
 
 namespace aeqlab::drivers {
 namespace {
@@ -29,12 +30,7 @@ class ScpiTcp : public ::testing::Test {
     w += server.address();
     return w;
   }
-  static ScpiOptions fast() {
-    ScpiOptions o;
-    o.timeout = 150ms;
-    o.reconnect_delay = 10ms;
-    return o;
-  }
+  static ScpiOptions fast() { return test_support::fast_options(); }
   fake::FakeModel model;
   fake::TcpFake server{model};
 };
@@ -70,30 +66,24 @@ TEST_F(ScpiTcp, WriteChecksTheErrorQueueInTheSameMessage) {
 
 TEST_F(ScpiTcp, RefusedWriteThrowsInstrumentErrorWithCodeAndText) {
   auto s = session();
-  try {
-    s.write("VOLT 20");
-    FAIL() << "no InstrumentError";
-  } catch (const InstrumentError& e) {
-    EXPECT_EQ(e.code, -222);
-    EXPECT_EQ(e.text, "Data out of range");
-    EXPECT_THAT(e.what(), HasSubstr("instrument \"dmm\""));
-    EXPECT_THAT(e.what(), HasSubstr(server.address()));
-    EXPECT_THAT(e.what(), HasSubstr("VOLT 20"));
-    EXPECT_THAT(e.what(), HasSubstr("-222,\"Data out of range\""));
-  }
+  const auto e = test_support::thrown<InstrumentError>([&] { s.write("VOLT 20"); });
+  ASSERT_TRUE(e) << "no InstrumentError";
+  EXPECT_EQ(e->code, -222);
+  EXPECT_EQ(e->text, "Data out of range");
+  EXPECT_THAT(e->what(), HasSubstr("instrument \"dmm\""));
+  EXPECT_THAT(e->what(), HasSubstr(server.address()));
+  EXPECT_THAT(e->what(), HasSubstr("VOLT 20"));
+  EXPECT_THAT(e->what(), HasSubstr("-222,\"Data out of range\""));
   EXPECT_EQ(s.query("VOLT?"), "0");  // the session is still usable
 }
 
 TEST_F(ScpiTcp, EveryQueuedErrorIsReportedAndTheQueueLeftEmpty) {
   auto s = session();
-  try {
-    s.write("BAD2");
-    FAIL() << "no InstrumentError";
-  } catch (const InstrumentError& e) {
-    EXPECT_EQ(e.code, -113);
-    EXPECT_THAT(e.what(), HasSubstr("-113,\"Undefined header\""));
-    EXPECT_THAT(e.what(), HasSubstr("-222,\"Data out of range\""));
-  }
+  const auto e = test_support::thrown<InstrumentError>([&] { s.write("BAD2"); });
+  ASSERT_TRUE(e) << "no InstrumentError";
+  EXPECT_EQ(e->code, -113);
+  EXPECT_THAT(e->what(), HasSubstr("-113,\"Undefined header\""));
+  EXPECT_THAT(e->what(), HasSubstr("-222,\"Data out of range\""));
   EXPECT_TRUE(s.drain_errors().empty());
 }
 
@@ -101,14 +91,11 @@ TEST_F(ScpiTcp, LongCommandsAreShortenedInMessages) {
   auto s = session();
   std::string command = "BOGUS ";
   command.append(300, 'a');
-  try {
-    s.write(command);
-    FAIL() << "no InstrumentError";
-  } catch (const InstrumentError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("BOGUS aaa"));
-    EXPECT_THAT(e.what(), HasSubstr("..."));
-    EXPECT_LT(std::string(e.what()).size(), 250u);
-  }
+  const auto e = test_support::thrown<InstrumentError>([&] { s.write(command); });
+  ASSERT_TRUE(e) << "no InstrumentError";
+  EXPECT_THAT(e->what(), HasSubstr("BOGUS aaa"));
+  EXPECT_THAT(e->what(), HasSubstr("..."));
+  EXPECT_LT(std::string(e->what()).size(), 250u);
 }
 
 TEST_F(ScpiTcp, ChainedWritesGoInOneMessage) {
@@ -155,31 +142,22 @@ TEST_F(ScpiTcp, QueryValuesParsesNumbers) {
 
 TEST_F(ScpiTcp, QueryValuesNamesTheBadField) {
   auto s = session();
-  try {
-    s.query_values("GARBLED?", 3);
-    FAIL() << "no ReplyError";
-  } catch (const ReplyError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("instrument \"dmm\""));
-    EXPECT_THAT(e.what(), HasSubstr("GARBLED?"));
-    EXPECT_THAT(e.what(), HasSubstr("field 2"));
-    EXPECT_THAT(e.what(), HasSubstr("abc"));
-  }
-  try {
-    s.query_values("MEAS?", 4);
-    FAIL() << "no ReplyError";
-  } catch (const ReplyError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("3 values where 4 were expected"));
-  }
-  try {
-    s.query_values("LONG?", 0);
-    FAIL() << "no ReplyError";
-  } catch (const ReplyError& e) {
-    const std::string what = e.what();
-    EXPECT_THAT(what, HasSubstr("x\\x01x\\x01"));  // escaped, never raw control bytes
-    EXPECT_EQ(what.find('\x01'), std::string::npos);
-    EXPECT_THAT(what, HasSubstr("..."));
-    EXPECT_LT(what.size(), 260u);
-  }
+  const auto e = test_support::thrown<ReplyError>([&] { s.query_values("GARBLED?", 3); });
+  ASSERT_TRUE(e) << "no ReplyError";
+  EXPECT_THAT(e->what(), HasSubstr("instrument \"dmm\""));
+  EXPECT_THAT(e->what(), HasSubstr("GARBLED?"));
+  EXPECT_THAT(e->what(), HasSubstr("field 2"));
+  EXPECT_THAT(e->what(), HasSubstr("abc"));
+  const auto count = test_support::thrown<ReplyError>([&] { s.query_values("MEAS?", 4); });
+  ASSERT_TRUE(count) << "no ReplyError";
+  EXPECT_THAT(count->what(), HasSubstr("3 values where 4 were expected"));
+  const auto huge = test_support::thrown<ReplyError>([&] { s.query_values("LONG?", 0); });
+  ASSERT_TRUE(huge) << "no ReplyError";
+  const std::string what = huge->what();
+  EXPECT_THAT(what, HasSubstr("x\\x01x\\x01"));  // escaped, never raw control bytes
+  EXPECT_EQ(what.find('\x01'), std::string::npos);
+  EXPECT_THAT(what, HasSubstr("..."));
+  EXPECT_LT(what.size(), 260u);
   EXPECT_THROW(s.query_values("ECHO? 1,,2", 0), ReplyError);
   EXPECT_THROW(s.query_values("ECHO? 1.5V", 0), ReplyError);
   EXPECT_THROW(s.query_values("ECHO? +-1", 0), ReplyError);
@@ -221,54 +199,39 @@ TEST_F(ScpiTcp, MegabyteBlocks) {
 TEST_F(ScpiTcp, RefusedBlockNeverPrintsThePayload) {
   auto s = session();
   const std::string payload(5000, 'Q');
-  try {
-    s.write_block("REFUSE ", payload);
-    FAIL() << "no InstrumentError";
-  } catch (const InstrumentError& e) {
-    EXPECT_EQ(e.code, -225);
-    EXPECT_THAT(e.what(), HasSubstr("REFUSE"));
-    EXPECT_THAT(e.what(), HasSubstr("block of 5000 bytes"));
-    EXPECT_THAT(e.what(), Not(HasSubstr("QQQ")));
-  }
+  const auto e = test_support::thrown<InstrumentError>([&] { s.write_block("REFUSE ", payload); });
+  ASSERT_TRUE(e) << "no InstrumentError";
+  EXPECT_EQ(e->code, -225);
+  EXPECT_THAT(e->what(), HasSubstr("REFUSE"));
+  EXPECT_THAT(e->what(), HasSubstr("block of 5000 bytes"));
+  EXPECT_THAT(e->what(), Not(HasSubstr("QQQ")));
 }
 
 TEST_F(ScpiTcp, MalformedBlocksAreReplyErrors) {
   auto s = session();
-  try {
-    s.query_block("INDEF?");
-    FAIL() << "no ReplyError";
-  } catch (const ReplyError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("indefinite"));
-    EXPECT_THAT(e.what(), HasSubstr("INDEF?"));
-  }
+  const auto e = test_support::thrown<ReplyError>([&] { s.query_block("INDEF?"); });
+  ASSERT_TRUE(e) << "no ReplyError";
+  EXPECT_THAT(e->what(), HasSubstr("indefinite"));
+  EXPECT_THAT(e->what(), HasSubstr("INDEF?"));
   EXPECT_THROW(s.query_block("BADBLK?"), ReplyError);
   EXPECT_THROW(s.query_block("ECHO? hello"), ReplyError);
   EXPECT_EQ(s.query("ECHO? still fine"), "still fine");
 }
 
 TEST_F(ScpiTcp, TimeoutsAreRetriedABoundedNumberOfTimes) {
-  auto o = fast();
-  o.timeout = 100ms;
-  o.retries = 2;
-  auto s = session(o);
+  auto s = session(test_support::fast_options(100ms, 2));
   const auto start = std::chrono::steady_clock::now();
-  try {
-    s.query("SILENT?");
-    FAIL() << "no TimeoutError";
-  } catch (const TimeoutError& e) {
-    EXPECT_THAT(e.what(), HasSubstr(who()));
-    EXPECT_THAT(e.what(), HasSubstr("no reply to \"SILENT?\" within 100 ms (3 attempts)"));
-  }
+  const auto e = test_support::thrown<TimeoutError>([&] { s.query("SILENT?"); });
+  ASSERT_TRUE(e) << "no TimeoutError";
+  EXPECT_THAT(e->what(), HasSubstr(who()));
+  EXPECT_THAT(e->what(), HasSubstr("no reply to \"SILENT?\" within 100 ms (3 attempts)"));
   EXPECT_GE(std::chrono::steady_clock::now() - start, 300ms);
   EXPECT_EQ(model.wait_count("SILENT?", 3), 3);
   EXPECT_EQ(s.query("ECHO? ok"), "ok");
 }
 
 TEST_F(ScpiTcp, ALateReplyIsNotTakenForTheNextAnswer) {
-  auto o = fast();
-  o.timeout = 100ms;
-  o.retries = 0;
-  auto s = session(o);
+  auto s = session(test_support::fast_options(100ms, 0));
   EXPECT_THROW(s.query("SLOW? 150"), TimeoutError);
   std::this_thread::sleep_for(250ms);  // "late" has arrived by now
   EXPECT_EQ(s.query("ECHO? fresh"), "fresh");
@@ -300,36 +263,18 @@ TEST_F(ScpiTcp, GivesUpWhenTheInstrumentStaysAway) {
   server.stop_listening();
   server.kick();
   std::this_thread::sleep_for(50ms);
-  try {
-    s.query("MEAS?");
-    FAIL() << "no DisconnectedError";
-  } catch (const DisconnectedError& e) {
-    EXPECT_THAT(e.what(), HasSubstr(who()));
-    EXPECT_THAT(e.what(), HasSubstr("MEAS?"));
-    EXPECT_THAT(e.what(), HasSubstr("2 reconnect attempts failed"));
-    EXPECT_THAT(e.what(), HasSubstr("refused"));
-  }
+  const auto e = test_support::thrown<DisconnectedError>([&] { s.query("MEAS?"); });
+  ASSERT_TRUE(e) << "no DisconnectedError";
+  EXPECT_THAT(e->what(), HasSubstr(who()));
+  EXPECT_THAT(e->what(), HasSubstr("MEAS?"));
+  EXPECT_THAT(e->what(), HasSubstr("2 reconnect attempts failed"));
+  EXPECT_THAT(e->what(), HasSubstr("refused"));
 }
 
 TEST_F(ScpiTcp, ConcurrentQueriesNeverInterleave) {
   model.split_replies = true;
   auto s = session();
-  std::atomic<int> wrong{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 50; ++i) {
-        std::string token = "thread";
-        token += std::to_string(t);
-        token += '-';
-        token += std::to_string(i);
-        std::string command = "ECHO? ";
-        command += token;
-        if (s.query(command) != token) ++wrong;
-      }
-    });
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(test_support::echo_mismatches(s, 4, 50), 0);
   EXPECT_EQ(model.count("ECHO?"), 200);
 }
 
@@ -350,13 +295,11 @@ TEST(ScpiTcpConnect, RefusedConnectionIsAConnectError) {
   }
   std::string address = "tcp://127.0.0.1:";
   address += std::to_string(port);
-  try {
-    open_transport(parse_address(address), 500ms);
-    FAIL() << "no ConnectError";
-  } catch (const ConnectError& e) {
-    EXPECT_THAT(e.what(), HasSubstr(address));
-    EXPECT_THAT(e.what(), HasSubstr("refused"));
-  }
+  const auto e =
+      test_support::thrown<ConnectError>([&] { open_transport(parse_address(address), 500ms); });
+  ASSERT_TRUE(e) << "no ConnectError";
+  EXPECT_THAT(e->what(), HasSubstr(address));
+  EXPECT_THAT(e->what(), HasSubstr("refused"));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "drivers/scpi_session.hpp"
 #include "drivers/transport.hpp"
 #include "fake_instrument.hpp"
+#include "scpi_test_support.hpp"
 
 namespace aeqlab::drivers {
 namespace {
@@ -44,13 +45,10 @@ TEST_F(TransportTcp, TimeoutNamesTheAddressAndTheWait) {
   auto c = transport->converse();
   c.write("SILENT?\n", 500ms);
   const auto start = std::chrono::steady_clock::now();
-  try {
-    c.read_until("\n", 120ms);
-    FAIL() << "no TimeoutError";
-  } catch (const TimeoutError& e) {
-    EXPECT_THAT(e.what(), HasSubstr(server.address()));
-    EXPECT_THAT(e.what(), HasSubstr("120 ms"));
-  }
+  const auto e = test_support::thrown<TimeoutError>([&] { c.read_until("\n", 120ms); });
+  ASSERT_TRUE(e) << "no TimeoutError";
+  EXPECT_THAT(e->what(), HasSubstr(server.address()));
+  EXPECT_THAT(e->what(), HasSubstr("120 ms"));
   const auto waited = std::chrono::steady_clock::now() - start;
   EXPECT_GE(waited, 120ms);
   EXPECT_LT(waited, 1000ms);
@@ -59,12 +57,9 @@ TEST_F(TransportTcp, TimeoutNamesTheAddressAndTheWait) {
 TEST_F(TransportTcp, ShortBlockTimesOutWithACount) {
   auto c = transport->converse();
   c.write("ECHO? abc\n", 500ms);
-  try {
-    c.read_exact(10, 100ms);
-    FAIL() << "no TimeoutError";
-  } catch (const TimeoutError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("4 of 10"));
-  }
+  const auto e = test_support::thrown<TimeoutError>([&] { c.read_exact(10, 100ms); });
+  ASSERT_TRUE(e) << "no TimeoutError";
+  EXPECT_THAT(e->what(), HasSubstr("4 of 10"));
 }
 
 TEST_F(TransportTcp, DiscardInputDropsBufferedAndPendingBytes) {

@@ -15,12 +15,7 @@
 namespace aeqlab::e2e {
 namespace {
 
-const char* kConfig = R"({
-  "device": {"layers": [2, 6, 2], "gains": [4.0, 1.0], "precision": "float64",
-             "compliance": {"weights": [0.5, 0.1], "biases": [0.2, 0.02]}},
-  "data": {"set": "xor"},
-  "trainer": {"epochs": 3, "batch_size": 1}
-})";
+const std::string kConfig = xor_bench_config(R"("trainer": {"epochs": 3, "batch_size": 1})");
 
 class BenchFaults : public ProgramTest {
  protected:

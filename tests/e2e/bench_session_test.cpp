@@ -20,13 +20,8 @@
 namespace aeqlab::e2e {
 namespace {
 
-const char* kConfig = R"({
-  "device": {"layers": [2, 6, 2], "gains": [4.0, 1.0], "precision": "float64",
-             "compliance": {"weights": [0.5, 0.1], "biases": [0.2, 0.02]}},
-  "data": {"set": "xor"},
-  "trainer": {"epochs": 12, "batch_size": 1},
-  "session": {"detail": "step", "checkpoint": {"every_steps": 4, "keep": 2}}
-})";
+const std::string kConfig = xor_bench_config(R"("trainer": {"epochs": 12, "batch_size": 1},
+  "session": {"detail": "step", "checkpoint": {"every_steps": 4, "keep": 2}})");
 
 std::vector<nlohmann::json> events(const std::filesystem::path& session) {
   std::vector<nlohmann::json> out;

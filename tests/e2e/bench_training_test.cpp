@@ -16,14 +16,9 @@
 namespace aeqlab::e2e {
 namespace {
 
-// XOR on a small Hopfield network, one sample per step (a bench has one replica).
-const char* kConfig = R"({
-  "device": {"layers": [2, 6, 2], "gains": [4.0, 1.0], "precision": "float64",
-             "compliance": {"weights": [0.5, 0.1], "biases": [0.2, 0.02]}},
-  "data": {"set": "xor"},
-  "trainer": {"epochs": 4, "batch_size": 1, "compliance_decay": 0.995},
-  "session": {"detail": "step"}
-})";
+const std::string kConfig = xor_bench_config(
+    R"("trainer": {"epochs": 4, "batch_size": 1, "compliance_decay": 0.995},
+  "session": {"detail": "step"})");
 
 // Each step's scoring result (errors, cost), in order: what the trainer saw on the device.
 std::vector<std::pair<long, double>> scores(const std::filesystem::path& session) {

@@ -119,16 +119,16 @@ TEST_F(CircuitProgram, DcSweepsLikeNgspice) {
 
 TEST_F(CircuitProgram, DcRefusesWhatItCannotSweep) {
   write("divider.cir", kDeck);
-  const auto missing = run({"circuit", "dc", "divider.cir", "V9", "0", "1", "0.1"});
-  EXPECT_EQ(missing.status, 2) << missing.all();
-  EXPECT_THAT(missing.err, HasSubstr("'V9'"));
-  const auto resistor = run({"circuit", "dc", "divider.cir", "R1", "0", "1", "0.1"});
-  EXPECT_EQ(resistor.status, 2) << resistor.all();
-  EXPECT_THAT(resistor.err, HasSubstr("'R1'"));
-  const auto backwards = run({"circuit", "dc", "divider.cir", "V1", "0", "1", "-0.1"});
-  EXPECT_EQ(backwards.status, 2) << backwards.all();
-  EXPECT_THAT(backwards.err, HasSubstr("STEP"));
-  const auto garbage = run({"circuit", "dc", "divider.cir", "V1", "zero", "1", "0.1"});
-  EXPECT_EQ(garbage.status, 2) << garbage.all();
-  EXPECT_THAT(garbage.err, HasSubstr("'zero'"));
+  // Refused with status 2 and a message naming the culprit.
+  const auto refuses = [&](const std::vector<std::string>& sweep, const std::string& culprit) {
+    std::vector<std::string> args{"circuit", "dc", "divider.cir"};
+    args.insert(args.end(), sweep.begin(), sweep.end());
+    const auto r = run(args);
+    EXPECT_EQ(r.status, 2) << r.all();
+    EXPECT_THAT(r.err, HasSubstr(culprit));
+  };
+  refuses({"V9", "0", "1", "0.1"}, "'V9'");       // no such source
+  refuses({"R1", "0", "1", "0.1"}, "'R1'");       // not a source
+  refuses({"V1", "0", "1", "-0.1"}, "STEP");      // backwards
+  refuses({"V1", "zero", "1", "0.1"}, "'zero'");  // not a number
 }

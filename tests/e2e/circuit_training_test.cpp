@@ -59,54 +59,44 @@ class CircuitTraining : public ProgramTest {
     }
     return json::parse(read_file(session / "summary.json"));
   }
+
+  // Trains an example and expects it to complete with XOR solved; prints, and returns, the
+  // device queries it took to get there.
+  std::size_t expect_solves_xor(const std::string& example, const char* rule,
+                                const std::vector<std::string>& extra = {}) {
+    std::size_t queries = 0;
+    const auto summary = train(example, queries, extra);
+    EXPECT_EQ(summary["status"], "completed") << summary.dump();
+    EXPECT_EQ(summary["test_error"], 0.0) << summary.dump();
+    std::printf("%s: XOR solved after %zu device queries\n", rule, queries);
+    return queries;
+  }
 };
 
 TEST_F(CircuitTraining, AeqpropTrainsXorOnTheRelaxingCircuit) {
-  std::size_t queries = 0;
-  const auto summary = train("xor-aeqprop.json", queries);
-  EXPECT_EQ(summary["status"], "completed");
-  EXPECT_EQ(summary["test_error"], 0.0) << summary.dump();
-  EXPECT_GT(queries, 0u);
-  std::printf("AEqprop (native homeostasis): XOR solved after %zu device queries\n", queries);
+  EXPECT_GT(expect_solves_xor("xor-aeqprop.json", "AEqprop (native homeostasis)"), 0u);
 }
 
 TEST_F(CircuitTraining, AeqpropWithTheFeedbackHomeostatTrainsXor) {
   // A 30x smaller compliance: the feedback loop's gain grows with eps (dV)^2 / g, and at the
   // example's compliance it drives the output conductances to their floor.
-  std::size_t queries = 0;
-  const auto summary =
-      train("xor-aeqprop.json", queries,
-            {"--set", "trainer.homeostat=feedback", "--set", "trainer.feedback.tolerance=1e-9",
-             "--set", "device.compliance.weights=[3e-5,3e-5]", "--set",
-             "device.compliance.biases=[3e-5,3e-5]", "--set", "trainer.epochs=1000"});
-  EXPECT_EQ(summary["test_error"], 0.0) << summary.dump();
-  std::printf("AEqprop (feedback homeostat): XOR solved after %zu device queries\n", queries);
+  expect_solves_xor(
+      "xor-aeqprop.json", "AEqprop (feedback homeostat)",
+      {"--set", "trainer.homeostat=feedback", "--set", "trainer.feedback.tolerance=1e-9", "--set",
+       "device.compliance.weights=[3e-5,3e-5]", "--set", "device.compliance.biases=[3e-5,3e-5]",
+       "--set", "trainer.epochs=1000"});
 }
 
 TEST_F(CircuitTraining, EqpropTrainsXorOnDigitalPotentiometers) {
-  std::size_t queries = 0;
-  const auto summary = train("xor-eqprop.json", queries);
-  EXPECT_EQ(summary["status"], "completed");
-  EXPECT_EQ(summary["test_error"], 0.0) << summary.dump();
-  EXPECT_GT(queries, 0u);
-  std::printf("EqProp: XOR solved after %zu device queries\n", queries);
+  EXPECT_GT(expect_solves_xor("xor-eqprop.json", "EqProp"), 0u);
 }
 
 TEST_F(CircuitTraining, SpsaTrainsXorOnDigitalPotentiometers) {
-  std::size_t queries = 0;
-  const auto summary = train("xor-spsa.json", queries);
-  EXPECT_EQ(summary["status"], "completed");
-  EXPECT_EQ(summary["test_error"], 0.0) << summary.dump();
-  EXPECT_GT(queries, 0u);
-  std::printf("SPSA: XOR solved after %zu device queries\n", queries);
+  EXPECT_GT(expect_solves_xor("xor-spsa.json", "SPSA"), 0u);
 }
 
 TEST_F(CircuitTraining, CoupledLearningTrainsXorOnDigitalPotentiometers) {
-  std::size_t queries = 0;
-  const auto summary = train("xor-coupled.json", queries);
-  EXPECT_EQ(summary["status"], "completed");
-  EXPECT_EQ(summary["test_error"], 0.0) << summary.dump();
-  std::printf("coupled learning: XOR solved after %zu device queries\n", queries);
+  expect_solves_xor("xor-coupled.json", "coupled learning");
 }
 
 TEST_F(CircuitTraining, TheDrnXsExampleRunsOnMnist) {

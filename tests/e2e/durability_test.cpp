@@ -161,6 +161,14 @@ std::string file_sha256(const fs::path& file) {
   return h.hex_digest();
 }
 
+// Training `cfg` into `dir`, a few steps in: returns once its log has 8 lines (or it ended).
+Child started(const fs::path& cfg, const fs::path& dir, const fs::path& cwd) {
+  const Child c = spawn({"train", "--config", cfg.string(), "--out", dir.string()}, cwd, "run");
+  while (alive(c) && count_lines(dir / "events.jsonl") < 8)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return c;
+}
+
 // MNIST on a small network (float32, sparse inputs, the implicit input knob: every path of the
 // simulator a real run takes), with a checkpoint every 4 steps.
 const char* kMnistConfig = R"({
@@ -203,6 +211,21 @@ class Durability : public ::testing::Test {
     const fs::path p = tmp_ / name;
     std::ofstream(p) << text;
     return p;
+  }
+
+  // The MNIST run's reference, and the same run in tmp_/interrupted given `presses` Ctrl-Cs a
+  // few steps in (not started when the reference failed).
+  struct CtrlC {
+    fs::path ref, dir;
+    Child run;
+  };
+  CtrlC ctrl_c_mnist(int presses) {
+    const fs::path cfg = config("mnist.json", kMnistConfig);
+    CtrlC c{reference(cfg), tmp_ / "interrupted", {}};
+    if (HasFailure()) return c;
+    c.run = started(cfg, c.dir, tmp_);
+    for (int i = 0; i < presses; ++i) kill(c.run.pid, SIGINT);
+    return c;
   }
 
   // An uninterrupted run: the bits every interrupted one must end with.
@@ -304,15 +327,8 @@ TEST_F(Durability, KilledAtRandomPointsAResumedRunEndsBitIdentical) {
 }
 
 TEST_F(Durability, CtrlCCheckpointsStopsSafelyAndResumesToTheSameBits) {
-  const fs::path cfg = config("mnist.json", kMnistConfig);
-  const fs::path ref = reference(cfg);
+  const auto [ref, dir, c] = ctrl_c_mnist(1);
   ASSERT_FALSE(HasFailure());
-  const fs::path dir = tmp_ / "interrupted";
-  const Child c = spawn({"train", "--config", cfg.string(), "--out", dir.string()}, tmp_, "run");
-  // A few steps in, then Ctrl-C.
-  while (alive(c) && count_lines(dir / "events.jsonl") < 8)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  kill(c.pid, SIGINT);
   ASSERT_EQ(wait_for(c, 120), 130) << read_file(c.err);
   EXPECT_THAT(read_file(c.err), HasSubstr("--resume"));
 
@@ -337,15 +353,8 @@ TEST_F(Durability, CtrlCCheckpointsStopsSafelyAndResumesToTheSameBits) {
 }
 
 TEST_F(Durability, ASecondCtrlCStopsAtOnceYetSafely) {
-  const fs::path cfg = config("mnist.json", kMnistConfig);
-  const fs::path ref = reference(cfg);
+  const auto [ref, dir, c] = ctrl_c_mnist(2);
   ASSERT_FALSE(HasFailure());
-  const fs::path dir = tmp_ / "interrupted";
-  const Child c = spawn({"train", "--config", cfg.string(), "--out", dir.string()}, tmp_, "run");
-  while (alive(c) && count_lines(dir / "events.jsonl") < 8)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  kill(c.pid, SIGINT);
-  kill(c.pid, SIGINT);
   ASSERT_EQ(wait_for(c, 120), 130) << read_file(c.err);
   const auto events = check_log(dir, false);
   ASSERT_FALSE(events.empty());
@@ -443,9 +452,7 @@ TEST_F(Durability, ResumeRefusesWhatItCannotContinue) {
 TEST_F(Durability, AClosedTerminalStopsTheRunLikeCtrlC) {
   const fs::path cfg = config("mnist.json", kMnistConfig);
   const fs::path dir = tmp_ / "hangup";
-  const Child c = spawn({"train", "--config", cfg.string(), "--out", dir.string()}, tmp_, "run");
-  while (alive(c) && count_lines(dir / "events.jsonl") < 8)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const Child c = started(cfg, dir, tmp_);
   kill(c.pid, SIGHUP);
   ASSERT_EQ(wait_for(c, 120), 128 + SIGHUP) << read_file(c.err);
   const auto events = check_log(dir, false);

@@ -90,6 +90,20 @@ class ProgramTest : public ::testing::Test {
     return p;
   }
 
+  // `aeqlab train` on XOR with a tiny network (2-4-2, batch 4) for `epochs` epochs: the
+  // quickest run that leaves a whole session behind.
+  static std::vector<std::string> tiny_xor_train(int epochs) {
+    return {"train",
+            "--set",
+            "data.set=xor",
+            "--set",
+            "device.layers=[2,4,2]",
+            "--set",
+            "trainer.batch_size=4",
+            "--set",
+            "trainer.epochs=" + std::to_string(epochs)};
+  }
+
   std::filesystem::path tmp_;
 };
 

@@ -194,17 +194,8 @@ TEST_F(Program, MissingDataNamesTheFolder) {
 
 TEST_F(Program, RefusesToOverwriteASession) {
   const fs::path session = tmp_ / "run";
-  const std::vector<std::string> args = {"train",
-                                         "--set",
-                                         "data.set=xor",
-                                         "--set",
-                                         "device.layers=[2,4,2]",
-                                         "--set",
-                                         "trainer.batch_size=4",
-                                         "--set",
-                                         "trainer.epochs=1",
-                                         "--out",
-                                         session.string()};
+  std::vector<std::string> args = tiny_xor_train(1);
+  args.insert(args.end(), {"--out", session.string()});
   ASSERT_EQ(run(args).status, 0);
   const std::string events = read_file(session / "events.jsonl");
   const auto again = run(args);

@@ -21,6 +21,20 @@ extern char** environ;
 
 namespace aeqlab::e2e {
 
+// XOR on a small Hopfield network (2-6-2, float64) for the bench tests, whose device and data
+// are the same; `rest` holds their own "trainer" (and "session") members. One sample per step:
+// a bench has one replica.
+inline std::string xor_bench_config(const std::string& rest) {
+  std::string config = R"({
+  "device": {"layers": [2, 6, 2], "gains": [4.0, 1.0], "precision": "float64",
+             "compliance": {"weights": [0.5, 0.1], "biases": [0.2, 0.02]}},
+  "data": {"set": "xor"},)";
+  config += "\n  ";
+  config += rest;
+  config += "\n}";
+  return config;
+}
+
 class ServedBench {
  public:
   // Starts `aeqlab serve args...` (stderr to `dir`) and waits up to 60 s for its ready line.

@@ -36,15 +36,7 @@ class Sessions : public aeqlab::e2e::ProgramTest {
  protected:
   // A tiny XOR run; `out` empty: the default folder, sessions/<time> under the temporary folder.
   Result train(const std::string& out, int epochs = 2) const {
-    std::vector<std::string> args = {"train",
-                                     "--set",
-                                     "data.set=xor",
-                                     "--set",
-                                     "device.layers=[2,4,2]",
-                                     "--set",
-                                     "trainer.batch_size=4",
-                                     "--set",
-                                     "trainer.epochs=" + std::to_string(epochs)};
+    std::vector<std::string> args = tiny_xor_train(epochs);
     if (!out.empty()) args.insert(args.end(), {"--out", out});
     return run(args);
   }

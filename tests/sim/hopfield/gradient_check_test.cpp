@@ -1,6 +1,6 @@
 // The AEqprop step measured against the exact gradient of the loss at the free equilibrium
-// (DESIGN §8): the parameter change of one step, divided by -eps (beta2 - beta1), must point
-// along dL/dtheta, through the feedback homeostat and through native homeostasis alike.
+// (docs/algorithm.md): the parameter change of one step, divided by -eps (beta2 - beta1), must
+// point along dL/dtheta, through the feedback homeostat and through native homeostasis alike.
 
 #include <cmath>
 #include <cstdio>

@@ -1,0 +1,266 @@
+// Relaxation: the states to equilibrium at fixed parameters (exact block-coordinate steps,
+// the replicas split across the thread team), and the parameters' own step to the minimum of F
+// given the states, with the knobs kept consistent with the equilibrium reached.
+
+#include "sim/hopfield/hopfield_network.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace aeqlab::sim {
+
+template <typename T>
+void HopfieldNetwork<T>::ensure_input_drive() {
+  if (input_drive_valid_) return;
+  input_product(weights_[0], input_drive_);
+  input_drive_valid_ = true;
+}
+
+template <typename T>
+void HopfieldNetwork<T>::ensure_gram() {
+  if (gram_valid_) return;
+  gram_.noalias() = states_[0] * states_[0].transpose();
+  gram_ /= T(batch_);
+  gram_valid_ = true;
+}
+
+template <typename T>
+void HopfieldNetwork<T>::set_knobs_consistent() {
+  // (u - theta)/eps = dE/dtheta, with dE/dW_k = -mean(s_k s_{k+1}^T) and dE/db_l = -mean(s_l).
+  const T inv_b = T(1) / T(batch_);
+  for (std::size_t k = 1; k < spec_.edges(); ++k) {
+    weight_knobs_[k] = weights_[k];
+    weight_knobs_[k].noalias() -=
+        (T(weight_eps_[k]) * inv_b) * (states_[k].transpose() * states_[k + 1]);
+  }
+  for (std::size_t l = 1; l < states_.size(); ++l)
+    bias_knobs_[l - 1] =
+        biases_[l - 1] - (T(bias_eps_[l - 1]) * inv_b) * states_[l].colwise().sum();
+  input_knob_.explicit_value = false;
+  input_knob_.coef = weight_eps_[0];
+  input_knob_.pre = states_[0];
+  input_knob_.post = states_[1];
+}
+
+template <typename T>
+RelaxReport HopfieldNetwork<T>::relax_holding_parameters() {
+  ensure_input_drive();
+  RelaxReport r = relax_states(input_drive_);
+  set_knobs_consistent();
+  return r;
+}
+
+template <typename T>
+void HopfieldNetwork<T>::update_parameters() {
+  // Each parameter at the minimum of F given the present states: theta = u - eps dE/dtheta.
+  const T inv_b = T(1) / T(batch_);
+  for (std::size_t k = 1; k < spec_.edges(); ++k) {
+    weights_[k] = weight_knobs_[k];
+    weights_[k].noalias() +=
+        (T(weight_eps_[k]) * inv_b) * (states_[k].transpose() * states_[k + 1]);
+  }
+  for (std::size_t l = 1; l < states_.size(); ++l)
+    biases_[l - 1] =
+        bias_knobs_[l - 1] + (T(bias_eps_[l - 1]) * inv_b) * states_[l].colwise().sum();
+}
+
+template <typename T>
+RelaxReport HopfieldNetwork<T>::relax_free() {
+  ensure_input_drive();
+  const T inv_b = T(1) / T(batch_);
+  const T eps0 = T(weight_eps_[0]);
+
+  // Rounds of (states to equilibrium at fixed parameters, then one parameter step). With
+  // parameter_sweeps = 1 the parameters are slow and take a single step once the states have
+  // settled (the authors' regime); 0 lets them relax with the states to the joint minimum.
+  const std::size_t max_rounds =
+      spec_.parameter_sweeps ? spec_.parameter_sweeps : spec_.max_iterations;
+  RelaxReport total;
+  Matrix drive;  // S0 theta_0 for theta_0 as it stands after a parameter step
+  Matrix knob_drive;
+  for (std::size_t round = 1; round <= max_rounds; ++round) {
+    const RelaxReport r = relax_states(round == 1 ? input_drive_ : drive);
+    total.iterations += r.iterations;
+    total.residual = r.residual;
+    total.converged = r.converged;
+    update_parameters();
+    if (!r.converged || (round > 1 && r.iterations <= 1)) break;  // diverging, or joint rest
+    if (round == max_rounds) {
+      // Slow parameters (one round) settle by design after their step; a joint relaxation that
+      // ran out of rounds while the states still moved has not reached equilibrium.
+      total.converged = max_rounds == 1 || r.iterations <= 1;
+      break;
+    }
+    // Another round: theta_0 = u_0 + eps_0 S0^T S1 / B is never formed while the inputs stay
+    // clamped, since S0 theta_0 = S0 u_0 + eps_0 G S1 with G = S0 S0^T / B: B x B work only.
+    if (round == 1) {
+      ensure_gram();
+      knob_drive = input_drive_for_knob();
+    }
+    drive = knob_drive;
+    drive.noalias() += eps0 * (gram_ * states_[1]);
+  }
+
+  // Now form theta_0 = u_0 + eps_0 S0^T S1 / B, as one rank-B correction of theta_0.
+  if (input_knob_.explicit_value) {
+    weights_[0] = input_knob_.value;
+    input_rank_update(weights_[0], states_[1], eps0 * inv_b);
+  } else if (input_knob_.pre.rows() == states_[0].rows() && input_knob_.pre == states_[0]) {
+    const T c = T(input_knob_.coef) / T(input_knob_.pre.rows());
+    delta_.noalias() = (eps0 * inv_b) * states_[1] - c * input_knob_.post;
+    input_rank_update(weights_[0], delta_, T(1));
+  } else {
+    const T c = T(input_knob_.coef) / T(input_knob_.pre.rows());
+    weights_[0].noalias() -= c * (input_knob_.pre.transpose() * input_knob_.post);
+    input_rank_update(weights_[0], states_[1], eps0 * inv_b);
+  }
+  input_drive_valid_ = false;
+  input_knob_.explicit_value = false;
+  input_knob_.coef = weight_eps_[0];
+  input_knob_.pre = states_[0];
+  input_knob_.post = states_[1];
+  return total;
+}
+
+template <typename T>
+typename HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob() {
+  // S0 u_0, from the implicit form u_0 = theta_0 - c pre^T post when it holds.
+  Matrix knob_drive;
+  if (input_knob_.explicit_value) {
+    input_product(input_knob_.value, knob_drive);
+    return knob_drive;
+  }
+  const T c = T(input_knob_.coef) / T(input_knob_.pre.rows());
+  knob_drive = input_drive_;
+  if (input_knob_.pre.rows() == states_[0].rows() && input_knob_.pre == states_[0]) {
+    knob_drive.noalias() -= (c * T(batch_)) * (gram_ * input_knob_.post);
+  } else {
+    Matrix cross;
+    cross.noalias() = states_[0] * input_knob_.pre.transpose();
+    knob_drive.noalias() -= c * (cross * input_knob_.post);
+  }
+  return knob_drive;
+}
+
+namespace {
+
+// One layer's block update, fused into a single pass: solve (the layer's energy is quadratic in
+// its own state), clamp to the interval, measure how far it moved (L1), store.
+template <typename T, bool kBase, bool kPull>
+T settle_layer_pass(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
+                    Eigen::Index count) {
+  T moved = 0;
+#pragma omp simd reduction(+ : moved)
+  for (Eigen::Index i = 0; i < count; ++i) {
+    T v = a[i];
+    if constexpr (kBase) v += base[i];
+    if constexpr (kPull) v = keep * v + pull[i];
+    v = std::min(std::max(v, lo), hi);  // minps/maxps: branch-free, so the loop vectorises
+    moved += std::abs(v - s[i]);
+    s[i] = v;
+  }
+  return moved;
+}
+
+template <typename T>
+T settle_layer(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
+               Eigen::Index count) {
+  if (base) {
+    return pull ? settle_layer_pass<T, true, true>(s, a, base, pull, keep, lo, hi, count)
+                : settle_layer_pass<T, true, false>(s, a, base, pull, keep, lo, hi, count);
+  }
+  return pull ? settle_layer_pass<T, false, true>(s, a, base, pull, keep, lo, hi, count)
+              : settle_layer_pass<T, false, false>(s, a, base, pull, keep, lo, hi, count);
+}
+
+}  // namespace
+
+template <typename T>
+RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
+  const std::size_t L = states_.size();
+  const std::size_t out = L - 1;
+  // What stays fixed while the states relax, formed once: the first hidden layer's drive from
+  // the clamped inputs plus its bias, and the nudge's pull on the outputs.
+  lower_drive_ = input_drive;
+  lower_drive_.rowwise() += biases_[0];
+  const T keep = T(1) / (T(1) + beta_);
+  nudge_pull_ = (beta_ * keep) * targets_;
+
+  // Replicas relax independently given the parameters: split them across threads, each block
+  // with its share of the stopping rule (per-layer L1 change below threshold * block / batch),
+  // so the blocks never wait for each other inside a relaxation and the whole batch still meets
+  // the rule. One thread applies the rule to the whole batch, exactly as the authors do.
+  const std::size_t threads = std::max<std::size_t>(1, std::min(team_->size(), batch_ / 8));
+  std::vector<double> last_move(threads * L, 0.0);  // [thread][layer]
+  std::vector<std::size_t> sweeps(threads, 0);
+  // One buffer per layer and thread, kept across relaxations: the layers differ in width, and a
+  // shared one would be reallocated twice a sweep. Sized here, before the team starts.
+  if (drive_buffers_.size() < threads) drive_buffers_.resize(threads);
+  for (auto& per_thread : drive_buffers_) per_thread.resize(L);
+  team_->run([&](std::size_t t) {
+    if (t >= threads) return;
+    const auto [first, last] = RowTeam::share(batch_, threads, t);
+    const Eigen::Index r0 = Eigen::Index(first), n = Eigen::Index(last - first);
+    std::vector<Matrix>& drives = drive_buffers_[t];
+    const double share = spec_.threshold * double(n) / double(batch_);
+    double* mine = &last_move[t * L];
+    for (std::size_t it = 1; it <= spec_.max_iterations; ++it) {
+      // Output layer first, then down to the first hidden layer (the authors' "backward" order).
+      for (std::size_t l = out; l >= 1; --l) {
+        // drive = what the neighbours and the bias ask of this layer; the first hidden layer's
+        // share from the clamped inputs (and its bias) was formed once, in lower_drive_.
+        const bool has_above = l < out;
+        Matrix& drive = drives[l];
+        if (l > 1) {
+          drive.noalias() = states_[l - 1].middleRows(r0, n) * weights_[l - 1];
+          drive.rowwise() += biases_[l - 1];
+          if (has_above)
+            drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+        } else if (has_above) {
+          drive.noalias() = states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+        }
+        const Eigen::Index cols = states_[l].cols();
+        T* s = states_[l].data() + r0 * cols;
+        const Eigen::Index count = n * cols;
+        const T lo = T(spec_.intervals[l - 1].low), hi = T(spec_.intervals[l - 1].high);
+        const T* base = l == 1 ? lower_drive_.data() + r0 * cols : nullptr;
+        const T* a = l == 1 && !has_above ? base : drive.data();
+        if (l == 1 && !has_above) base = nullptr;
+        const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
+        mine[l] = double(settle_layer(s, a, base, pull, pull ? keep : T(1), lo, hi, count));
+      }
+      sweeps[t] = it;
+      double worst = 0.0;
+      for (std::size_t l = 1; l < L; ++l) worst = std::max(worst, mine[l]);
+      if (!std::isfinite(worst) || worst < share) break;
+    }
+  });
+  RelaxReport report;
+  for (std::size_t k = 0; k < threads; ++k)
+    report.iterations = std::max(report.iterations, sweeps[k]);
+  for (std::size_t l = 1; l < L; ++l) {
+    double sum = 0.0;
+    for (std::size_t k = 0; k < threads; ++k) sum += last_move[k * L + l];
+    report.residual = std::max(report.residual, sum);
+  }
+  report.converged = report.residual < spec_.threshold;
+  return report;
+}
+
+// The members defined here, for the two precisions the class is built for (hopfield_network.cpp
+// instantiates the class itself).
+#define AEQLAB_HOPFIELD_RELAXATION(T)                                             \
+  template void HopfieldNetwork<T>::ensure_input_drive();                         \
+  template void HopfieldNetwork<T>::ensure_gram();                                \
+  template void HopfieldNetwork<T>::set_knobs_consistent();                       \
+  template RelaxReport HopfieldNetwork<T>::relax_holding_parameters();            \
+  template void HopfieldNetwork<T>::update_parameters();                          \
+  template RelaxReport HopfieldNetwork<T>::relax_free();                          \
+  template HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob(); \
+  template RelaxReport HopfieldNetwork<T>::relax_states(const HopfieldNetwork<T>::Matrix&);
+AEQLAB_HOPFIELD_RELAXATION(float)
+AEQLAB_HOPFIELD_RELAXATION(double)
+#undef AEQLAB_HOPFIELD_RELAXATION
+
+}  // namespace aeqlab::sim
