@@ -17,20 +17,21 @@ static void accumulate(SettleReport& total, const SettleReport& s) {
   total.converged = s.converged;
 }
 
-HomeostatReport NativeHomeostat::hold(Device& device, const std::vector<double>&) {
+// A hold made of a single settle, by whichever rule the homeostat uses.
+static HomeostatReport one_settle(const SettleReport& settle) {
   HomeostatReport r;
-  r.settle = device.settle_homeostatic();
+  r.settle = settle;
   r.rounds = 1;
-  r.converged = r.settle.converged;
+  r.converged = settle.converged;
   return r;
 }
 
+HomeostatReport NativeHomeostat::hold(Device& device, const std::vector<double>&) {
+  return one_settle(device.settle_homeostatic());
+}
+
 HomeostatReport SettleOnlyHomeostat::hold(Device& device, const std::vector<double>&) {
-  HomeostatReport r;
-  r.settle = device.settle();
-  r.rounds = 1;
-  r.converged = r.settle.converged;
-  return r;
+  return one_settle(device.settle());
 }
 
 HomeostatReport FeedbackHomeostat::hold(Device& device, const std::vector<double>& target) {

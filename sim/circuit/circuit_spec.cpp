@@ -8,6 +8,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/layer_compliances.hpp"
 
 namespace aeqlab::sim {
 
@@ -25,14 +26,7 @@ void CircuitSpec::validate() const {
   for (auto n : layers)
     if (n == 0) fail("layers", "every layer needs at least one node");
   const std::size_t e = edges();
-  if (weight_compliance.size() != e)
-    fail("compliance.weights", fmt::format("needs one compliance per edge ({})", e));
-  if (bias_compliance.size() != e)
-    fail("compliance.biases", fmt::format("needs one compliance per non-input layer ({})", e));
-  for (double c : weight_compliance)
-    if (!(c >= 0)) fail("compliance.weights", "compliances must be >= 0");
-  for (double c : bias_compliance)
-    if (!(c >= 0)) fail("compliance.biases", "compliances must be >= 0");
+  require_layer_compliances(weight_compliance, bias_compliance, e);
   if (!(g_min > 0 && g_min < g_max)) fail("conductance", "needs 0 < min < max");
   if (!(g_min <= init_low && init_low <= init_high && init_high <= g_max))
     fail("conductance.init", "needs min <= low <= high <= max");

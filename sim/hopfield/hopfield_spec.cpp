@@ -8,6 +8,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/layer_compliances.hpp"
 
 namespace aeqlab::sim {
 
@@ -29,14 +30,7 @@ void HopfieldSpec::validate() const {
   for (const auto& iv : intervals)
     if (!(iv.low < iv.high)) fail("intervals", "each interval needs low < high");
   if (gains.size() != e) fail("gains", fmt::format("needs one gain per edge ({})", e));
-  if (weight_compliance.size() != e)
-    fail("compliance.weights", fmt::format("needs one compliance per edge ({})", e));
-  if (bias_compliance.size() != e)
-    fail("compliance.biases", fmt::format("needs one compliance per non-input layer ({})", e));
-  for (double c : weight_compliance)
-    if (!(c >= 0)) fail("compliance.weights", "compliances must be >= 0");
-  for (double c : bias_compliance)
-    if (!(c >= 0)) fail("compliance.biases", "compliances must be >= 0");
+  require_layer_compliances(weight_compliance, bias_compliance, e);
   if (!(threshold > 0)) fail("threshold", "must be > 0");
   if (max_iterations == 0) fail("max_iterations", "must be >= 1");
   if (replicas == 0) fail("replicas", "must be >= 1");
