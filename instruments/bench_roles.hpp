@@ -48,51 +48,52 @@ enum class RoleCount {
 using RoleField = std::variant<ChannelRole BenchConfig::*, std::vector<ChannelRole> BenchConfig::*,
                                std::optional<ChannelRole> BenchConfig::*>;
 
+// One row of the table. Rows name only what differs from these defaults.
 struct BenchRoleRow {
-  BenchRole role;
+  BenchRole role{};
   // Its keys in the bench file: channels.<key>, or channels.<group>.<key> when `group` is set.
-  const char* group;
-  const char* key;
-  RoleField field;
-  RoleDirection direction;
+  const char* group = nullptr;
+  const char* key = "";
+  RoleField field{};
+  RoleDirection direction = RoleDirection::set;
   // A role given exactly once (`field` a single group) whose key may not be missing.
-  bool required;
+  bool required = false;
   // The group's name when the file gives none; a list appends the group's index ("knobs0").
-  const char* default_name;
+  const char* default_name = "";
 
   // Checks when a bench is read. `count_why` ends "maps N channel(s); ..." ({0}: the group's
   // index, {1}: the count expected). For a list: `groups_why` when it does not hold one group
   // per parameter group ({0}: where, {1}: its groups, {2}: parameter groups); nullptr: any number.
   // An empty list is accepted when `may_be_empty`; `at_least_one` refuses it with that reason.
-  RoleCount count;
-  const char* count_why;
-  const char* groups_why;
-  bool may_be_empty;
-  const char* at_least_one;
-  bool with_compliance;  // its groups carry "compliance" (the coupling of a parameter group)
-  // Written back (bench_to_json) even when the bench has no group of it.
-  bool written_when_empty;
+  RoleCount count = RoleCount::any;
+  const char* count_why = "";
+  const char* groups_why = nullptr;
+  bool may_be_empty = false;
+  const char* at_least_one = nullptr;
+  bool with_compliance = false;  // its groups carry "compliance" (a parameter group's coupling)
+  // Written back (bench_to_json) as an empty list when the bench has no group of it.
+  bool written_when_empty = false;
   // A check across roles after every count holds (nullptr: none); `where` is "<file>.channels".
-  void (*check)(const BenchConfig& bench, const std::string& where);
+  void (*check)(const BenchConfig& bench, const std::string& where) = nullptr;
 
   // The contract slot. The capability the bench device declares when the bench has the role, that
   // the virtual physics requires of the device it serves (nullptr: none), and how the physics
   // says it lacks it.
-  bool Capabilities::*capability;
-  const char* lacking;
+  bool Capabilities::*capability = nullptr;
+  const char* lacking = "";
   // The groups a bench for `device` gives the role: what the virtual bench lays out, and what the
   // virtual physics checks a bench's counts against. Empty when the device lacks the capability.
-  std::vector<ChannelGroup> (*for_device)(const DeviceDescription& device);
+  std::vector<ChannelGroup> (*for_device)(const DeviceDescription& device) = nullptr;
   // For the virtual physics' count messages on a single role: "has 3 <unit>".
-  const char* device_unit;
+  const char* device_unit = "";
 
   // The virtual bench layout (instruments/bench_layout.cpp): the instrument it is laid on (roles
   // sharing one are laid back to back in table order; a chunked one is the prefix of
   // "<prefix>_1", "<prefix>_2", ...), whether it is laid only when asked for, and whether safe
   // state leaves its channels alone (they hold the trained state).
-  const char* layout_instrument;
-  bool layout_on_request;
-  bool layout_holds;
+  const char* layout_instrument = "";
+  bool layout_on_request = false;
+  bool layout_holds = false;
 };
 
 // Every role, in the order the bench device stages its writes and the virtual bench maps its
