@@ -8,6 +8,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "instruments/bench_roles.hpp"
 
 namespace aeqlab::instruments {
 
@@ -21,9 +22,6 @@ const std::set<std::string> kInstrument = {"name",         "profile",          "
                                            "check_errors", "reconnect_delay_s"};
 const std::set<std::string> kRole = {"name", "unit", "safe",    "safe_value",
                                      "map",  "ramp", "average", "compliance"};
-const std::set<std::string> kChannels = {"inputs",    "outputs",    "nudge",
-                                         "knobs",     "parameters", "parameter_setpoints",
-                                         "homeostat", "compliance"};
 const std::set<std::string> kSettle = {"wait_s", "stable_reads", "tolerance", "poll_interval_s",
                                        "timeout_s"};
 
@@ -184,6 +182,110 @@ void require_count(const ChannelRole& r, std::size_t n, const std::string& where
     throw ConfigError(fmt::format("{}: maps {} channel(s); {}", where, r.group.count, why));
 }
 
+// The keys directly under "channels": each role's key, or the group holding it ("nudge").
+std::set<std::string> channel_keys() {
+  std::set<std::string> keys;
+  for (const auto& row : bench_roles()) keys.insert(row.group ? row.group : row.key);
+  return keys;
+}
+
+// Whether a role's checks need the parameter groups (read later in table order than the knobs).
+bool needs_parameters(const BenchRoleRow& row) {
+  return row.count == RoleCount::as_parameters || row.count == RoleCount::per_parameter_group ||
+         row.groups_why != nullptr;
+}
+
+// The counts a role's row asks for.
+void check_role(const BenchConfig& b, const BenchRoleRow& row, const std::string& source) {
+  const std::string where = source + ".channels";
+  const auto groups = groups_of(b, row);
+  const bool list = is_list(row);
+  if (list && groups.empty() && row.at_least_one)
+    throw ConfigError(fmt::format("{}.{}: {}", where, row.key, row.at_least_one));
+  if (list && row.groups_why && !(groups.empty() && row.may_be_empty) &&
+      groups.size() != b.parameters.size()) {
+    const std::size_t given = groups.size(), parameters = b.parameters.size();
+    throw ConfigError(
+        fmt::vformat(row.groups_why, fmt::make_format_args(where, given, parameters)));
+  }
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    std::size_t expected = 0;
+    switch (row.count) {
+      case RoleCount::any:
+        continue;
+      case RoleCount::one:
+        expected = 1;
+        break;
+      case RoleCount::per_output:
+        expected = b.outputs.group.count;
+        break;
+      case RoleCount::per_parameter_group:
+        expected = b.parameters.size();
+        break;
+      case RoleCount::as_parameters:
+        expected = b.parameters[k].group.count;
+        break;
+    }
+    const std::string label = fmt::format(
+        "{}.{}", source, role_label(row, list ? std::optional<std::size_t>(k) : std::nullopt));
+    require_count(*groups[k], expected, label,
+                  fmt::vformat(row.count_why, fmt::make_format_args(k, expected)));
+  }
+  if (!groups.empty() && row.check) row.check(b, where);
+}
+
+// The channel map, role by role as the table lists them. A role's counts are checked as soon as
+// what they depend on is read, so the first mistake in the file is the one reported.
+void parse_channels(const json& ch, const std::string& source, BenchConfig& b) {
+  const std::string cw = source + ".channels";
+  require_keys(ch, channel_keys(), cw);
+  std::set<std::string> seen;
+  for (const auto& row : bench_roles()) {
+    const std::string top = row.group ? row.group : row.key;
+    if (row.required && seen.insert(top).second && !ch.contains(top))
+      throw ConfigError(fmt::format("{}.{}: missing key", cw, top));
+  }
+  std::set<std::string> opened;
+  std::vector<const BenchRoleRow*> waiting;  // checks that need the parameters, not read yet
+  bool parameters_read = false;
+  for (const auto& row : bench_roles()) {
+    const json* parent = &ch;
+    std::string where = cw;
+    if (row.group) {
+      if (!ch.contains(row.group)) continue;
+      parent = &ch.at(row.group);
+      where = cw + "." + row.group;
+      if (opened.insert(row.group).second) {
+        std::set<std::string> keys;
+        for (const auto& other : bench_roles())
+          if (other.group && std::string(other.group) == row.group) keys.insert(other.key);
+        require_keys(*parent, keys, where);
+        for (const auto& other : bench_roles())
+          if (other.group && std::string(other.group) == row.group && other.required &&
+              !parent->contains(other.key))
+            throw ConfigError(fmt::format("{}.{}: missing key", where, other.key));
+      }
+    }
+    if (is_list(row)) {
+      set_groups(b, row, parse_roles(*parent, row.key, where, b, row.with_compliance));
+    } else if (parent->contains(row.key)) {
+      set_groups(b, row,
+                 {parse_role(parent->at(row.key), where + "." + row.key, row.default_name, b,
+                             row.with_compliance)});
+    }
+    if (row.role == BenchRole::parameters) {
+      parameters_read = true;
+      for (const BenchRoleRow* w : waiting) check_role(b, *w, source);
+      waiting.clear();
+    }
+    if (needs_parameters(row) && !parameters_read)
+      waiting.push_back(&row);
+    else
+      check_role(b, row, source);
+  }
+  for (const BenchRoleRow* w : waiting) check_role(b, *w, source);
+}
+
 }  // namespace
 
 std::vector<int> parse_channel_list(const json& spec, const std::string& where) {
@@ -244,12 +346,9 @@ const InstrumentConfig& BenchConfig::instrument(const std::string& n) const {
 }
 
 std::vector<const ChannelRole*> BenchConfig::roles() const {
-  std::vector<const ChannelRole*> all{&inputs, &outputs, &nudge_targets, &nudge_strength};
-  for (const auto& r : knobs) all.push_back(&r);
-  for (const auto& r : parameters) all.push_back(&r);
-  for (const auto& r : parameter_setpoints) all.push_back(&r);
-  if (homeostat) all.push_back(&*homeostat);
-  if (compliance) all.push_back(&*compliance);
+  std::vector<const ChannelRole*> all;
+  for (const auto& row : bench_roles())
+    for (const ChannelRole* r : groups_of(*this, row)) all.push_back(r);
   return all;
 }
 
@@ -285,59 +384,7 @@ BenchConfig parse_bench(const json& j, const std::string& source) {
 
   const std::string cw = source + ".channels";
   if (!j.contains("channels")) throw ConfigError(cw + ": missing key (the channel map)");
-  const auto& ch = j.at("channels");
-  require_keys(ch, kChannels, cw);
-  for (const char* key : {"inputs", "outputs", "nudge"})
-    if (!ch.contains(key)) throw ConfigError(fmt::format("{}.{}: missing key", cw, key));
-  b.inputs = parse_role(ch.at("inputs"), cw + ".inputs", "x", b, false);
-  b.outputs = parse_role(ch.at("outputs"), cw + ".outputs", "y", b, false);
-  const auto& nudge = ch.at("nudge");
-  require_keys(nudge, {"targets", "strength"}, cw + ".nudge");
-  for (const char* key : {"targets", "strength"})
-    if (!nudge.contains(key)) throw ConfigError(fmt::format("{}.nudge.{}: missing key", cw, key));
-  b.nudge_targets = parse_role(nudge.at("targets"), cw + ".nudge.targets", "target", b, false);
-  require_count(b.nudge_targets, b.outputs.group.count, cw + ".nudge.targets",
-                "there must be one target per output");
-  b.nudge_strength = parse_role(nudge.at("strength"), cw + ".nudge.strength", "beta", b, false);
-  require_count(b.nudge_strength, 1, cw + ".nudge.strength", "beta is one channel");
-  b.knobs = parse_roles(ch, "knobs", cw, b, false);
-  b.parameters = parse_roles(ch, "parameters", cw, b, true);
-  b.parameter_setpoints = parse_roles(ch, "parameter_setpoints", cw, b, false);
-  if (b.knobs.size() != b.parameters.size())
-    throw ConfigError(
-        fmt::format("{}: {} knob group(s) for {} parameter group(s); knobs[k] drives "
-                    "parameters[k]",
-                    cw, b.knobs.size(), b.parameters.size()));
-  if (b.parameters.empty())
-    throw ConfigError(cw + ".parameters: a bench needs parameters to train");
-  for (std::size_t k = 0; k < b.knobs.size(); ++k)
-    require_count(
-        b.knobs[k], b.parameters[k].group.count, fmt::format("{}.knobs[{}]", cw, k),
-        fmt::format("it drives parameters[{}], which has {}", k, b.parameters[k].group.count));
-  if (!b.parameter_setpoints.empty()) {
-    if (b.parameter_setpoints.size() != b.parameters.size())
-      throw ConfigError(fmt::format("{}.parameter_setpoints: {} group(s) for {} parameter group(s)",
-                                    cw, b.parameter_setpoints.size(), b.parameters.size()));
-    for (std::size_t k = 0; k < b.parameters.size(); ++k)
-      require_count(b.parameter_setpoints[k], b.parameters[k].group.count,
-                    fmt::format("{}.parameter_setpoints[{}]", cw, k),
-                    fmt::format("parameters[{}] has {}", k, b.parameters[k].group.count));
-  }
-  if (ch.contains("homeostat")) {
-    b.homeostat = parse_role(ch.at("homeostat"), cw + ".homeostat", "hold", b, false);
-    require_count(*b.homeostat, 1, cw + ".homeostat", "the hold switch is one channel");
-  }
-  if (ch.contains("compliance")) {
-    b.compliance = parse_role(ch.at("compliance"), cw + ".compliance", "compliance", b, false);
-    require_count(*b.compliance, b.parameters.size(), cw + ".compliance",
-                  "there must be one per parameter group");
-    for (std::size_t k = 0; k < b.parameters.size(); ++k)
-      if (!b.compliance->group.safe.contains(b.parameters[k].compliance))
-        throw ConfigError(
-            fmt::format("{}.parameters[{}].compliance: {} lies outside the "
-                        "compliance channel's safe range",
-                        cw, k, b.parameters[k].compliance));
-  }
+  parse_channels(j.at("channels"), source, b);
 
   // One physical channel, one role: two roles on one wire would fight.
   std::map<std::pair<std::string, int>, std::string> owner;
@@ -425,21 +472,22 @@ json bench_to_json(const BenchConfig& b) {
                                 {"reconnect_delay_s", i.reconnect_delay_s},
                                 {"check_errors", i.check_errors}});
   json ch = json::object();
-  ch["inputs"] = role_json(b.inputs, false);
-  ch["outputs"] = role_json(b.outputs, false);
-  ch["nudge"] = {{"targets", role_json(b.nudge_targets, false)},
-                 {"strength", role_json(b.nudge_strength, false)}};
-  auto list = [](const std::vector<ChannelRole>& roles, bool comp) {
-    json a = json::array();
-    for (const auto& r : roles) a.push_back(role_json(r, comp));
-    return a;
-  };
-  ch["knobs"] = list(b.knobs, false);
-  ch["parameters"] = list(b.parameters, true);
-  if (!b.parameter_setpoints.empty())
-    ch["parameter_setpoints"] = list(b.parameter_setpoints, false);
-  if (b.homeostat) ch["homeostat"] = role_json(*b.homeostat, false);
-  if (b.compliance) ch["compliance"] = role_json(*b.compliance, false);
+  for (const auto& row : bench_roles()) {
+    const auto groups = groups_of(b, row);
+    json value;
+    if (is_list(row)) {
+      if (groups.empty() && !row.written_when_empty) continue;
+      value = json::array();
+      for (const ChannelRole* r : groups) value.push_back(role_json(*r, row.with_compliance));
+    } else {
+      if (groups.empty()) continue;
+      value = role_json(*groups.front(), row.with_compliance);
+    }
+    if (row.group)
+      ch[row.group][row.key] = std::move(value);
+    else
+      ch[row.key] = std::move(value);
+  }
   j["channels"] = ch;
   j["settle"] = {{"wait_s", b.settle.wait_s},
                  {"stable_reads", b.settle.stable_reads},

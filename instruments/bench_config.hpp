@@ -2,8 +2,8 @@
 // A bench as a lab describes it in JSON: the instruments (profile, address, timeouts) and the
 // channel map giving each contract role its instrument channels, unit, safe range, ramp and
 // averaging. The same file drives `aeqlab train --bench` (through the drivers) and
-// `aeqlab serve --bench` (the virtual bench answering for those instruments). See
-// docs/bench-config.md for the keys.
+// `aeqlab serve --bench` (the virtual bench answering for those instruments). See docs/bench.md
+// and docs/config-reference.md for the keys.
 
 #include <cstddef>
 #include <optional>
@@ -65,6 +65,9 @@ struct SettleRule {
 struct BenchConfig {
   std::string name;  // the device's model in logs and sessions
   std::vector<InstrumentConfig> instruments;
+  // The roles of the channel map. Each has its row in instruments/bench_roles.cpp (its keys in the
+  // file, direction, counts, contract slot, virtual layout), which everything that treats roles
+  // alike iterates; a new role is a field here and a row there.
   ChannelRole inputs;
   ChannelRole outputs;
   ChannelRole nudge_targets;            // one per output, in the outputs' unit and range
@@ -80,7 +83,7 @@ struct BenchConfig {
   nlohmann::json virtual_section = nlohmann::json::object();  // `virtual`: for aeqlab serve
 
   const InstrumentConfig& instrument(const std::string& name) const;
-  // Every role, for code that treats them alike (range checks, safe state, the virtual bench).
+  // Every role's groups, in the table's order (instruments/bench_roles.hpp).
   std::vector<const ChannelRole*> roles() const;
 };
 

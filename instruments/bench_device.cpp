@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/safe_range.hpp"
 #include "drivers/errors.hpp"
+#include "instruments/bench_roles.hpp"
 #include "instruments/crew.hpp"
 #include "instruments/instrument.hpp"
 #include "instruments/profile.hpp"
@@ -63,24 +64,23 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
   std::map<std::string, Profile> profiles;
   for (const auto& i : bench_.instruments)
     if (!profiles.count(i.profile)) profiles.emplace(i.profile, load_profile(i.profile));
-  for (const ChannelRole* r : bench_.roles()) {
-    const bool measured =
-        r == &bench_.outputs || std::any_of(bench_.parameters.begin(), bench_.parameters.end(),
-                                            [&](const ChannelRole& p) { return &p == r; });
-    for (const auto& span : r->map) {
-      const auto& p = profiles.at(bench_.instrument(span.instrument).profile);
-      if (measured && !p.measure)
-        throw ConfigError(
-            fmt::format("{}: \"{}\" is measured on instrument \"{}\", but its profile "
-                        "\"{}\" has no measure commands",
-                        bench_.name, r->group.name, span.instrument, p.name));
-      if (!measured && !p.source)
-        throw ConfigError(
-            fmt::format("{}: \"{}\" is set on instrument \"{}\", but its profile \"{}\" "
-                        "has no source commands",
-                        bench_.name, r->group.name, span.instrument, p.name));
+  for (const auto& row : bench_roles())
+    for (const ChannelRole* r : groups_of(bench_, row)) {
+      const bool measured = row.direction == RoleDirection::measured;
+      for (const auto& span : r->map) {
+        const auto& p = profiles.at(bench_.instrument(span.instrument).profile);
+        if (measured && !p.measure)
+          throw ConfigError(
+              fmt::format("{}: \"{}\" is measured on instrument \"{}\", but its profile "
+                          "\"{}\" has no measure commands",
+                          bench_.name, r->group.name, span.instrument, p.name));
+        if (!measured && !p.source)
+          throw ConfigError(
+              fmt::format("{}: \"{}\" is set on instrument \"{}\", but its profile \"{}\" "
+                          "has no source commands",
+                          bench_.name, r->group.name, span.instrument, p.name));
+      }
     }
-  }
 
   // Connect to everything at once: a bench of twenty instruments should not take twenty
   // connect timeouts to report the one that is off.
@@ -120,19 +120,19 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
   for (const auto& k : bench_.knobs) description_.knobs.push_back(k.group);
   auto& caps = description_.capabilities;
   caps.parameter_readback = true;
-  caps.native_homeostasis = bench_.homeostat.has_value();
-  caps.adjustable_compliance = bench_.compliance.has_value();
-  caps.settable_parameters = !bench_.parameter_setpoints.empty();
+  // A role that gives the device a capability (the homeostat switch, the compliance channel,
+  // parameter set-points) declares it when the bench has it.
+  for (const auto& row : bench_roles())
+    if (row.capability) caps.*row.capability = !groups_of(bench_, row).empty();
   for (const auto& p : bench_.parameters) compliance_.push_back(p.compliance);
 
   // Set roles remember what their channels hold, read back where the profile can, so a ramp
   // starts from the truth and nothing jumps to a stale set-point.
-  std::vector<const ChannelRole*> set_roles{&bench_.inputs, &bench_.nudge_targets,
-                                            &bench_.nudge_strength};
-  for (const auto& k : bench_.knobs) set_roles.push_back(&k);
-  for (const auto& s : bench_.parameter_setpoints) set_roles.push_back(&s);
-  if (bench_.homeostat) set_roles.push_back(&*bench_.homeostat);
-  if (bench_.compliance) set_roles.push_back(&*bench_.compliance);
+  // In table order, which is the order their writes are staged in one message per instrument.
+  std::vector<const ChannelRole*> set_roles;
+  for (const auto& row : bench_roles())
+    if (row.direction == RoleDirection::set)
+      for (const ChannelRole* r : groups_of(bench_, row)) set_roles.push_back(r);
   for (const ChannelRole* r : set_roles) {
     auto s = std::make_unique<RoleState>();
     s->role = r;

@@ -5,6 +5,8 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "instruments/bench_roles.hpp"
+
 namespace aeqlab::instruments {
 
 namespace {
@@ -32,14 +34,29 @@ ChannelRole role_on(const ChannelGroup& group, const std::string& instrument, in
   return r;
 }
 
+// The virtual instruments of the layout, in the order the bench lists them. Each role names the
+// one it is laid on (its row in instruments/bench_roles.cpp): roles sharing an instrument are laid
+// back to back in table order; a chunked instrument repeats as "<name>_1", "<name>_2", ... of
+// `channels_per_instrument` channels, its groups running on from one to the next.
+struct VirtualInstrument {
+  const char* name;
+  const char* profile;
+  bool chunked;
+};
+const VirtualInstrument kInstruments[] = {
+    {"dac_inputs", "aeqlab-vdac", false},     {"dac_nudge", "aeqlab-vdac", false},
+    {"adc_outputs", "aeqlab-vadc", false},    {"dac_knobs", "aeqlab-vdac", true},
+    {"adc_parameters", "aeqlab-vadc", true},  {"dac_control", "aeqlab-vdac", false},
+    {"vres_parameters", "aeqlab-vres", true},
+};
+
 // Lays groups back to back over instruments "<prefix>_1", "<prefix>_2", ... of `per` channels:
-// a group may start on one instrument and end on the next.
+// a group may start on one instrument and end on the next. `used` is the channels taken on the
+// present instrument (`per` forces a new one).
 std::vector<ChannelRole> chunked(const std::vector<ChannelGroup>& groups, const std::string& prefix,
-                                 const std::string& profile, std::size_t per,
-                                 std::vector<InstrumentConfig>& instruments) {
+                                 const std::string& profile, std::size_t per, std::size_t& used,
+                                 std::size_t& number, std::vector<InstrumentConfig>& instruments) {
   std::vector<ChannelRole> roles;
-  std::size_t used = per;  // channels taken on the current instrument; full forces a new one
-  std::size_t number = 0;
   for (const auto& g : groups) {
     ChannelRole r;
     r.group = g;
@@ -68,63 +85,54 @@ BenchConfig virtual_bench_layout(const DeviceDescription& d, std::size_t channel
         fmt::format("virtual_bench_layout: {} channels per instrument", channels_per_instrument));
   BenchConfig b;
   b.name = d.model + " (virtual bench)";
-  const std::size_t n_out = d.outputs.count;
 
-  b.instruments.push_back(instrument("dac_inputs", "aeqlab-vdac"));
-  b.inputs = role_on(d.inputs, "dac_inputs", 1);
-
-  b.instruments.push_back(instrument("dac_nudge", "aeqlab-vdac"));
-  ChannelGroup targets = d.outputs;
-  targets.name = d.outputs.name + "_target";
-  b.nudge_targets = role_on(targets, "dac_nudge", 1);
-  const ChannelGroup beta{"beta", 1, "a.u.", d.nudge, 0.0};
-  b.nudge_strength = role_on(beta, "dac_nudge", static_cast<int>(n_out) + 1);
-
-  b.instruments.push_back(instrument("adc_outputs", "aeqlab-vadc"));
-  b.outputs = role_on(d.outputs, "adc_outputs", 1);
-
-  const std::size_t per = channels_per_instrument;
-  b.knobs = chunked(d.knobs, "dac_knobs", "aeqlab-vdac", per, b.instruments);
-  std::vector<ChannelGroup> parameter_groups;
-  for (const auto& p : d.parameters) parameter_groups.push_back(p.channels);
-  b.parameters = chunked(parameter_groups, "adc_parameters", "aeqlab-vadc", per, b.instruments);
-  for (std::size_t k = 0; k < d.parameters.size(); ++k)
-    b.parameters[k].compliance = d.parameters[k].compliance;
-
-  const bool homeostasis = d.capabilities.native_homeostasis;
-  const bool compliance = d.capabilities.adjustable_compliance && !d.parameters.empty();
-  // The homeostat switch changes with the nudge in every phase, so it sits on the nudge DAC:
-  // one instrument, one message per phase, where a separate DAC would cost a second one.
-  if (homeostasis)
-    b.homeostat =
-        role_on({"homeostat", 1, "", {0.0, 1.0}, 0.0}, "dac_nudge", static_cast<int>(n_out) + 2);
-  if (compliance) {
-    b.instruments.push_back(instrument("dac_control", "aeqlab-vdac"));
-    double largest = 0.0, smallest = d.parameters.front().compliance;
-    for (const auto& p : d.parameters) {
-      largest = std::max(largest, p.compliance);
-      smallest = std::min(smallest, p.compliance);
+  // Each role's groups for this device: none when the device lacks the role's capability, or
+  // when the role is laid out only on request (parameter set-points) and was not asked for.
+  const auto rows = bench_roles();
+  std::vector<std::vector<ChannelGroup>> groups(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    if (row.layout_on_request) {
+      if (!settable_parameters) continue;
+      if (row.capability && !(d.capabilities.*row.capability))
+        throw std::invalid_argument(
+            fmt::format("virtual_bench_layout: {} {}", d.model, row.lacking));
     }
-    // Room for schedules that raise a compliance; the safe value is the gentlest declared
-    // learning rate (0 would freeze the parameters to the knobs, hardly a neutral state).
-    const ChannelGroup g{
-        "compliance", d.parameters.size(), "", {0.0, std::max(1.0, 10 * largest)}, smallest};
-    b.compliance = role_on(g, "dac_control", 1);
+    groups[i] = row.for_device(d);
   }
 
-  if (settable_parameters) {
-    if (!d.capabilities.settable_parameters)
-      throw std::invalid_argument(
-          fmt::format("virtual_bench_layout: {} cannot set its parameters directly", d.model));
-    b.parameter_setpoints =
-        chunked(parameter_groups, "vres_parameters", "aeqlab-vres", per, b.instruments);
+  std::vector<std::vector<ChannelRole>> laid(rows.size());
+  for (const auto& vi : kInstruments) {
+    std::size_t used = channels_per_instrument, number = 0;  // chunked instruments
+    std::size_t next = 1;                                    // the others
+    bool listed = false;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (std::string(rows[i].layout_instrument) != vi.name || groups[i].empty()) continue;
+      if (vi.chunked) {
+        laid[i] = chunked(groups[i], vi.name, vi.profile, channels_per_instrument, used, number,
+                          b.instruments);
+        continue;
+      }
+      if (!listed) b.instruments.push_back(instrument(vi.name, vi.profile));
+      listed = true;
+      for (const auto& g : groups[i]) {
+        laid[i].push_back(role_on(g, vi.name, static_cast<int>(next)));
+        next += g.count;
+      }
+    }
   }
 
-  // Knobs, compliances and set parameters hold the trained state: safe state leaves them alone
-  // (inputs and nudging go to 0, the homeostat lets go).
-  for (auto& k : b.knobs) k.hold_at_safe_state = true;
-  for (auto& p : b.parameter_setpoints) p.hold_at_safe_state = true;
-  if (b.compliance) b.compliance->hold_at_safe_state = true;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    if (row.with_compliance)
+      for (std::size_t k = 0; k < laid[i].size(); ++k)
+        laid[i][k].compliance = d.parameters[k].compliance;
+    // Knobs, compliances and set parameters hold the trained state: safe state leaves them alone
+    // (inputs and nudging go to 0, the homeostat lets go).
+    if (row.layout_holds)
+      for (auto& r : laid[i]) r.hold_at_safe_state = true;
+    set_groups(b, row, std::move(laid[i]));
+  }
 
   b.settle.wait_s = 0.0;
   b.settle.stable_reads = 2;

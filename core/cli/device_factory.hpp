@@ -1,6 +1,7 @@
 #pragma once
-// The one place that turns a config's `device` section into a concrete device. Everything else
-// in core/ sees only the contract.
+// The one place that turns a config's `device` section into a concrete device, through the
+// registered device types (core/cli/device_types.hpp). Everything else in core/ sees only the
+// contract.
 
 #include <memory>
 

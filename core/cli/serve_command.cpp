@@ -18,6 +18,7 @@
 
 #include "core/cli/default_config.hpp"
 #include "core/cli/device_factory.hpp"
+#include "core/cli/device_types.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "instruments/bench_config.hpp"
@@ -128,9 +129,12 @@ Loaded load(const ServeOptions& o) {
           fmt::format("{}: virtual.device: expected a device section (an object)", l.source));
     merge_device(l.device, v["device"]);
   }
-  if (l.device.value("type", "") == "bench")
-    throw ConfigError(fmt::format(
-        "{}: virtual.device: the physics must be a simulated device, not a bench", l.source));
+  // An unknown type is left to make_device, which names the known ones.
+  if (const DeviceType* type = find_device_type(l.device.value("type", ""));
+      type && !type->servable)
+    throw ConfigError(
+        fmt::format("{}: virtual.device: the physics must be a simulated device, not a {}",
+                    l.source, type->name));
   l.device["replicas"] = std::size_t{1};
   return l;
 }

@@ -13,6 +13,8 @@
 namespace aeqlab::sim {
 
 using instruments::BenchConfig;
+using instruments::BenchRole;
+using instruments::BenchRoleRow;
 using instruments::ChannelRole;
 
 std::optional<InstrumentKind> virtual_instrument_kind(const std::string& profile) {
@@ -68,34 +70,21 @@ VirtualPhysics::VirtualPhysics(Device& device, const BenchConfig& bench,
     instruments_.push_back(std::move(ins));
   }
 
-  if (present(bench.inputs)) add_role(RoleKind::inputs, bench.inputs, "channels.inputs", 0);
-  if (present(bench.outputs)) add_role(RoleKind::outputs, bench.outputs, "channels.outputs", 0);
-  if (present(bench.nudge_targets))
-    add_role(RoleKind::nudge_targets, bench.nudge_targets, "channels.nudge.targets", 0);
-  if (present(bench.nudge_strength))
-    add_role(RoleKind::nudge_strength, bench.nudge_strength, "channels.nudge.strength", 0);
-  std::size_t offset = 0;
-  for (std::size_t k = 0; k < bench.knobs.size(); ++k) {
-    add_role(RoleKind::knobs, bench.knobs[k], fmt::format("channels.knobs[{}]", k), offset);
-    offset += bench.knobs[k].group.count;
+  // Every role of the bench, in table order; a list's groups index into the device's flat knob
+  // or parameter values.
+  for (const auto& row : instruments::bench_roles()) {
+    const auto groups = instruments::groups_of(bench, row);
+    const bool list = instruments::is_list(row);
+    std::size_t offset = 0;
+    for (std::size_t k = 0; k < groups.size(); ++k) {
+      if (row.required && !present(*groups[k])) continue;
+      if (row.role == BenchRole::homeostat) homeostat_role_ = roles_.size();
+      add_role(row, *groups[k],
+               instruments::role_label(row, list ? std::optional<std::size_t>(k) : std::nullopt),
+               offset);
+      offset += groups[k]->group.count;
+    }
   }
-  offset = 0;
-  for (std::size_t k = 0; k < bench.parameters.size(); ++k) {
-    add_role(RoleKind::parameters, bench.parameters[k], fmt::format("channels.parameters[{}]", k),
-             offset);
-    offset += bench.parameters[k].group.count;
-  }
-  offset = 0;
-  for (std::size_t k = 0; k < bench.parameter_setpoints.size(); ++k) {
-    add_role(RoleKind::setpoints, bench.parameter_setpoints[k],
-             fmt::format("channels.parameter_setpoints[{}]", k), offset);
-    offset += bench.parameter_setpoints[k].group.count;
-  }
-  if (bench.homeostat) {
-    homeostat_role_ = roles_.size();
-    add_role(RoleKind::homeostat, *bench.homeostat, "channels.homeostat", 0);
-  }
-  if (bench.compliance) add_role(RoleKind::compliance, *bench.compliance, "channels.compliance", 0);
   check_against_device(bench);
 
   // Channel map: which role value each instrument channel carries.
@@ -143,14 +132,14 @@ VirtualPhysics::VirtualPhysics(Device& device, const BenchConfig& bench,
   }
 }
 
-void VirtualPhysics::add_role(RoleKind kind, const ChannelRole& config, std::string label,
+void VirtualPhysics::add_role(const BenchRoleRow& row, const ChannelRole& config, std::string label,
                               std::size_t offset) {
   Role role;
-  role.kind = kind;
+  role.kind = row.role;
   role.config = &config;
   role.label = std::move(label);
   role.offset = offset;
-  role.measured = kind == RoleKind::outputs || kind == RoleKind::parameters;
+  role.measured = row.direction == instruments::RoleDirection::measured;
   std::size_t mapped = 0;
   for (const auto& span : config.map) mapped += span.channels.size();
   if (mapped != config.group.count)
@@ -180,52 +169,30 @@ void VirtualPhysics::check_against_device(const BenchConfig& bench) const {
       throw ConfigError(fmt::format("{}: {} channels, but the physics ({}) has {} {}", label,
                                     role.group.count, d.model, expected, what));
   };
-  for (const auto& role : roles_) {
-    switch (role.kind) {
-      case RoleKind::inputs:
-        same(role.label, *role.config, d.inputs.count, "inputs");
-        break;
-      case RoleKind::outputs:
-      case RoleKind::nudge_targets:
-        same(role.label, *role.config, d.outputs.count, "outputs");
-        break;
-      case RoleKind::nudge_strength:
-      case RoleKind::homeostat:
-        same(role.label, *role.config, 1, "value");
-        break;
-      case RoleKind::compliance:
-        if (!d.capabilities.adjustable_compliance)
-          throw ConfigError(fmt::format("{}: the physics ({}) has no adjustable compliance",
-                                        role.label, d.model));
-        same(role.label, *role.config, d.parameters.size(), "parameter groups");
-        break;
-      default:
-        break;
+  // Each role the bench gives against the groups the device has in its contract slot, and the
+  // capability the role needs of the device.
+  for (const auto& row : instruments::bench_roles()) {
+    const auto given = instruments::groups_of(bench, row);
+    if (given.empty()) continue;
+    const bool list = instruments::is_list(row);
+    if (row.required && !present(*given.front())) continue;
+    if (row.capability && !(d.capabilities.*row.capability))
+      throw ConfigError(fmt::format("{}: the physics ({}) {}", instruments::role_label(row),
+                                    d.model, row.lacking));
+    const auto expected = row.for_device(d);
+    if (!list) {
+      same(instruments::role_label(row), *given.front(),
+           expected.empty() ? 0 : expected.front().count, row.device_unit);
+      continue;
     }
-    if (role.kind == RoleKind::homeostat && !d.capabilities.native_homeostasis)
-      throw ConfigError(
-          fmt::format("{}: the physics ({}) has no native homeostasis", role.label, d.model));
+    if (given.size() != expected.size())
+      throw ConfigError(fmt::format("{}: {} groups, but the physics ({}) has {}",
+                                    instruments::role_label(row), given.size(), d.model,
+                                    expected.size()));
+    for (std::size_t k = 0; k < given.size(); ++k)
+      same(instruments::role_label(row, k), *given[k], expected[k].count,
+           fmt::format("values in group {}", expected[k].name));
   }
-  auto groups = [&](const std::vector<ChannelRole>& roles, const std::string& name, bool knobs) {
-    if (roles.empty()) return;
-    const std::size_t expected = knobs ? d.knobs.size() : d.parameters.size();
-    if (roles.size() != expected)
-      throw ConfigError(fmt::format("channels.{}: {} groups, but the physics ({}) has {}", name,
-                                    roles.size(), d.model, expected));
-    for (std::size_t k = 0; k < roles.size(); ++k) {
-      const ChannelGroup& g = knobs ? d.knobs[k] : d.parameters[k].channels;
-      same(fmt::format("channels.{}[{}]", name, k), roles[k], g.count,
-           fmt::format("values in group {}", g.name));
-    }
-  };
-  groups(bench.knobs, "knobs", true);
-  groups(bench.parameters, "parameters", false);
-  groups(bench.parameter_setpoints, "parameter_setpoints", false);
-  if (!bench.parameter_setpoints.empty() && !d.capabilities.settable_parameters)
-    throw ConfigError(
-        fmt::format("channels.parameter_setpoints: the physics ({}) cannot set "
-                    "its parameters",
-                    d.model));
 }
 
 void VirtualPhysics::set(std::size_t instrument, std::span<const int> channels,
@@ -268,7 +235,7 @@ void VirtualPhysics::set(std::size_t instrument, std::span<const int> channels,
     refresh_targets(true, false);
     for (auto& role : roles_) {
       if (!role.measured) continue;
-      if (role.kind != RoleKind::outputs) {
+      if (role.kind != BenchRole::outputs) {
         role.from_valid = false;
         continue;
       }
@@ -312,7 +279,7 @@ std::vector<double> VirtualPhysics::setpoints(std::size_t instrument,
       continue;
     }
     const Role& role = roles_[ref.role];
-    if (role.kind == RoleKind::knobs && !role.written[ref.index]) {
+    if (role.kind == BenchRole::knobs && !role.written[ref.index]) {
       if (!knobs_read) {
         scratch_.resize(device_.describe().knob_count());
         device_.read_knobs(scratch_);
@@ -340,7 +307,7 @@ std::vector<double> VirtualPhysics::measure(std::size_t instrument, std::span<co
   for (int c : channels) {
     const ChannelRef& ref = ins.refs[static_cast<std::size_t>(c - 1)];
     if (ref.role == kUnmapped) continue;
-    (roles_[ref.role].kind == RoleKind::outputs ? outputs : parameters) = true;
+    (roles_[ref.role].kind == BenchRole::outputs ? outputs : parameters) = true;
   }
   refresh_targets(outputs, parameters);
   std::vector<double> out(channels.size());
@@ -403,21 +370,21 @@ void VirtualPhysics::apply_staged() {
   bool knobs_dirty = false, knobs_all = true, setpoints_dirty = false;
   for (const auto& role : roles_) {
     switch (role.kind) {
-      case RoleKind::inputs:
+      case BenchRole::inputs:
         inputs = &role;
         break;
-      case RoleKind::nudge_targets:
+      case BenchRole::nudge_targets:
         targets = &role;
         break;
-      case RoleKind::nudge_strength:
+      case BenchRole::nudge_strength:
         strength = &role;
         break;
-      case RoleKind::knobs:
+      case BenchRole::knobs:
         knobs_dirty = knobs_dirty || role.dirty;
         knobs_all = knobs_all && std::all_of(role.written.begin(), role.written.end(),
                                              [](char w) { return w != 0; });
         break;
-      case RoleKind::setpoints:
+      case BenchRole::parameter_setpoints:
         setpoints_dirty = setpoints_dirty || role.dirty;
         break;
       default:
@@ -427,7 +394,7 @@ void VirtualPhysics::apply_staged() {
   // Knobs and parameters not written since the last settle keep what the device has (a
   // homeostat may have moved the knobs); the device is only asked when something was written,
   // so a client that never touches them leaves the device's own state alone.
-  auto patch = [&](RoleKind kind, std::vector<double>& full) {
+  auto patch = [&](BenchRole kind, std::vector<double>& full) {
     for (const auto& role : roles_) {
       if (role.kind != kind) continue;
       for (std::size_t i = 0; i < role.staged.size(); ++i)
@@ -437,17 +404,17 @@ void VirtualPhysics::apply_staged() {
   if (knobs_dirty) {
     std::vector<double> full(d.knob_count());
     if (!knobs_all) device_.read_knobs(full);
-    patch(RoleKind::knobs, full);
+    patch(BenchRole::knobs, full);
     device_.set_knobs(full);
   }
   if (setpoints_dirty) {
     std::vector<double> full(d.parameter_count());
     device_.read_parameters(full);
-    patch(RoleKind::setpoints, full);
+    patch(BenchRole::parameter_setpoints, full);
     device_.write_parameters(full);
   }
   for (const auto& role : roles_) {
-    if (role.kind != RoleKind::compliance || !role.dirty) continue;
+    if (role.kind != BenchRole::compliance || !role.dirty) continue;
     for (std::size_t g = 0; g < role.staged.size(); ++g)
       if (role.written[g]) device_.set_compliance(g, role.staged[g]);
   }
@@ -466,8 +433,8 @@ void VirtualPhysics::refresh_targets(bool outputs, bool parameters) {
   bool parameters_read = false;
   for (auto& role : roles_) {
     if (!role.measured || role.target_valid) continue;
-    if (!(role.kind == RoleKind::outputs ? outputs : parameters)) continue;
-    if (role.kind == RoleKind::outputs) {
+    if (!(role.kind == BenchRole::outputs ? outputs : parameters)) continue;
+    if (role.kind == BenchRole::outputs) {
       device_.read_outputs(role.target);
     } else {
       if (!parameters_read) {

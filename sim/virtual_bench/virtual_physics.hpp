@@ -19,6 +19,7 @@
 
 #include "core/device.hpp"
 #include "instruments/bench_config.hpp"
+#include "instruments/bench_roles.hpp"
 #include "sim/virtual_bench/virtual_bench.hpp"
 
 namespace aeqlab::sim {
@@ -67,19 +68,8 @@ class VirtualPhysics {
   WireTally tally() const;
 
  private:
-  enum class RoleKind {
-    inputs,
-    outputs,
-    nudge_targets,
-    nudge_strength,
-    knobs,
-    parameters,
-    setpoints,
-    homeostat,
-    compliance
-  };
   struct Role {
-    RoleKind kind = RoleKind::inputs;
+    instruments::BenchRole kind = instruments::BenchRole::inputs;
     const instruments::ChannelRole* config = nullptr;
     std::string label;       // for messages: "inputs", "knobs[1]"
     std::size_t offset = 0;  // into the device's flat knob or parameter values
@@ -109,8 +99,8 @@ class VirtualPhysics {
   };
   static constexpr std::size_t kUnmapped = static_cast<std::size_t>(-1);
 
-  void add_role(RoleKind kind, const instruments::ChannelRole& role, std::string label,
-                std::size_t offset);
+  void add_role(const instruments::BenchRoleRow& row, const instruments::ChannelRole& role,
+                std::string label, std::size_t offset);
   void check_against_device(const instruments::BenchConfig& bench) const;
   std::optional<std::string> settle(Clock::time_point now);
   void apply_staged();

@@ -607,3 +607,46 @@ TEST(VirtualBench, RefusesBenchesTheVirtualInstrumentsCannotServe) {
   o.faults = {{"nobody", "garbled", 0, 1, -300, ""}};
   EXPECT_THROW(sim::VirtualBench(device, layout(), o), ConfigError);
 }
+
+namespace {
+
+std::string refusal(const instruments::BenchConfig& bench) {
+  sim::HopfieldDevice device(spec_432());
+  try {
+    sim::VirtualBench refused(device, bench, {});
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(VirtualBench, NamesTheRoleWhoseChannelsDoNotFitThePhysics) {
+  auto two_switches = layout();
+  two_switches.homeostat->group.count = 2;
+  two_switches.homeostat->map[0].channels.push_back(99);
+  EXPECT_NE(refusal(two_switches).find("channels.homeostat: 2 channels, but the physics"),
+            std::string::npos)
+      << refusal(two_switches);
+
+  auto fewer_knobs = layout();
+  fewer_knobs.knobs.pop_back();
+  EXPECT_NE(refusal(fewer_knobs).find("channels.knobs: "), std::string::npos)
+      << refusal(fewer_knobs);
+
+  sim::HopfieldDevice d(spec_432());
+  auto short_setpoints = instruments::virtual_bench_layout(d.describe(), 65536, true);
+  short_setpoints.parameter_setpoints[0].group.count -= 1;
+  short_setpoints.parameter_setpoints[0].map[0].channels.pop_back();
+  EXPECT_NE(refusal(short_setpoints).find("channels.parameter_setpoints[0]: "), std::string::npos)
+      << refusal(short_setpoints);
+
+  auto one_compliance = layout();
+  one_compliance.compliance->group.count = 1;
+  one_compliance.compliance->map[0].channels.resize(1);
+  EXPECT_NE(refusal(one_compliance).find("channels.compliance: 1 channels"), std::string::npos)
+      << refusal(one_compliance);
+
+  EXPECT_EQ(refusal(layout()), "");
+}

@@ -1,0 +1,26 @@
+// `device.type: "circuit"`: a diode-resistor circuit solved in-process (sim/circuit).
+
+#include "core/cli/device_types.hpp"
+#include "sim/circuit/circuit_device.hpp"
+
+namespace aeqlab::cli {
+
+namespace {
+
+sim::CircuitSpec parse(const nlohmann::json& device, std::size_t batch_size) {
+  nlohmann::json section = device;
+  if (!section.contains("replicas")) section["replicas"] = batch_size;
+  return sim::circuit_spec_from_json(section);
+}
+
+std::unique_ptr<Device> build(sim::CircuitSpec spec) {
+  return std::make_unique<sim::CircuitDevice>(std::move(spec));
+}
+
+}  // namespace
+
+DeviceType circuit_device_type() {
+  return typed_device_type<sim::CircuitSpec>("circuit", parse, sim::circuit_spec_to_json, build);
+}
+
+}  // namespace aeqlab::cli

@@ -1,0 +1,46 @@
+// `aeqlab train`: the options of a run; the run itself is train_command (core/cli/commands.cpp).
+
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "core/cli/commands.hpp"
+#include "core/cli/subcommands.hpp"
+
+namespace aeqlab::cli {
+
+namespace {
+
+struct Given {
+  TrainOptions train;
+  std::string config, out, bench, resume;
+};
+
+}  // namespace
+
+Subcommand train_subcommand() {
+  return {"train", "train a device (default: the simulated Hopfield network on MNIST)",
+          [](CLI::App& cmd) -> std::function<int()> {
+            auto g = std::make_shared<Given>();
+            cmd.add_option("--config", g->config, "JSON config file (defaults fill what it omits)")
+                ->check(CLI::ExistingFile);
+            cmd.add_option("--set", g->train.settings, "override a key: --set trainer.epochs=5");
+            cmd.add_option("--out", g->out, "session folder (default: sessions/<time>)");
+            cmd.add_option("--bench", g->bench,
+                           "train on the bench this file describes (instruments and channel map)")
+                ->check(CLI::ExistingFile);
+            cmd.add_option("--resume", g->resume,
+                           "continue an interrupted session from its newest checkpoint")
+                ->check(CLI::ExistingDirectory);
+            return [g] {
+              TrainOptions o = g->train;
+              if (!g->config.empty()) o.config = g->config;
+              if (!g->out.empty()) o.out = g->out;
+              if (!g->resume.empty()) o.resume = g->resume;
+              if (!g->bench.empty()) o.bench = g->bench;
+              return train_command(o);
+            };
+          }};
+}
+
+}  // namespace aeqlab::cli
