@@ -11,6 +11,8 @@
 
 namespace aeqlab {
 
+class JsonLine;
+
 class EventLogSink final : public RunSink {
  public:
   EventLogSink(Session& session, Detail detail, const DeviceDescription& device)
@@ -27,7 +29,7 @@ class EventLogSink final : public RunSink {
   void stopped(const StopReport& r) override;
 
  private:
-  void append_settle(class JsonLine& line, const PhaseRecord& p) const;
+  void append_settle(JsonLine& line, const PhaseRecord& p) const;
 
   Session& session_;
   const Detail detail_;

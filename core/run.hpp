@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "core/console_sink.hpp"
 #include "core/dataset.hpp"
 #include "core/device.hpp"
+#include "core/evaluation.hpp"
 #include "core/event_log_sink.hpp"
 #include "core/homeostat.hpp"
 #include "core/metrics_sink.hpp"
@@ -26,6 +28,8 @@
 #include "core/training_run.hpp"
 
 namespace aeqlab {
+
+class EmergencyStop;
 
 class Run {
  public:
@@ -56,8 +60,15 @@ class Run {
   struct Outcome {
     RunStatus status = RunStatus::completed;
     std::string reason;
+    std::string safe_state = "not reached";
+    std::optional<Evaluation> final_train;           // completed runs: on the training set
+    std::optional<std::vector<double>> final_theta;  // ... and the parameters, with readback
   };
   Outcome train_until_stopped(bool resume);
+  void emergency_stop();
+  void measure_final(Outcome& o);
+  void reach_safe_state(Outcome& o, EmergencyStop& emergency);
+  RunResult write_record(Outcome& o);
   nlohmann::json summary(const Outcome& outcome) const;
   void record_parameters(const std::vector<double>& theta, nlohmann::json& summary);
 

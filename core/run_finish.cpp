@@ -85,77 +85,74 @@ void Run::record_parameters(const std::vector<double>& theta, nlohmann::json& su
   sync_folder(session_.dir());
 }
 
-RunResult Run::go(bool resume) {
-  std::string safe_state = "not reached";
-  // A second interrupt while the run is blocked in a device call: safe state from outside.
-  EmergencyStop emergency(
-      [this] {
-        std::string outcome = "reached (emergency stop)";
-        try {
-          device_.safe_state();
-        } catch (const std::exception& e) {
-          outcome = std::string("failed: ") + e.what();
-        }
-        try {
-          events_.stopped({.status = RunStatus::aborted,
-                           .reason = "second interrupt; the run did not answer in time, so the "
-                                     "emergency stop brought the device to its safe state",
-                           .safe_state = outcome,
-                           .last_checkpoint = last_sequence_});
-        } catch (...) {
-        }
-        spdlog::error("emergency stop: safe state {}; resume from checkpoint {}", outcome,
-                      last_sequence_);
-      },
-      std::chrono::milliseconds(2000));
-
-  Outcome o = train_until_stopped(resume);
-
-  // A completed run is measured before its safe state: on a bench, safe state changes the
-  // circuit (inputs off, homeostat released), and the final figures must be the trained ones.
-  // A failed or stopped run goes to its safe state first: safety before records.
-  std::optional<Evaluation> final_train;
-  std::optional<std::vector<double>> final_theta;
-  if (o.status == RunStatus::completed && progress_.epochs_done > 0 && trainer_) {
-    try {
-      final_train = evaluate(device_, trainer_->homeostat(), trainer_->parameter_target(), train_);
-      if (readback_) final_theta = read_parameters();
-    } catch (const std::exception& e) {
-      o.status = dynamic_cast<const Interrupted*>(&e) ? RunStatus::aborted : RunStatus::failed;
-      o.reason = fmt::format("final evaluation: {}", e.what());
-    }
+void Run::emergency_stop() {
+  std::string outcome = "reached (emergency stop)";
+  try {
+    device_.safe_state();
+  } catch (const std::exception& e) {
+    outcome = std::string("failed: ") + e.what();
   }
+  try {
+    events_.stopped({.status = RunStatus::aborted,
+                     .reason = "second interrupt; the run did not answer in time, so the "
+                               "emergency stop brought the device to its safe state",
+                     .safe_state = outcome,
+                     .last_checkpoint = last_sequence_});
+  } catch (...) {
+  }
+  spdlog::error("emergency stop: safe state {}; resume from checkpoint {}", outcome,
+                last_sequence_);
+}
+
+// A completed run is measured before its safe state: on a bench, safe state changes the circuit
+// (inputs off, homeostat released), and the final figures must be the trained ones. A failed or
+// stopped run goes to its safe state first: safety before records.
+void Run::measure_final(Outcome& o) {
+  if (o.status != RunStatus::completed || progress_.epochs_done == 0 || !trainer_) return;
+  try {
+    o.final_train = evaluate(device_, trainer_->homeostat(), trainer_->parameter_target(), train_);
+    if (readback_) o.final_theta = read_parameters();
+  } catch (const std::exception& e) {
+    o.status = dynamic_cast<const Interrupted*>(&e) ? RunStatus::aborted : RunStatus::failed;
+    o.reason = fmt::format("final evaluation: {}", e.what());
+  }
+}
+
+void Run::reach_safe_state(Outcome& o, EmergencyStop& emergency) {
   try {
     emergency.reaching_safe_state();
     device_.safe_state();
-    safe_state = "reached";
+    o.safe_state = "reached";
   } catch (const std::exception& e) {
     spdlog::error("could not bring {} to its safe state: {}", d_.model, e.what());
-    safe_state = std::string("failed: ") + e.what();
+    o.safe_state = std::string("failed: ") + e.what();
     if (o.status == RunStatus::completed) o.status = RunStatus::failed;
     add_reason(o.reason, std::string("safe state failed: ") + e.what());
   }
-  emergency.disarm();
+}
 
+// What the disk refuses is collected, not thrown: the stop record and the summary are still tried.
+RunResult Run::write_record(Outcome& o) {
   nlohmann::json summary = this->summary(o);
   std::vector<std::string> write_errors;
-  if (final_train) {
-    // Both errors with the final parameters, so they are comparable with each other.
-    summary["train_error"] = final_train->error_rate();
-    summary["train_cost"] = final_train->cost;
-  }
-  if (readback_ && trainer_) {
+  const auto attempt = [&](auto&& write) {
     try {
-      record_parameters(final_theta ? *final_theta : read_parameters(), summary);
+      write();
     } catch (const std::exception& e) {
       write_errors.push_back(e.what());
     }
+  };
+  if (o.final_train) {
+    // Both errors with the final parameters, so they are comparable with each other.
+    summary["train_error"] = o.final_train->error_rate();
+    summary["train_cost"] = o.final_train->cost;
   }
-  try {
+  if (readback_ && trainer_)
+    attempt(
+        [&] { record_parameters(o.final_theta ? *o.final_theta : read_parameters(), summary); });
+  attempt([&] {
     if (metrics_) metrics_->sync();
-  } catch (const std::exception& e) {
-    write_errors.push_back(e.what());
-  }
+  });
   if (!write_errors.empty()) {
     // The disk refused part of the record: the run cannot call itself complete. The checkpoints
     // and the log up to here are intact, so it can be resumed once there is room.
@@ -167,25 +164,29 @@ RunResult Run::go(bool resume) {
   summary["log_seconds"] = progress_.log_seconds;
   summary["checkpoint_seconds"] = progress_.checkpoint_seconds;
   summary["wall_seconds"] = wall_before_ + seconds_since(segment_t0_);
-  try {
+  attempt([&] {
     events_.stopped({.status = o.status,
                      .reason = o.reason,
-                     .safe_state = safe_state,
+                     .safe_state = o.safe_state,
                      .last_checkpoint = last_sequence_});
-  } catch (const std::exception& e) {
-    write_errors.push_back(e.what());
-  }
-  try {
-    session_.write_json("summary.json", summary);
-  } catch (const std::exception& e) {
-    write_errors.push_back(e.what());
-  }
+  });
+  attempt([&] { session_.write_json("summary.json", summary); });
   for (const auto& w : write_errors) spdlog::error("session record incomplete: {}", w);
   if (!write_errors.empty() && o.status == RunStatus::completed) {
     o.status = RunStatus::failed;
     summary["status"] = to_string(o.status);
   }
   return {o.status, summary};
+}
+
+RunResult Run::go(bool resume) {
+  // A second interrupt while the run is blocked in a device call: safe state from outside.
+  EmergencyStop emergency([this] { emergency_stop(); }, std::chrono::milliseconds(2000));
+  Outcome o = train_until_stopped(resume);
+  measure_final(o);
+  reach_safe_state(o, emergency);
+  emergency.disarm();
+  return write_record(o);
 }
 
 }  // namespace aeqlab

@@ -46,7 +46,7 @@ class Trainer {
  public:
   virtual ~Trainer() = default;
 
-  // "aeqprop", "eqprop", "coupled" or "spsa": the value of trainer.algorithm.
+  // The value of trainer.algorithm that chose it: its entry's name in core/learning_rules.cpp.
   virtual const char* algorithm() const = 0;
 
   // One step on `replicas` samples: `inputs` and `targets` row-major, `labels` may be empty when
