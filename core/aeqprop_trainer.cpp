@@ -3,6 +3,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "core/error.hpp"
+#include "core/learning_rule.hpp"
 #include "core/stop_request.hpp"
 
 namespace aeqlab {
@@ -75,6 +76,35 @@ void AeqpropTrainer::end_epoch() {
   const auto& groups = device_.describe().parameters;
   for (std::size_t g = 0; g < groups.size(); ++g)
     device_.set_compliance(g, groups[g].compliance * settings_.compliance_decay);
+}
+
+static AeqpropSettings aeqprop_settings(const TrainerSettings& s) {
+  AeqpropSettings a;
+  a.mode = nudging_mode_from(s.mode);
+  a.beta = s.nudging;
+  a.compliance_decay = s.compliance_decay;
+  a.score_batches = s.score_batches;
+  return a;
+}
+
+LearningRule aeqprop_learning_rule() {
+  return {
+      .name = "aeqprop",
+      .sets_parameters = false,
+      .read_section = nullptr,  // it reads the shared keys only
+      .require_supported =
+          [](const TrainerSettings& s, const DeviceDescription& d) {
+            AeqpropTrainer::require_supported(aeqprop_settings(s), d);
+          },
+      .make = [](const TrainerSettings& s, Device& device,
+                 Homeostat& homeostat) -> std::unique_ptr<Trainer> {
+        return std::make_unique<AeqpropTrainer>(device, homeostat, aeqprop_settings(s));
+      },
+      .describe =
+          [](const TrainerSettings& s) {
+            return fmt::format("AEqprop {} beta={}", s.mode, s.nudging);
+          },
+  };
 }
 
 }  // namespace aeqlab

@@ -1,8 +1,8 @@
 #pragma once
-// Agnostic Equilibrium Propagation (DESIGN §2): per mini-batch, a homeostatic phase at the first
-// nudging (parameters held, knobs adjusted), then a free-knob phase at the second nudging (knobs
-// held, everything relaxes). The parameters' move in the free-knob phase is the SGD step. The
-// trainer only talks to the device contract: no energy, no gradient, no simulator.
+// Agnostic Equilibrium Propagation (docs/algorithm.md): per mini-batch, a homeostatic phase at the
+// first nudging (parameters held, knobs adjusted), then a free-knob phase at the second nudging
+// (knobs held, everything relaxes). The parameters' move in the free-knob phase is the SGD step.
+// The trainer only talks to the device contract: no energy, no gradient, no simulator.
 
 #include <cstddef>
 #include <span>
@@ -62,5 +62,9 @@ class AeqpropTrainer final : public Trainer {
   std::vector<double> theta_;
   std::vector<double> outputs_;
 };
+
+struct LearningRule;
+// trainer.algorithm "aeqprop": its entry in the list of learning rules (core/learning_rules.cpp).
+LearningRule aeqprop_learning_rule();
 
 }  // namespace aeqlab

@@ -4,7 +4,9 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/learning_rule.hpp"
 #include "core/local_probes.hpp"
 #include "core/stop_request.hpp"
 
@@ -85,6 +87,48 @@ StepReport CoupledLearningTrainer::step(std::span<const double> inputs,
   shadow_.descend(contrast_, 1.0 / eta);
   shadow_.write_to(device_);
   return r;
+}
+
+static CoupledLearningSettings coupled_settings(const TrainerSettings& s) {
+  CoupledLearningSettings c;
+  static_cast<CoupledLearningSection&>(c) = s.sections.get<CoupledLearningSection>();
+  c.learning_rates = s.learning_rates;
+  c.learning_rate_decay = s.learning_rate_decay;
+  c.score_batches = s.score_batches;
+  return c;
+}
+
+static void read_coupled_section(const nlohmann::json& trainer, TrainerSettings& s) {
+  if (!trainer.contains("coupled")) throw ConfigError("trainer.coupled: missing key");
+  ConfigReader c(trainer.at("coupled"), "trainer.coupled");
+  auto& section = s.sections.get<CoupledLearningSection>();
+  section.amplitude = c.get<double>("amplitude");
+  if (!(section.amplitude > 0 && section.amplitude <= 1))
+    throw ConfigError(
+        fmt::format("trainer.coupled.amplitude: must lie in (0, 1], got {}", section.amplitude));
+  section.clamp_strength = c.positive("clamp_strength");
+}
+
+LearningRule coupled_learning_rule() {
+  return {
+      .name = "coupled",
+      .sets_parameters = true,
+      .read_section = read_coupled_section,
+      .require_supported =
+          [](const TrainerSettings& s, const DeviceDescription& d) {
+            CoupledLearningTrainer::require_supported(coupled_settings(s), d);
+          },
+      .make = [](const TrainerSettings& s, Device& device,
+                 Homeostat& homeostat) -> std::unique_ptr<Trainer> {
+        return std::make_unique<CoupledLearningTrainer>(device, homeostat, coupled_settings(s));
+      },
+      .describe =
+          [](const TrainerSettings& s) {
+            const auto& c = s.sections.get<CoupledLearningSection>();
+            return fmt::format("coupled learning eta={} clamp_strength={}", c.amplitude,
+                               c.clamp_strength);
+          },
+  };
 }
 
 }  // namespace aeqlab

@@ -20,9 +20,13 @@
 
 namespace aeqlab {
 
-struct CoupledLearningSettings {
+// trainer.coupled: the keys only coupled learning reads.
+struct CoupledLearningSection {
   double amplitude = 0.5;       // eta in (0, 1]: how far toward the target the outputs are pulled
   double clamp_strength = 5.0;  // the nudging that stands in for clamping
+};
+
+struct CoupledLearningSettings : CoupledLearningSection {
   std::vector<double> learning_rates{0.05};  // alpha, one per parameter group or one for all
   double learning_rate_decay = 1.0;
   // Count the batch's errors and cost (from the free phase, which costs no extra settle).
@@ -57,5 +61,10 @@ class CoupledLearningTrainer final : public Trainer {
   ShadowParameters shadow_;
   std::vector<double> outputs_, clamp_targets_, free_, clamped_, contrast_;
 };
+
+struct LearningRule;
+// trainer.algorithm "coupled" and its section trainer.coupled: its entry in the list of learning
+// rules (core/learning_rules.cpp).
+LearningRule coupled_learning_rule();
 
 }  // namespace aeqlab

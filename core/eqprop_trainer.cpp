@@ -1,6 +1,9 @@
 #include "core/eqprop_trainer.hpp"
 
+#include <spdlog/fmt/fmt.h>
+
 #include "core/error.hpp"
+#include "core/learning_rule.hpp"
 #include "core/local_probes.hpp"
 #include "core/stop_request.hpp"
 
@@ -59,6 +62,36 @@ StepReport EqpropTrainer::step(std::span<const double> inputs, std::span<const d
   shadow_.descend(gradient_, 1.0);
   shadow_.write_to(device_);
   return r;
+}
+
+static EqpropSettings eqprop_settings(const TrainerSettings& s) {
+  EqpropSettings e;
+  e.mode = nudging_mode_from(s.mode);
+  e.beta = s.nudging;
+  e.learning_rates = s.learning_rates;
+  e.learning_rate_decay = s.learning_rate_decay;
+  e.score_batches = s.score_batches;
+  return e;
+}
+
+LearningRule eqprop_learning_rule() {
+  return {
+      .name = "eqprop",
+      .sets_parameters = true,
+      .read_section = nullptr,  // it reads the shared keys only
+      .require_supported =
+          [](const TrainerSettings& s, const DeviceDescription& d) {
+            EqpropTrainer::require_supported(eqprop_settings(s), d);
+          },
+      .make = [](const TrainerSettings& s, Device& device,
+                 Homeostat& homeostat) -> std::unique_ptr<Trainer> {
+        return std::make_unique<EqpropTrainer>(device, homeostat, eqprop_settings(s));
+      },
+      .describe =
+          [](const TrainerSettings& s) {
+            return fmt::format("EqProp {} beta={}", s.mode, s.nudging);
+          },
+  };
 }
 
 }  // namespace aeqlab

@@ -62,4 +62,8 @@ class EqpropTrainer final : public Trainer {
   std::vector<double> outputs_, first_, second_, gradient_;
 };
 
+struct LearningRule;
+// trainer.algorithm "eqprop": its entry in the list of learning rules (core/learning_rules.cpp).
+LearningRule eqprop_learning_rule();
+
 }  // namespace aeqlab

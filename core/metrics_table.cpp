@@ -1,5 +1,6 @@
 #include "core/metrics_table.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -87,6 +88,25 @@ void MetricsTable::add_row(const std::vector<double>& values) {
     done += std::size_t(n);
   }
   bytes_ += row.size();
+}
+
+void MetricsTable::add_row(const MetricsRow& row) {
+  for (const auto& [name, value] : row.values())
+    if (std::count_if(row.values().begin(), row.values().end(),
+                      [&](const auto& v) { return v.first == name; }) != 1 ||
+        std::find(columns_.begin(), columns_.end(), name) == columns_.end())
+      throw std::logic_error(
+          fmt::format("{}: the row's {} is not one of its columns, once", file_.string(), name));
+  std::vector<double> values;
+  values.reserve(columns_.size());
+  for (const auto& column : columns_) {
+    const auto it = std::find_if(row.values().begin(), row.values().end(),
+                                 [&](const auto& v) { return v.first == column; });
+    if (it == row.values().end())
+      throw std::logic_error(fmt::format("{}: the row has no {}", file_.string(), column));
+    values.push_back(it->second);
+  }
+  add_row(values);
 }
 
 void MetricsTable::sync() {

@@ -5,9 +5,24 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace aeqlab {
+
+// One row of the table, by column name: the table puts the values in its columns' order.
+class MetricsRow {
+ public:
+  MetricsRow& set(std::string column, double value) {
+    values_.emplace_back(std::move(column), value);
+    return *this;
+  }
+  const std::vector<std::pair<std::string, double>>& values() const { return values_; }
+
+ private:
+  std::vector<std::pair<std::string, double>> values_;
+};
 
 class MetricsTable {
  public:
@@ -23,6 +38,9 @@ class MetricsTable {
   const std::vector<std::string>& columns() const { return columns_; }
   // One value per column; non-finite values are written as empty cells.
   void add_row(const std::vector<double>& values);
+  // A value for every column, by name, each once; a column missing or unknown is a logic_error
+  // naming it.
+  void add_row(const MetricsRow& row);
   std::size_t bytes() const { return bytes_; }
   void sync();
 

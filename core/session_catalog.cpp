@@ -34,7 +34,8 @@ struct EventLog {
   std::vector<Epoch> epochs;
   std::size_t last_line = 0;  // the last line holding an event (parsed or skipped cheaply)
   std::size_t run_stop_line = 0, resume_line = 0;  // of the last ones; 0: none
-  std::string run_stop_status, run_stop_reason;
+  std::optional<RunStatus> run_stop_status;
+  std::string run_stop_reason;
 };
 
 std::optional<double> number(const json& j, const char* key) {
@@ -133,7 +134,7 @@ void read_events(const fs::path& file, EventLog& log, std::vector<std::string>& 
       std::erase_if(log.epochs, [&](const EventLog::Epoch& e) { return e.line > *after; });
     } else if (kind == "run_stop") {
       log.run_stop_line = n;
-      log.run_stop_status = text(j, "status");
+      log.run_stop_status = run_status_from(text(j, "status"));
       log.run_stop_reason = text(j, "reason");
     }
   }
@@ -160,6 +161,11 @@ std::optional<json> read_summary(const fs::path& file, std::vector<std::string>&
   }
   if (!j.is_object() || text(j, "status").empty()) {
     warnings.push_back(fmt::format("{}: no \"status\", ignored", file.string()));
+    return std::nullopt;
+  }
+  if (!run_status_from(text(j, "status"))) {
+    warnings.push_back(
+        fmt::format("{}: unknown status \"{}\", ignored", file.string(), text(j, "status")));
     return std::nullopt;
   }
   return j;
@@ -226,21 +232,22 @@ SessionInfo read_session_info(const fs::path& dir) {
     summary.reset();
   }
   const bool stopped =
-      log.run_stop_line != 0 && log.run_stop_line == log.last_line && !log.run_stop_status.empty();
+      log.run_stop_line != 0 && log.run_stop_line == log.last_line && log.run_stop_status;
 
   if (running) {
-    info.status = "running";
+    info.status = RunStatus::running;
   } else if (summary) {
-    info.status = text(*summary, "status");
+    info.status = *run_status_from(text(*summary, "status"));
   } else if (stopped) {
     // The run ended by itself but its summary is missing or damaged: the log has the outcome.
-    info.status = log.run_stop_status;
+    info.status = *log.run_stop_status;
     info.reason = log.run_stop_reason;
     if (!fs::exists(dir / "summary.json", ec))
       info.warnings.push_back(fmt::format("{}: missing although the run stopped ({})",
-                                          (dir / "summary.json").string(), log.run_stop_status));
+                                          (dir / "summary.json").string(),
+                                          to_string(*log.run_stop_status)));
   } else {
-    info.status = "interrupted";
+    info.status = RunStatus::interrupted;
   }
   if (!has_events && !summary && !running)
     info.warnings.push_back(
@@ -296,7 +303,7 @@ std::vector<SessionInfo> list_sessions(const fs::path& root) {
     } catch (const std::exception& e) {
       SessionInfo info;
       info.dir = it->path();
-      info.status = "unreadable";
+      info.status = RunStatus::unreadable;
       info.warnings.push_back(fmt::format("{}: {}", it->path().string(), e.what()));
       sessions.push_back(std::move(info));
     }
@@ -314,7 +321,7 @@ json to_json(const SessionInfo& info) {
   const auto opt = [](const auto& v) { return v ? json(*v) : json(nullptr); };
   const auto str = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
   return {{"dir", info.dir.string()},
-          {"status", info.status},
+          {"status", to_string(info.status)},
           {"started", str(info.started)},
           {"device", str(info.device)},
           {"epochs_done", info.epochs_done},

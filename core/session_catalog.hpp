@@ -11,14 +11,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/run_status.hpp"
+
 namespace aeqlab {
 
 struct SessionInfo {
   std::filesystem::path dir;
-  // "completed", "aborted", "failed" (from summary.json, or the final run_stop event when
-  // summary.json is missing or damaged), "running" (a live process holds DIR/.lock), or
-  // "interrupted" (the process died mid-run: resumable with `aeqlab train --resume DIR`).
-  std::string status;
+  // completed, aborted, failed (from summary.json, or the final run_stop event when summary.json
+  // is missing or damaged), running (a live process holds DIR/.lock), interrupted (the process
+  // died mid-run: resumable with `aeqlab train --resume DIR`), or unreadable.
+  RunStatus status = RunStatus::interrupted;
   std::string started;  // run_start's "time" (ISO 8601 UTC), empty if unknown
   std::string device;
   std::size_t epochs_done = 0, epochs_total = 0;  // epochs_total 0: unknown

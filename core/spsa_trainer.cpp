@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/learning_rule.hpp"
 #include "core/stop_request.hpp"
 
 namespace aeqlab {
@@ -110,6 +112,46 @@ StepReport SpsaTrainer::step(std::span<const double> inputs, std::span<const dou
   shadow_.write_to(device_);
   ++steps_;
   return r;
+}
+
+static SpsaSettings spsa_settings(const TrainerSettings& s) {
+  SpsaSettings p;
+  static_cast<SpsaSection&>(p) = s.sections.get<SpsaSection>();
+  p.learning_rates = s.learning_rates;
+  p.learning_rate_decay = s.learning_rate_decay;
+  p.seed = s.seed;
+  p.score_batches = s.score_batches;
+  return p;
+}
+
+static void read_spsa_section(const nlohmann::json& trainer, TrainerSettings& s) {
+  if (!trainer.contains("spsa")) throw ConfigError("trainer.spsa: missing key");
+  ConfigReader p(trainer.at("spsa"), "trainer.spsa");
+  auto& section = s.sections.get<SpsaSection>();
+  section.perturbation = p.get<double>("perturbation");
+  if (!(section.perturbation > 0 && section.perturbation <= 0.5))
+    throw ConfigError(fmt::format("trainer.spsa.perturbation: must lie in (0, 0.5], got {}",
+                                  section.perturbation));
+}
+
+LearningRule spsa_learning_rule() {
+  return {
+      .name = "spsa",
+      .sets_parameters = true,
+      .read_section = read_spsa_section,
+      .require_supported =
+          [](const TrainerSettings& s, const DeviceDescription& d) {
+            SpsaTrainer::require_supported(spsa_settings(s), d);
+          },
+      .make = [](const TrainerSettings& s, Device& device,
+                 Homeostat& homeostat) -> std::unique_ptr<Trainer> {
+        return std::make_unique<SpsaTrainer>(device, homeostat, spsa_settings(s));
+      },
+      .describe =
+          [](const TrainerSettings& s) {
+            return fmt::format("SPSA perturbation={}", s.sections.get<SpsaSection>().perturbation);
+          },
+  };
 }
 
 }  // namespace aeqlab

@@ -18,9 +18,13 @@
 
 namespace aeqlab {
 
-struct SpsaSettings {
+// trainer.spsa: the keys only SPSA reads.
+struct SpsaSection {
   // c_g = perturbation * (width of group g's safe range).
   double perturbation = 1e-3;
+};
+
+struct SpsaSettings : SpsaSection {
   std::vector<double> learning_rates{0.05};  // a, one per parameter group or one for all
   double learning_rate_decay = 1.0;
   std::uint64_t seed = 1;  // with the step index, decides every perturbation
@@ -65,5 +69,10 @@ class SpsaTrainer final : public Trainer {
   bool warned_flat_ = false;
   std::vector<double> delta_, step_, plus_, minus_, outputs_, gradient_;
 };
+
+struct LearningRule;
+// trainer.algorithm "spsa" and its section trainer.spsa: its entry in the list of learning rules
+// (core/learning_rules.cpp).
+LearningRule spsa_learning_rule();
 
 }  // namespace aeqlab

@@ -1,7 +1,8 @@
 #pragma once
-// What every learning rule offers the `train` job (DESIGN §2): AEqprop, and the rules labs compare
-// it against (classic EqProp, coupled learning, SPSA). All of them talk to the device through the
-// contract alone; the run loop, checkpoints and evaluation see them only through this interface.
+// What every learning rule offers the `train` job (docs/algorithm.md): AEqprop, and the rules labs
+// compare it against (classic EqProp, coupled learning, SPSA). All of them talk to the device
+// through the contract alone; the run loop, checkpoints and evaluation see them only through this
+// interface.
 
 #include <cstddef>
 #include <functional>
@@ -45,7 +46,7 @@ class Trainer {
  public:
   virtual ~Trainer() = default;
 
-  // "aeqprop", "eqprop", "coupled" or "spsa": the value of trainer.algorithm.
+  // The value of trainer.algorithm that chose it: its entry's name in core/learning_rules.cpp.
   virtual const char* algorithm() const = 0;
 
   // One step on `replicas` samples: `inputs` and `targets` row-major, `labels` may be empty when

@@ -1,5 +1,6 @@
 #pragma once
-// The learning rule a config chooses (trainer.algorithm), built on a device and a homeostat.
+// The learning rule a config chooses (trainer.algorithm), built on a device and a homeostat: what
+// the run asks of the rule it finds in core/learning_rules.cpp.
 
 #include <memory>
 #include <string>

@@ -2,6 +2,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/learning_rule.hpp"
 
 namespace aeqlab {
 
@@ -30,7 +31,9 @@ static std::vector<double> learning_rates_from(const nlohmann::json& j) {
 TrainerSettings trainer_settings_from(const nlohmann::json& trainer) {
   ConfigReader r(trainer, "trainer");
   TrainerSettings s;
-  s.algorithm = r.one_of("algorithm", {"aeqprop", "eqprop", "coupled", "spsa"});
+  std::vector<std::string> names;
+  for (const auto& rule : learning_rules()) names.push_back(rule.name);
+  s.algorithm = r.one_of("algorithm", names);
   s.mode = r.one_of("mode", {"optimistic", "pessimistic", "centered"});
   s.nudging = r.in_range("nudging", 1e-12, 10.0);
   s.epochs = r.get<std::size_t>("epochs");
@@ -51,19 +54,8 @@ TrainerSettings trainer_settings_from(const nlohmann::json& trainer) {
   if (!trainer.contains("learning_rates")) throw ConfigError("trainer.learning_rates: missing key");
   s.learning_rates = learning_rates_from(trainer.at("learning_rates"));
   s.learning_rate_decay = r.in_range("learning_rate_decay", 1e-6, 1.0);
-  if (!trainer.contains("coupled")) throw ConfigError("trainer.coupled: missing key");
-  ConfigReader c(trainer.at("coupled"), "trainer.coupled");
-  s.coupled_amplitude = c.get<double>("amplitude");
-  if (!(s.coupled_amplitude > 0 && s.coupled_amplitude <= 1))
-    throw ConfigError(
-        fmt::format("trainer.coupled.amplitude: must lie in (0, 1], got {}", s.coupled_amplitude));
-  s.coupled_clamp_strength = c.positive("clamp_strength");
-  if (!trainer.contains("spsa")) throw ConfigError("trainer.spsa: missing key");
-  ConfigReader p(trainer.at("spsa"), "trainer.spsa");
-  s.spsa_perturbation = p.get<double>("perturbation");
-  if (!(s.spsa_perturbation > 0 && s.spsa_perturbation <= 0.5))
-    throw ConfigError(fmt::format("trainer.spsa.perturbation: must lie in (0, 0.5], got {}",
-                                  s.spsa_perturbation));
+  for (const auto& rule : learning_rules())
+    if (rule.read_section) rule.read_section(trainer, s);
   return s;
 }
 

@@ -1,40 +1,25 @@
 #pragma once
 // The `train` job: epochs of training steps (AEqprop, or a rule labs compare it with) over a data
 // set on any device, with per-epoch evaluation, progress, the session's event log, metrics table,
-// checkpoints and summary. Knows only the contract.
+// checkpoints and summary. Knows only the contract. Its parts: core/run.hpp.
 
 #include <nlohmann/json.hpp>
 
 #include "core/dataset.hpp"
 #include "core/device.hpp"
+#include "core/device_record.hpp"
+#include "core/run_status.hpp"
 #include "core/session.hpp"
+#include "core/session_settings.hpp"
 #include "core/trainer_settings.hpp"
 
 namespace aeqlab {
 
-// TrainerSettings and trainer_settings_from: core/trainer_settings.hpp.
-
-// How much the event log records (DESIGN §7). Each level includes the ones before it.
-enum class Detail {
-  off,    // run start, checkpoints, resumptions and the stop record only
-  epoch,  // + one line per epoch
-  step,   // + one line per training step: its phases' settle reports, errors, cost
-  phase,  // + one line per phase with the measured outputs, and per-step parameter changes
-};
-
-struct SessionSettings {
-  Detail detail = Detail::step;
-  std::size_t checkpoint_every_steps = 0;   // 0: not by steps
-  double checkpoint_every_seconds = 600.0;  // 0: not by time
-  std::size_t checkpoint_every_epochs = 1;  // 0: not at epoch ends
-  std::size_t checkpoint_keep = 2;
-};
-
-// Reads and checks the `session` section (root and name are the program's business).
-SessionSettings session_settings_from(const nlohmann::json& session);
+// TrainerSettings and trainer_settings_from: core/trainer_settings.hpp. SessionSettings, Detail
+// and session_settings_from: core/session_settings.hpp. describe_json: core/device_record.hpp.
 
 struct RunResult {
-  std::string status;  // "completed", "aborted" or "failed"
+  RunStatus status = RunStatus::completed;  // completed, aborted or failed
   nlohmann::json summary;
 };
 
@@ -50,8 +35,5 @@ RunResult run_training(const TrainerSettings& settings, const SessionSettings& s
                        Device& device, const Split& data, Session& session, bool resume = false);
 RunResult run_training(const TrainerSettings& settings, Device& device, const Split& data,
                        Session& session);
-
-// The device's description as the session records it (device.json).
-nlohmann::json describe_json(const Device& device);
 
 }  // namespace aeqlab

@@ -222,7 +222,8 @@ int train_command(const TrainOptions& options) {
       } catch (const std::exception&) {
         // A damaged summary says nothing reliable: resume from the checkpoints.
       }
-      if (summary.is_object() && summary.value("status", "") == "completed") {
+      if (summary.is_object() &&
+          run_status_from(summary.value("status", "")) == RunStatus::completed) {
         std::cerr << "aeqlab: " << options.resume->string()
                   << ": the run has completed; nothing to resume\n";
         return 0;
@@ -257,16 +258,16 @@ int train_command(const TrainOptions& options) {
         s.contains("train_error")
             ? fmt::format("train error {:.2f}%, ", 100 * s["train_error"].get<double>())
             : "";
-    spdlog::info("{}: {}test error {:.2f}%, {:.0f} samples/s, {:.1f} s", result.status, train,
-                 100 * s["test_error"].get<double>(), s["samples_per_second"].get<double>(),
+    spdlog::info("{}: {}test error {:.2f}%, {:.0f} samples/s, {:.1f} s", to_string(result.status),
+                 train, 100 * s["test_error"].get<double>(), s["samples_per_second"].get<double>(),
                  s["wall_seconds"].get<double>());
   }
-  if (result.status != "completed")
-    spdlog::warn("{}: {}; continue with: aeqlab train --resume {}", result.status,
+  if (result.status != RunStatus::completed)
+    spdlog::warn("{}: {}; continue with: aeqlab train --resume {}", to_string(result.status),
                  s.value("reason", std::string()), session->dir().string());
   spdlog::info("summary: {}", (session->dir() / "summary.json").string());
-  if (result.status == "aborted") return 128 + (stop_signal() ? stop_signal() : 2);
-  return result.status == "completed" ? 0 : 1;
+  if (result.status == RunStatus::aborted) return 128 + (stop_signal() ? stop_signal() : 2);
+  return result.status == RunStatus::completed ? 0 : 1;
 }
 
 int eval_command(const fs::path& session_dir, const std::vector<std::string>& settings) {

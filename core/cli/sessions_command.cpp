@@ -44,7 +44,7 @@ std::vector<std::string> row_of(const SessionInfo& s) {
           : fmt::format("{}/{}", s.epochs_done,
                         s.epochs_total ? std::to_string(s.epochs_total) : std::string("-"));
   return {s.dir.string(),
-          s.status,
+          to_string(s.status),
           to_the_minute(s.started),
           s.device.empty() ? "-" : s.device,
           epochs,

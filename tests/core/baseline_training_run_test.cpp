@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/session.hpp"
+#include "core/spsa_trainer.hpp"
 #include "core/stop_request.hpp"
 #include "core/toy_tasks.hpp"
 #include "core/training_run.hpp"
@@ -88,7 +89,7 @@ TrainerSettings xor_settings(const std::string& algorithm, std::size_t epochs) {
   s.batch_size = 4;
   s.learning_rate_decay = 1.0;
   s.learning_rates = {algorithm == "spsa" ? 0.01 : 0.3};
-  s.spsa_perturbation = 1e-4;
+  s.sections.get<SpsaSection>().perturbation = 1e-4;
   return s;
 }
 
@@ -191,7 +192,7 @@ TrainerSettings moons_settings(const std::string& algorithm) {
   s.batch_size = kBatch;
   s.learning_rates = {algorithm == "spsa" ? 0.01 : 0.05, 0.02, 0.01, 0.01};
   s.learning_rate_decay = 0.9;  // the rates move every epoch: they must come back the same
-  s.spsa_perturbation = 1e-4;
+  s.sections.get<SpsaSection>().perturbation = 1e-4;
   s.seed = 5;
   return s;
 }

@@ -11,7 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config.hpp"
+#include "core/coupled_learning_trainer.hpp"
 #include "core/error.hpp"
+#include "core/spsa_trainer.hpp"
 #include "core/training_run.hpp"
 #include "temp_dir.hpp"
 
@@ -306,9 +308,9 @@ TEST(Config, TheRulesThatSetParametersReadTheirOwnKeys) {
   EXPECT_EQ(s.algorithm, "spsa");
   EXPECT_EQ(s.learning_rates, (std::vector<double>{0.1, 0.2, 0.3, 0.4}));
   EXPECT_DOUBLE_EQ(s.learning_rate_decay, 0.5);
-  EXPECT_DOUBLE_EQ(s.coupled_amplitude, 0.25);
-  EXPECT_DOUBLE_EQ(s.coupled_clamp_strength, 8.0);
-  EXPECT_DOUBLE_EQ(s.spsa_perturbation, 0.01);
+  EXPECT_DOUBLE_EQ(s.sections.get<CoupledLearningSection>().amplitude, 0.25);
+  EXPECT_DOUBLE_EQ(s.sections.get<CoupledLearningSection>().clamp_strength, 8.0);
+  EXPECT_DOUBLE_EQ(s.sections.get<SpsaSection>().perturbation, 0.01);
   // One number is a rate for every group.
   const json one = resolve_config(defaults(), std::nullopt, {"trainer.learning_rates=0.2"});
   EXPECT_EQ(trainer_settings_from(one.at("trainer")).learning_rates, std::vector<double>{0.2});

@@ -159,11 +159,11 @@ TEST(TrainerCapabilities, SettingsTheRuleCannotUseAreNamed) {
   EXPECT_NO_THROW(require_trainer_supported(s, d));
 
   TrainerSettings c = settings_for("coupled");
-  c.coupled_clamp_strength = 20.0;
+  c.sections.get<CoupledLearningSection>().clamp_strength = 20.0;
   EXPECT_THAT(config_error([&] { require_trainer_supported(c, d); }),
               HasSubstr("trainer.coupled.clamp_strength: 20 lies outside the nudging range"));
-  c.coupled_clamp_strength = 5.0;
-  c.coupled_amplitude = 1.5;
+  c.sections.get<CoupledLearningSection>().clamp_strength = 5.0;
+  c.sections.get<CoupledLearningSection>().amplitude = 1.5;
   EXPECT_THAT(config_error([&] { require_trainer_supported(c, d); }),
               HasSubstr("trainer.coupled.amplitude"));
 }

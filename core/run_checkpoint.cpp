@@ -1,0 +1,108 @@
+// Checkpoints of the run, and resuming from one. See core/run.hpp for the run's other parts.
+#include <cmath>
+#include <sstream>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "core/error.hpp"
+#include "core/run.hpp"
+
+namespace aeqlab {
+
+void Run::checkpoint(const char* why) {
+  const auto t0 = Clock::now();
+  Checkpoint c;
+  c.sequence = next_sequence_;
+  metrics_->sync();
+  progress_.wall_seconds = wall_before_ + seconds_since(segment_t0_);
+  progress_.compliance = compliances();
+  // The checkpoint event will be the log's next line; a resumed run redoes what follows it.
+  progress_.events_lines = session_.event_lines() + 1;
+  progress_.metrics_bytes = metrics_->bytes();
+  c.progress = to_json(progress_);
+  // Where the homeostat holds the parameters, when it is told: after an evaluation the measured
+  // values sit within its tolerance of that target, and a resumed run must hold the target itself.
+  // A rule that sets the parameters keeps them itself, unrounded: they are the run's state.
+  if (trainer_->sets_parameters())
+    c.parameters = trainer_->parameter_target();
+  else if (readback_)
+    c.parameters = homeostat_->needs_target() ? trainer_->parameter_target() : read_parameters();
+  // A checkpoint is a point to come back to: never one with a parameter gone to NaN or infinity.
+  std::size_t at = 0;
+  for (const auto& g : d_.parameters) {
+    for (std::size_t i = at; i < at + g.channels.count && i < c.parameters.size(); ++i)
+      if (!std::isfinite(c.parameters[i]))
+        throw DeviceError(
+            fmt::format("{}: parameter {}[{}] is {}; the run stops at the last good "
+                        "checkpoint ({})",
+                        d_.model, g.channels.name, i - at, c.parameters[i], last_sequence_));
+    at += g.channels.count;
+  }
+  if (d_.capabilities.snapshot) {
+    std::ostringstream snap;
+    device_.save_snapshot(snap);
+    c.device_snapshot = std::move(snap).str();
+  } else if (d_.knob_count() > 0) {  // a device whose parameters are set may have no knobs
+    c.knobs.resize(d_.knob_count());
+    device_.read_knobs(c.knobs);
+  }
+  c.homeostat_memory = homeostat_->memory();
+  if (progress_.position > 0) c.epoch_start_parameters = epoch_start_;
+  c.order.assign(order_.begin(), order_.end());
+  store_.save(c);
+  last_sequence_ = c.sequence;
+  ++next_sequence_;
+  steps_since_checkpoint_ = 0;
+  last_checkpoint_t_ = Clock::now();
+  sinks_.feed(&RunSink::checkpointed, CheckpointReport{.sequence = c.sequence,
+                                                       .why = why,
+                                                       .epoch = progress_.epochs_done + 1,
+                                                       .position = progress_.position,
+                                                       .seconds = seconds_since(t0)});
+  progress_.checkpoint_seconds += seconds_since(t0);
+}
+
+bool Run::checkpoint_due() const {
+  return (ss_.checkpoint_every_steps && steps_since_checkpoint_ >= ss_.checkpoint_every_steps) ||
+         (ss_.checkpoint_every_seconds > 0 &&
+          seconds_since(last_checkpoint_t_) >= ss_.checkpoint_every_seconds);
+}
+
+void Run::restore(const Checkpoint& c) {
+  RunProgress p;
+  try {
+    p = run_progress_from(c.progress);
+  } catch (const DataError& e) {
+    throw DataError(fmt::format("checkpoint {}: progress.{}", c.sequence, e.what()));
+  }
+  if (d_.capabilities.snapshot) {
+    if (c.device_snapshot.empty())
+      throw DataError(
+          fmt::format("checkpoint {}: no device snapshot for {}", c.sequence, d_.model));
+    std::istringstream in(c.device_snapshot);
+    device_.restore_snapshot(in);
+  } else {
+    // Hardware: bring back what the orchestrator owns (compliances, knobs, settable parameters);
+    // the homeostat then holds the checkpoint's parameters.
+    if (d_.capabilities.adjustable_compliance)
+      for (std::size_t g = 0; g < d_.parameters.size(); ++g)
+        device_.set_compliance(g, p.compliance.at(g));
+    if (!c.knobs.empty()) device_.set_knobs(c.knobs);
+    if (d_.capabilities.settable_parameters && !c.parameters.empty())
+      device_.write_parameters(c.parameters);
+  }
+  if (c.order.size() != train_.size())
+    throw DataError(fmt::format("checkpoint {}: its sample order has {} entries for {} samples",
+                                c.sequence, c.order.size(), train_.size()));
+  order_.assign(c.order.begin(), c.order.end());
+  progress_ = std::move(p);
+  ++progress_.segments;  // this run is one more
+  wall_before_ = progress_.wall_seconds;
+  epoch_start_ = c.epoch_start_parameters;
+  if (progress_.position > train_.size() || progress_.epochs_done > settings_.epochs)
+    throw DataError(fmt::format("checkpoint {}: epoch {} position {} does not fit this run",
+                                c.sequence, progress_.epochs_done + 1, progress_.position));
+  homeostat_->restore_memory(c.homeostat_memory);
+}
+
+}  // namespace aeqlab

@@ -1,0 +1,35 @@
+#include "core/session_settings.hpp"
+
+#include <array>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+
+namespace aeqlab {
+
+namespace {
+
+constexpr std::array<const char*, 4> kDetailNames = {"off", "epoch", "step", "phase"};
+
+}  // namespace
+
+const char* to_string(Detail detail) {
+  return kDetailNames.at(std::size_t(detail));
+}
+
+SessionSettings session_settings_from(const nlohmann::json& session) {
+  ConfigReader r(session, "session");
+  SessionSettings s;
+  const auto detail = r.one_of("detail", {kDetailNames.begin(), kDetailNames.end()});
+  for (std::size_t i = 0; i < kDetailNames.size(); ++i)
+    if (detail == kDetailNames[i]) s.detail = Detail(i);
+  ConfigReader c(session.at("checkpoint"), "session.checkpoint");
+  s.checkpoint_every_steps = c.get<std::size_t>("every_steps");
+  s.checkpoint_every_seconds = c.in_range("every_seconds", 0.0, 1e9);
+  s.checkpoint_every_epochs = c.get<std::size_t>("every_epochs");
+  s.checkpoint_keep = c.get<std::size_t>("keep");
+  if (s.checkpoint_keep == 0) throw ConfigError("session.checkpoint.keep: must be >= 1");
+  return s;
+}
+
+}  // namespace aeqlab

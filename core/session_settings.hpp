@@ -1,0 +1,33 @@
+#pragma once
+// The `session` section of a config: how much the event log records and when checkpoints are
+// taken (the folder's root and name are the program's business).
+
+#include <cstddef>
+
+#include <nlohmann/json.hpp>
+
+namespace aeqlab {
+
+// How much the event log records. Each level includes the ones before it.
+enum class Detail {
+  off,    // run start, checkpoints, resumptions and the stop record only
+  epoch,  // + one line per epoch
+  step,   // + one line per training step: its phases' settle reports, errors, cost
+  phase,  // + one line per phase with the measured outputs, and per-step parameter changes
+};
+
+// session.detail's spelling of each level.
+const char* to_string(Detail detail);
+
+struct SessionSettings {
+  Detail detail = Detail::step;
+  std::size_t checkpoint_every_steps = 0;   // 0: not by steps
+  double checkpoint_every_seconds = 600.0;  // 0: not by time
+  std::size_t checkpoint_every_epochs = 1;  // 0: not at epoch ends
+  std::size_t checkpoint_keep = 2;
+};
+
+// Reads and checks the `session` section.
+SessionSettings session_settings_from(const nlohmann::json& session);
+
+}  // namespace aeqlab
