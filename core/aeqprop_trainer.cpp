@@ -92,14 +92,8 @@ LearningRule aeqprop_learning_rule() {
       .name = "aeqprop",
       .sets_parameters = false,
       .read_section = nullptr,  // it reads the shared keys only
-      .require_supported =
-          [](const TrainerSettings& s, const DeviceDescription& d) {
-            AeqpropTrainer::require_supported(aeqprop_settings(s), d);
-          },
-      .make = [](const TrainerSettings& s, Device& device,
-                 Homeostat& homeostat) -> std::unique_ptr<Trainer> {
-        return std::make_unique<AeqpropTrainer>(device, homeostat, aeqprop_settings(s));
-      },
+      .require_supported = require_supported_by<AeqpropTrainer, aeqprop_settings>,
+      .make = make_trainer<AeqpropTrainer, aeqprop_settings>,
       .describe =
           [](const TrainerSettings& s) {
             return fmt::format("AEqprop {} beta={}", s.mode, s.nudging);

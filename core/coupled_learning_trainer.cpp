@@ -21,13 +21,9 @@ static const DeviceDescription& supported(const CoupledLearningSettings& setting
 
 CoupledLearningTrainer::CoupledLearningTrainer(Device& device, Homeostat& homeostat,
                                                CoupledLearningSettings settings)
-    : device_(device),
-      homeostat_(homeostat),
-      settings_(std::move(settings)),
-      shadow_(supported(settings_, device), settings_.learning_rates,
-              settings_.learning_rate_decay) {
-  shadow_.read_from(device_);
-}
+    : SettingTrainer(device, homeostat, supported(settings, device), settings.learning_rates,
+                     settings.learning_rate_decay),
+      settings_(std::move(settings)) {}
 
 void CoupledLearningTrainer::require_supported(const CoupledLearningSettings& settings,
                                                const DeviceDescription& d) {
@@ -114,14 +110,8 @@ LearningRule coupled_learning_rule() {
       .name = "coupled",
       .sets_parameters = true,
       .read_section = read_coupled_section,
-      .require_supported =
-          [](const TrainerSettings& s, const DeviceDescription& d) {
-            CoupledLearningTrainer::require_supported(coupled_settings(s), d);
-          },
-      .make = [](const TrainerSettings& s, Device& device,
-                 Homeostat& homeostat) -> std::unique_ptr<Trainer> {
-        return std::make_unique<CoupledLearningTrainer>(device, homeostat, coupled_settings(s));
-      },
+      .require_supported = require_supported_by<CoupledLearningTrainer, coupled_settings>,
+      .make = make_trainer<CoupledLearningTrainer, coupled_settings>,
       .describe =
           [](const TrainerSettings& s) {
             const auto& c = s.sections.get<CoupledLearningSection>();

@@ -15,6 +15,7 @@
 
 #include "core/device.hpp"
 #include "core/homeostat.hpp"
+#include "core/setting_trainer.hpp"
 #include "core/shadow_parameters.hpp"
 #include "core/trainer.hpp"
 
@@ -33,7 +34,7 @@ struct CoupledLearningSettings : CoupledLearningSection {
   bool score_batches = true;
 };
 
-class CoupledLearningTrainer final : public Trainer {
+class CoupledLearningTrainer final : public SettingTrainer {
  public:
   CoupledLearningTrainer(Device& device, Homeostat& homeostat, CoupledLearningSettings settings);
 
@@ -44,21 +45,10 @@ class CoupledLearningTrainer final : public Trainer {
   const char* algorithm() const override { return "coupled"; }
   StepReport step(std::span<const double> inputs, std::span<const double> targets,
                   std::span<const int> labels, std::size_t replicas) override;
-  void end_epoch() override { shadow_.end_epoch(); }
-  const std::vector<double>& parameter_target() const override { return shadow_.values(); }
-  bool sets_parameters() const override { return true; }
-  void resume_target(std::vector<double> theta) override { shadow_.assign(std::move(theta)); }
-  void resume_progress(std::size_t, std::size_t epochs_done) override {
-    shadow_.resume_epochs(epochs_done);
-  }
-  Homeostat& homeostat() override { return homeostat_; }
   const CoupledLearningSettings& settings() const { return settings_; }
 
  private:
-  Device& device_;
-  Homeostat& homeostat_;
   CoupledLearningSettings settings_;
-  ShadowParameters shadow_;
   std::vector<double> outputs_, clamp_targets_, free_, clamped_, contrast_;
 };
 

@@ -16,14 +16,10 @@ static const DeviceDescription& supported(const EqpropSettings& settings, const 
 }
 
 EqpropTrainer::EqpropTrainer(Device& device, Homeostat& homeostat, EqpropSettings settings)
-    : device_(device),
-      homeostat_(homeostat),
+    : SettingTrainer(device, homeostat, supported(settings, device), settings.learning_rates,
+                     settings.learning_rate_decay),
       settings_(std::move(settings)),
-      nudgings_(nudgings_for(settings_.mode, settings_.beta)),
-      shadow_(supported(settings_, device), settings_.learning_rates,
-              settings_.learning_rate_decay) {
-  shadow_.read_from(device_);
-}
+      nudgings_(nudgings_for(settings_.mode, settings_.beta)) {}
 
 void EqpropTrainer::require_supported(const EqpropSettings& settings, const DeviceDescription& d) {
   if (!(settings.beta > 0)) throw ConfigError("trainer.nudging: beta must be > 0");
@@ -79,14 +75,8 @@ LearningRule eqprop_learning_rule() {
       .name = "eqprop",
       .sets_parameters = true,
       .read_section = nullptr,  // it reads the shared keys only
-      .require_supported =
-          [](const TrainerSettings& s, const DeviceDescription& d) {
-            EqpropTrainer::require_supported(eqprop_settings(s), d);
-          },
-      .make = [](const TrainerSettings& s, Device& device,
-                 Homeostat& homeostat) -> std::unique_ptr<Trainer> {
-        return std::make_unique<EqpropTrainer>(device, homeostat, eqprop_settings(s));
-      },
+      .require_supported = require_supported_by<EqpropTrainer, eqprop_settings>,
+      .make = make_trainer<EqpropTrainer, eqprop_settings>,
       .describe =
           [](const TrainerSettings& s) {
             return fmt::format("EqProp {} beta={}", s.mode, s.nudging);

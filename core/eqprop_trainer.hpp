@@ -14,6 +14,7 @@
 #include "core/device.hpp"
 #include "core/homeostat.hpp"
 #include "core/nudging.hpp"
+#include "core/setting_trainer.hpp"
 #include "core/shadow_parameters.hpp"
 #include "core/trainer.hpp"
 
@@ -28,7 +29,7 @@ struct EqpropSettings {
   bool score_batches = true;
 };
 
-class EqpropTrainer final : public Trainer {
+class EqpropTrainer final : public SettingTrainer {
  public:
   // `homeostat` holds the parameters in every relaxation: on a device whose parameters do not
   // relax (no knobs) that is a plain settle.
@@ -40,25 +41,14 @@ class EqpropTrainer final : public Trainer {
   const char* algorithm() const override { return "eqprop"; }
   StepReport step(std::span<const double> inputs, std::span<const double> targets,
                   std::span<const int> labels, std::size_t replicas) override;
-  void end_epoch() override { shadow_.end_epoch(); }
-  const std::vector<double>& parameter_target() const override { return shadow_.values(); }
-  bool sets_parameters() const override { return true; }
-  void resume_target(std::vector<double> theta) override { shadow_.assign(std::move(theta)); }
-  void resume_progress(std::size_t, std::size_t epochs_done) override {
-    shadow_.resume_epochs(epochs_done);
-  }
-  Homeostat& homeostat() override { return homeostat_; }
   const EqpropSettings& settings() const { return settings_; }
 
   // The last step's estimate of dL/dtheta (mean loss over the batch), in the device's order.
   const std::vector<double>& last_gradient() const { return gradient_; }
 
  private:
-  Device& device_;
-  Homeostat& homeostat_;
   EqpropSettings settings_;
   Nudgings nudgings_;
-  ShadowParameters shadow_;
   std::vector<double> outputs_, first_, second_, gradient_;
 };
 

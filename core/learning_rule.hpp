@@ -40,6 +40,18 @@ struct LearningRule {
   std::string (*describe)(const TrainerSettings& settings) = nullptr;
 };
 
+// The two functions of an entry whose trainer takes its own settings, made from the trainer's
+// settings by `to_settings`: refusing what the trainer refuses, and building it.
+template <class TrainerT, auto to_settings>
+void require_supported_by(const TrainerSettings& settings, const DeviceDescription& device) {
+  TrainerT::require_supported(to_settings(settings), device);
+}
+template <class TrainerT, auto to_settings>
+std::unique_ptr<Trainer> make_trainer(const TrainerSettings& settings, Device& device,
+                                      Homeostat& homeostat) {
+  return std::make_unique<TrainerT>(device, homeostat, to_settings(settings));
+}
+
 // Every rule, in the order they are listed (and named in errors).
 std::span<const LearningRule> learning_rules();
 

@@ -33,13 +33,9 @@ double SpsaTrainer::sign(std::uint64_t seed, std::uint64_t step, std::size_t k) 
 }
 
 SpsaTrainer::SpsaTrainer(Device& device, Homeostat& homeostat, SpsaSettings settings)
-    : device_(device),
-      homeostat_(homeostat),
-      settings_(std::move(settings)),
-      shadow_(supported(settings_, device), settings_.learning_rates,
-              settings_.learning_rate_decay) {
-  shadow_.read_from(device_);
-}
+    : SettingTrainer(device, homeostat, supported(settings, device), settings.learning_rates,
+                     settings.learning_rate_decay),
+      settings_(std::move(settings)) {}
 
 void SpsaTrainer::require_supported(const SpsaSettings& settings, const DeviceDescription& d) {
   if (!(settings.perturbation > 0 && settings.perturbation <= 0.5))
@@ -139,14 +135,8 @@ LearningRule spsa_learning_rule() {
       .name = "spsa",
       .sets_parameters = true,
       .read_section = read_spsa_section,
-      .require_supported =
-          [](const TrainerSettings& s, const DeviceDescription& d) {
-            SpsaTrainer::require_supported(spsa_settings(s), d);
-          },
-      .make = [](const TrainerSettings& s, Device& device,
-                 Homeostat& homeostat) -> std::unique_ptr<Trainer> {
-        return std::make_unique<SpsaTrainer>(device, homeostat, spsa_settings(s));
-      },
+      .require_supported = require_supported_by<SpsaTrainer, spsa_settings>,
+      .make = make_trainer<SpsaTrainer, spsa_settings>,
       .describe =
           [](const TrainerSettings& s) {
             return fmt::format("SPSA perturbation={}", s.sections.get<SpsaSection>().perturbation);

@@ -13,6 +13,7 @@
 
 #include "core/device.hpp"
 #include "core/homeostat.hpp"
+#include "core/setting_trainer.hpp"
 #include "core/shadow_parameters.hpp"
 #include "core/trainer.hpp"
 
@@ -31,7 +32,7 @@ struct SpsaSettings : SpsaSection {
   bool score_batches = true;
 };
 
-class SpsaTrainer final : public Trainer {
+class SpsaTrainer final : public SettingTrainer {
  public:
   SpsaTrainer(Device& device, Homeostat& homeostat, SpsaSettings settings);
 
@@ -45,15 +46,10 @@ class SpsaTrainer final : public Trainer {
   const char* algorithm() const override { return "spsa"; }
   StepReport step(std::span<const double> inputs, std::span<const double> targets,
                   std::span<const int> labels, std::size_t replicas) override;
-  void end_epoch() override { shadow_.end_epoch(); }
-  const std::vector<double>& parameter_target() const override { return shadow_.values(); }
-  bool sets_parameters() const override { return true; }
-  void resume_target(std::vector<double> theta) override { shadow_.assign(std::move(theta)); }
   void resume_progress(std::size_t steps_done, std::size_t epochs_done) override {
     steps_ = steps_done;
-    shadow_.resume_epochs(epochs_done);
+    SettingTrainer::resume_progress(steps_done, epochs_done);
   }
-  Homeostat& homeostat() override { return homeostat_; }
   const SpsaSettings& settings() const { return settings_; }
 
  private:
@@ -61,10 +57,7 @@ class SpsaTrainer final : public Trainer {
   double cost_at(const std::vector<double>& theta, const char* phase,
                  std::span<const double> targets, std::size_t replicas, StepReport& r);
 
-  Device& device_;
-  Homeostat& homeostat_;
   SpsaSettings settings_;
-  ShadowParameters shadow_;
   std::uint64_t steps_ = 0;
   bool warned_flat_ = false;
   std::vector<double> delta_, step_, plus_, minus_, outputs_, gradient_;

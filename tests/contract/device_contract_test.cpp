@@ -17,6 +17,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -114,6 +115,8 @@ struct RigKind {
   std::string name;
   std::function<std::unique_ptr<Rig>()> make;
 };
+// How GoogleTest names a rig in its output.
+[[maybe_unused]] void PrintTo(const RigKind& kind, std::ostream* out) { *out << kind.name; }
 
 std::vector<RigKind> rigs() {
   return {
