@@ -23,6 +23,7 @@
 #include "core/training_run.hpp"
 #include "temp_dir.hpp"
 #include "test_devices.hpp"
+#include "test_support.hpp"
 
 using namespace aeqlab;
 using namespace aeqlab::test_devices;
@@ -93,17 +94,7 @@ TrainerSettings xor_settings(const std::string& algorithm, std::size_t epochs) {
   return s;
 }
 
-class BaselineRun : public ::testing::Test {
- protected:
-  void SetUp() override {
-    level_ = spdlog::get_level();
-    spdlog::set_level(spdlog::level::warn);
-  }
-  void TearDown() override { spdlog::set_level(level_); }
-
- private:
-  spdlog::level::level_enum level_ = spdlog::level::info;
-};
+class BaselineRun : public test_support::QuietLogs {};
 
 }  // namespace
 
@@ -197,15 +188,6 @@ TrainerSettings moons_settings(const std::string& algorithm) {
   return s;
 }
 
-SessionSettings every_three_steps() {
-  SessionSettings s;
-  s.detail = Detail::step;
-  s.checkpoint_every_steps = 3;
-  s.checkpoint_every_seconds = 0;
-  s.checkpoint_every_epochs = 1;
-  return s;
-}
-
 const Split& moons() {
   static const Split data = two_moons(22, 0.1, 3);  // 5 full batches and one of 2 per epoch
   return data;
@@ -230,8 +212,8 @@ void expect_resume_bit_identical(const std::string& algorithm, std::size_t nth) 
   RunResult reference;
   {
     Session session(tmp / "reference");
-    reference = run_training(moons_settings(algorithm), every_three_steps(), reference_device,
-                             moons(), session);
+    reference = run_training(moons_settings(algorithm), test_support::every_three_steps(),
+                             reference_device, moons(), session);
   }
   ASSERT_EQ(reference.status, "completed") << reference.summary.dump();
 
@@ -243,8 +225,8 @@ void expect_resume_bit_identical(const std::string& algorithm, std::size_t nth) 
     RunResult first;
     {
       Session session(tmp / "run");
-      first =
-          run_training(moons_settings(algorithm), every_three_steps(), recorder, moons(), session);
+      first = run_training(moons_settings(algorithm), test_support::every_three_steps(), recorder,
+                           moons(), session);
     }
     clear_stop_request();
     std::signal(SIGINT, SIG_DFL);
@@ -257,8 +239,8 @@ void expect_resume_bit_identical(const std::string& algorithm, std::size_t nth) 
   RunResult resumed;
   {
     Session session(tmp / "run", Session::Reopen{});
-    resumed =
-        run_training(moons_settings(algorithm), every_three_steps(), fresh, moons(), session, true);
+    resumed = run_training(moons_settings(algorithm), test_support::every_three_steps(), fresh,
+                           moons(), session, true);
   }
   ASSERT_EQ(resumed.status, "completed") << resumed.summary.dump();
   EXPECT_EQ(resumed.summary["segments"], 2);
@@ -299,7 +281,8 @@ TEST_F(BaselineRun, OnADeviceWithoutSnapshotsAResumeWritesTheTrainersValuesFirst
     install_stop_handlers();
     recorder.on_call("settle", 14, [] { std::raise(SIGINT); });
     Session session(tmp / "run");
-    const RunResult first = run_training(settings, every_three_steps(), recorder, moons(), session);
+    const RunResult first =
+        run_training(settings, test_support::every_three_steps(), recorder, moons(), session);
     clear_stop_request();
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
@@ -312,7 +295,8 @@ TEST_F(BaselineRun, OnADeviceWithoutSnapshotsAResumeWritesTheTrainersValuesFirst
   RunResult resumed;
   {
     Session session(tmp / "run", Session::Reopen{});
-    resumed = run_training(settings, every_three_steps(), recorder, moons(), session, true);
+    resumed =
+        run_training(settings, test_support::every_three_steps(), recorder, moons(), session, true);
   }
   ASSERT_EQ(resumed.status, "completed") << resumed.summary.dump();
   EXPECT_EQ(resumed.summary["segments"], 2);

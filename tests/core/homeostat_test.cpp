@@ -15,6 +15,7 @@
 #include "core/homeostat.hpp"
 #include "core/toy_tasks.hpp"
 #include "test_devices.hpp"
+#include "test_support.hpp"
 
 using namespace aeqlab;
 using namespace aeqlab::test_devices;
@@ -46,12 +47,7 @@ double max_distance(const std::vector<double>& a, const std::vector<double>& b) 
 }
 
 std::string config_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return test_support::error_text<ConfigError>(f);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "core/metrics_table.hpp"
 #include "temp_dir.hpp"
+#include "test_support.hpp"
 
 using namespace aeqlab;
 using ::testing::HasSubstr;
@@ -50,12 +51,7 @@ std::vector<std::vector<std::string>> read_csv(const fs::path& file) {
 }
 
 std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
+  return test_support::error_text(f);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "core/training_run.hpp"
 #include "temp_dir.hpp"
 #include "test_devices.hpp"
+#include "test_support.hpp"
 
 using namespace aeqlab;
 using namespace aeqlab::test_devices;
@@ -29,12 +30,7 @@ using ::testing::HasSubstr;
 namespace {
 
 std::string config_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return test_support::error_text<ConfigError>(f);
 }
 
 TinyHopfieldSpec pots() {

@@ -18,6 +18,7 @@
 #include "core/training_run.hpp"
 #include "temp_dir.hpp"
 #include "test_devices.hpp"
+#include "test_support.hpp"
 
 using namespace aeqlab;
 using namespace aeqlab::test_devices;
@@ -50,17 +51,7 @@ TrainerSettings xor_settings(std::size_t epochs) {
 }
 
 // The per-epoch log lines would bury the test output.
-class TrainingRun : public ::testing::Test {
- protected:
-  void SetUp() override {
-    level_ = spdlog::get_level();
-    spdlog::set_level(spdlog::level::warn);
-  }
-  void TearDown() override { spdlog::set_level(level_); }
-
- private:
-  spdlog::level::level_enum level_ = spdlog::level::info;
-};
+class TrainingRun : public test_support::QuietLogs {};
 
 // Safe state is the last thing done to the device: after it, only readings (the final
 // parameters for parameters.f64) and nothing that drives it.

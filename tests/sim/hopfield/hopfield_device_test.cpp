@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../../core/test_support.hpp"
 #include "core/aeqprop_trainer.hpp"
 #include "core/error.hpp"
 #include "core/homeostat.hpp"
@@ -41,12 +42,7 @@ std::vector<double> one_hot(std::size_t rows, std::size_t classes) {
 }
 
 std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
+  return test_support::error_text(f);
 }
 
 }  // namespace

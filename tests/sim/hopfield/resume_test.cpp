@@ -22,6 +22,7 @@
 
 #include "../../core/forwarding_device.hpp"
 #include "../../core/temp_dir.hpp"
+#include "../../core/test_support.hpp"
 #include "core/error.hpp"
 #include "core/session.hpp"
 #include "core/stop_request.hpp"
@@ -65,16 +66,6 @@ TrainerSettings trainer(const std::string& homeostat) {
   t.feedback_max_rounds = 100;
   t.seed = 5;
   return t;
-}
-
-SessionSettings checkpoints() {
-  SessionSettings s;
-  s.detail = Detail::step;
-  s.checkpoint_every_steps = 3;
-  s.checkpoint_every_seconds = 0;
-  s.checkpoint_every_epochs = 1;
-  s.checkpoint_keep = 2;
-  return s;
 }
 
 const Split& moons() {
@@ -208,7 +199,8 @@ Reference reference_run(const fs::path& dir, const std::string& homeostat, bool 
   ref.dir = dir;
   {
     Session session(dir);
-    ref.result = run_training(trainer(homeostat), checkpoints(), device, moons(), session);
+    ref.result = run_training(trainer(homeostat), test_support::every_three_steps(), device,
+                              moons(), session);
   }
   ref.parameters = parameters_of(device);
   return ref;
@@ -233,7 +225,8 @@ void expect_resume_matches(const Reference& ref, const fs::path& dir, const std:
     RunResult first;
     {
       Session session(dir);
-      first = run_training(trainer(homeostat), checkpoints(), interrupter, moons(), session);
+      first = run_training(trainer(homeostat), test_support::every_three_steps(), interrupter,
+                           moons(), session);
     }
     clear_stop_request();
     std::signal(SIGINT, SIG_DFL);
@@ -256,7 +249,8 @@ void expect_resume_matches(const Reference& ref, const fs::path& dir, const std:
   RunResult resumed;
   {
     Session session(dir, Session::Reopen{});
-    resumed = run_training(trainer(homeostat), checkpoints(), fresh, moons(), session, true);
+    resumed = run_training(trainer(homeostat), test_support::every_three_steps(), fresh, moons(),
+                           session, true);
   }
   ASSERT_EQ(resumed.status, "completed") << resumed.summary.dump();
   EXPECT_EQ(resumed.summary["segments"], 2);
