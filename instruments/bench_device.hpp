@@ -42,16 +42,20 @@ class BenchDevice final : public Device {
   const BenchConfig& bench() const { return bench_; }
 
  private:
+  // Set roles are staged, and go out at the next flush (a settle or a read), one message per
+  // instrument.
   void do_set_inputs(std::span<const double> values, std::size_t active_replicas) override;
   void do_set_nudge(double beta, std::span<const double> targets) override;
   void do_set_knobs(std::span<const double> values) override;
+  void do_write_parameters(std::span<const double> values) override;
+  void do_set_compliance(std::size_t group, double compliance) override;
+  // Reads flush what is staged first; the outputs of the last settle's polls are kept.
   void do_read_knobs(std::span<double> out) override;
   void do_read_parameters(std::span<double> out) override;
   void do_read_outputs(std::span<double> out) override;
+  // The settle rule: a wait after the last flush, then polls until the outputs agree.
   SettleReport do_settle() override;
   SettleReport do_settle_homeostatic() override;
-  void do_set_compliance(std::size_t group, double compliance) override;
-  void do_write_parameters(std::span<const double> values) override;
   std::vector<InstrumentIdentity> do_instruments() const override;
   void do_safe_state(bool beside_a_call) override;
 

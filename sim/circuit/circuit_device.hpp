@@ -33,13 +33,15 @@ class CircuitDevice final : public Device {
   std::vector<double> loss_gradient(std::size_t replica, std::span<const double> targets) const;
 
  private:
+  // Inputs set the sources, the nudge the injected currents, knobs the conductances' targets.
   void do_set_inputs(std::span<const double> values, std::size_t active_replicas) override;
   void do_set_nudge(double beta, std::span<const double> targets) override;
   void do_set_knobs(std::span<const double> values) override;
-  void do_read_knobs(std::span<double> out) override;
-  void do_read_parameters(std::span<double> out) override;
+  // Reads of the last settle's node voltages, with the configured noise.
   void do_read_outputs(std::span<double> out) override;
   void do_read_probes(std::span<double> out) override;
+  void do_read_knobs(std::span<double> out) override;
+  void do_read_parameters(std::span<double> out) override;
   SettleReport do_settle() override;
   SettleReport do_settle_homeostatic() override;
   void do_set_compliance(std::size_t group, double compliance) override;

@@ -22,12 +22,14 @@ class HopfieldDevice final : public Device {
   struct Engine;  // the network at the chosen precision
 
  private:
+  // Values cross in double and are converted to the engine's precision.
   void do_set_inputs(std::span<const double> values, std::size_t active_replicas) override;
   void do_set_nudge(double beta, std::span<const double> targets) override;
   void do_set_knobs(std::span<const double> values) override;
   void do_read_knobs(std::span<double> out) override;
   void do_read_parameters(std::span<double> out) override;
   void do_read_outputs(std::span<double> out) override;
+  // Exact block-coordinate relaxation, free or with the parameters held (docs/hopfield-device.md).
   SettleReport do_settle() override;
   SettleReport do_settle_homeostatic() override;
   void do_set_compliance(std::size_t group, double compliance) override;

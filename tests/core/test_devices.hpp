@@ -1,7 +1,8 @@
 #pragma once
 // Devices for core/ tests, written against the contract alone (core tests cannot link sim/):
 //
-// * TinyHopfield: a small layered Hopfield network (docs/hopfield-device.md) computed in plain loops, with its
+// * TinyHopfield: a small layered Hopfield network (docs/hopfield-device.md) computed in plain
+// loops, with its
 //   parameters coupled to knobs: after a free settle W = u_W + eps mean(pre post^T) and
 //   b = u_b + eps mean(s); native homeostasis relaxes with the parameters held, then sets
 //   u = theta - eps mean(...). Enough physics for AEqprop to learn XOR in a fraction of a second.
@@ -61,17 +62,18 @@ class TinyHopfield final : public Device {
   std::size_t safe_state_count() const { return safe_state_count_; }
 
  private:
+  // Plain loops over plain vectors: the physics of the header comment, nothing hidden.
   void do_set_inputs(std::span<const double> values, std::size_t active_replicas) override;
   void do_set_nudge(double beta, std::span<const double> targets) override;
   void do_set_knobs(std::span<const double> values) override;
+  void do_write_parameters(std::span<const double> values) override;
   void do_read_knobs(std::span<double> out) override;
   void do_read_parameters(std::span<double> out) override;
   void do_read_outputs(std::span<double> out) override;
+  void do_read_probes(std::span<double> out) override;
   SettleReport do_settle() override;
   SettleReport do_settle_homeostatic() override;
   void do_set_compliance(std::size_t group, double compliance) override;
-  void do_write_parameters(std::span<const double> values) override;
-  void do_read_probes(std::span<double> out) override;
   void do_save_snapshot(std::ostream& out) const override;
   void do_restore_snapshot(std::istream& in) override;
   void do_safe_state(bool beside_a_call) override;
