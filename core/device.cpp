@@ -217,15 +217,21 @@ std::vector<InstrumentIdentity> Device::instruments() const {
 
 void Device::safe_state() {
   observe("safe_state");
+  // Pending before the wait: a call that ends while this thread waits applies it too (a safe state
+  // is idempotent), so none can slip between a failed wait and the flag.
+  safe_state_pending_ = true;
   std::unique_lock<std::recursive_timed_mutex> lock(mutex_, std::defer_lock);
   if (lock.try_lock_for(kSafeStateWait)) {
-    safe_state_pending_ = false;
+    // Done, or failed for the caller to hear of: either way no later call should try it again.
+    struct Clear {
+      std::atomic<bool>& pending;
+      ~Clear() { pending = false; }
+    } clear{safe_state_pending_};
     do_safe_state(false);
     return;
   }
-  // Another thread is inside a call that does not return: act beside it now, and have the call
-  // apply the whole safe state when it comes back.
-  safe_state_pending_ = true;
+  // Another thread is inside a call that does not return: act beside it now; the call applies
+  // the whole safe state when it comes back.
   do_safe_state(true);
 }
 

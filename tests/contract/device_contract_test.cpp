@@ -27,6 +27,7 @@
 
 #include "../core/forwarding_device.hpp"
 #include "../core/test_devices.hpp"
+#include "../core/test_support.hpp"
 #include "core/error.hpp"
 #include "instruments/bench_device.hpp"
 #include "instruments/bench_layout.hpp"
@@ -116,7 +117,9 @@ struct RigKind {
   std::function<std::unique_ptr<Rig>()> make;
 };
 // How GoogleTest names a rig in its output.
-[[maybe_unused]] void PrintTo(const RigKind& kind, std::ostream* out) { *out << kind.name; }
+[[maybe_unused]] void PrintTo(const RigKind& kind, std::ostream* out) {
+  *out << kind.name;
+}
 
 std::vector<RigKind> rigs() {
   return {
@@ -175,12 +178,7 @@ class DeviceContract : public ::testing::TestWithParam<RigKind> {
   DeviceDescription d;
 };
 
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::memcmp(&a[i], &b[i], sizeof(double)) != 0) return false;
-  return true;
-}
+using test_support::same_bits;
 
 // Every channel of the groups at the low end of its safe range.
 std::vector<double> lowest(const std::vector<ChannelGroup>& groups) {

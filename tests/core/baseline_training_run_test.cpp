@@ -193,16 +193,9 @@ const Split& moons() {
   return data;
 }
 
-std::vector<double> parameters_of(Device& d) {
-  std::vector<double> theta(d.describe().parameter_count());
-  d.read_parameters(theta);
-  return theta;
-}
+using test_support::parameters_of;
 
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  return a.size() == b.size() &&
-         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-}
+using test_support::same_bits;
 
 // Stops the run with SIGINT at the `nth` settle, resumes it on a fresh device from the
 // session's checkpoints, and compares the end with an uninterrupted run's.

@@ -16,6 +16,7 @@
 
 #include "core/checkpoint.hpp"
 #include "temp_dir.hpp"
+#include "test_support.hpp"
 
 using namespace aeqlab;
 using ::testing::HasSubstr;
@@ -24,11 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  // memcmp of an empty vector would pass it a null pointer.
-  return a.size() == b.size() &&
-         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-}
+using test_support::same_bits;
 
 Checkpoint full_checkpoint(std::uint64_t sequence) {
   Checkpoint c;

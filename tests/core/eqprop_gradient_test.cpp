@@ -12,6 +12,7 @@
 #include "core/homeostat.hpp"
 #include "core/toy_tasks.hpp"
 #include "test_devices.hpp"
+#include "test_support.hpp"
 
 using namespace aeqlab;
 using namespace aeqlab::test_devices;
@@ -79,11 +80,7 @@ double cosine(const std::vector<double>& a, const std::vector<double>& b) {
   return ab / std::sqrt(aa * bb);
 }
 
-std::vector<double> parameters_of(Device& device) {
-  std::vector<double> theta(device.describe().parameter_count());
-  device.read_parameters(theta);
-  return theta;
-}
+using test_support::parameters_of;
 
 // One EqProp step from the device's present parameters; returns the trainer's estimate.
 std::vector<double> eqprop_estimate(Device& device, const Batch& b, NudgingMode mode, double beta,

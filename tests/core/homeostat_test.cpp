@@ -34,11 +34,7 @@ void present_xor(Device& device, double beta) {
   device.set_nudge(beta, t);
 }
 
-std::vector<double> parameters_of(Device& device) {
-  std::vector<double> theta(device.describe().parameter_count());
-  device.read_parameters(theta);
-  return theta;
-}
+using test_support::parameters_of;
 
 double max_distance(const std::vector<double>& a, const std::vector<double>& b) {
   double d = 0.0;

@@ -2,13 +2,16 @@
 // Small helpers the tests of several parts share (header-only: each part's test executable
 // includes it by path).
 
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include "core/device.hpp"
 #include "core/session_settings.hpp"
 
 namespace aeqlab::test_support {
@@ -23,6 +26,20 @@ std::string error_text(const std::function<void()>& f) {
     return e.what();
   }
   return "";
+}
+
+// The parameters the device reads back now.
+inline std::vector<double> parameters_of(Device& device) {
+  std::vector<double> theta(device.describe().parameter_count());
+  device.read_parameters(theta);
+  return theta;
+}
+
+// Equal to the bit (a NaN equals itself, 0.0 differs from -0.0).
+inline bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  // memcmp of an empty vector would pass it a null pointer.
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
 // A fixture that keeps the run's per-epoch log lines out of the test output.

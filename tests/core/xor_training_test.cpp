@@ -14,6 +14,7 @@
 #include "core/homeostat.hpp"
 #include "core/toy_tasks.hpp"
 #include "test_devices.hpp"
+#include "test_support.hpp"
 
 using namespace aeqlab;
 using namespace aeqlab::test_devices;
@@ -58,11 +59,7 @@ XorRun train_xor(Device& device, Homeostat& homeostat, std::size_t max_epochs,
   return run;
 }
 
-std::vector<double> parameters_of(Device& device) {
-  std::vector<double> theta(device.describe().parameter_count());
-  device.read_parameters(theta);
-  return theta;
-}
+using test_support::parameters_of;
 
 }  // namespace
 

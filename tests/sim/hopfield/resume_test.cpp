@@ -130,17 +130,9 @@ class Interrupter final : public test_devices::ForwardingDevice {
   bool acted_ = false;
 };
 
-std::vector<double> parameters_of(Device& d) {
-  std::vector<double> theta(d.describe().parameter_count());
-  d.read_parameters(theta);
-  return theta;
-}
+using test_support::parameters_of;
 
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  // memcmp of an empty vector would pass it a null pointer.
-  return a.size() == b.size() &&
-         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-}
+using test_support::same_bits;
 
 std::string read_bytes(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
