@@ -1,6 +1,6 @@
 #pragma once
-// The two nudgings of an AEqprop step (docs/algorithm.md §2): the homeostatic phase runs at `first`, the
-// free-knob phase at `second`; the step is an SGD step of size eps * (second - first).
+// The two nudgings of an AEqprop step (docs/algorithm.md §2): the homeostatic phase runs at
+// `first`, the free-knob phase at `second`; the step is an SGD step of size eps * (second - first).
 
 #include <string>
 

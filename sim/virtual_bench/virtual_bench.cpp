@@ -292,8 +292,8 @@ struct VirtualBench::Impl {
     });
   }
 
-  // One timer for the whole physics, re-armed to the latest change (docs/virtual-bench.md: settle_s after the
-  // last change, however many instruments took part in it).
+  // One timer for the whole physics, re-armed to the latest change (docs/virtual-bench.md: settle_s
+  // after the last change, however many instruments took part in it).
   void arm_settle() {
     const auto due = physics.settle_due();
     if (!due || (settle_armed && *settle_armed == *due)) return;

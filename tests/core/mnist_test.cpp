@@ -1,5 +1,5 @@
-// The MNIST subset (docs/user-guide.md §2): the real files, read exactly, and damaged files refused with an
-// error naming the file.
+// The MNIST subset (docs/user-guide.md §2): the real files, read exactly, and damaged files refused
+// with an error naming the file.
 #include <algorithm>
 #include <array>
 #include <filesystem>
