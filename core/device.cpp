@@ -62,12 +62,16 @@ void Device::require_size(std::size_t got, std::size_t expected, const char* wha
     throw DeviceError(fmt::format("{}: {} {}, it has {}", description_.model, got, what, expected));
 }
 
-void Device::require_groups(std::span<const ChannelGroup* const> groups,
-                            std::span<const double> values, const char* role) const {
+// Every group checked before anything is applied. `channels_of` finds a group's channels (a knob
+// group is one; a parameter group holds one), so no list of them is built on the way.
+template <class Group, class ChannelsOf>
+static void require_groups(const std::vector<Group>& groups, ChannelsOf channels_of,
+                           std::span<const double> values, const char* role) {
   std::size_t at = 0;
-  for (const ChannelGroup* g : groups) {  // every group checked before anything is applied
-    require_in_range(*g, values.subspan(at, g->count), role);
-    at += g->count;
+  for (const Group& g : groups) {
+    const ChannelGroup& c = channels_of(g);
+    require_in_range(c, values.subspan(at, c.count), role);
+    at += c.count;
   }
 }
 
@@ -106,9 +110,8 @@ void Device::set_knobs(std::span<const double> values) {
   if (d.knobs.empty())
     throw DeviceError(d.model + " has no knobs: its parameters are set directly");
   require_size(values.size(), d.knob_count(), "knob values");
-  std::vector<const ChannelGroup*> groups;
-  for (const auto& g : d.knobs) groups.push_back(&g);
-  require_groups(groups, values, "knob");
+  require_groups(
+      d.knobs, [](const ChannelGroup& g) -> const ChannelGroup& { return g; }, values, "knob");
   Call call(*this);
   do_set_knobs(values);
 }
@@ -172,9 +175,9 @@ void Device::write_parameters(std::span<const double> values) {
   const auto& d = description_;
   require_capability(d.capabilities.settable_parameters, "has no settable parameters");
   require_size(values.size(), d.parameter_count(), "parameter values");
-  std::vector<const ChannelGroup*> groups;
-  for (const auto& g : d.parameters) groups.push_back(&g.channels);
-  require_groups(groups, values, "parameter");
+  require_groups(
+      d.parameters, [](const ParameterGroup& g) -> const ChannelGroup& { return g.channels; },
+      values, "parameter");
   Call call(*this);
   do_write_parameters(values);
 }

@@ -123,8 +123,6 @@ class Device {
 
   void require_capability(bool declared, const char* what) const;
   void require_size(std::size_t got, std::size_t expected, const char* what) const;
-  void require_groups(std::span<const ChannelGroup* const> groups, std::span<const double> values,
-                      const char* role) const;
 
   mutable std::recursive_timed_mutex mutex_;
   std::atomic<bool> safe_state_pending_{false};
