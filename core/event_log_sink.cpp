@@ -30,6 +30,7 @@ void EventLogSink::append_settle(JsonLine& line, const PhaseRecord& p) const {
       .field("residual", p.settle.residual)
       .field("converged", p.converged)
       .field("rounds", p.rounds);
+  if (p.held) line.field("hold_error", p.hold_error).field("loop_gain", p.loop_gain);
 }
 
 void EventLogSink::phase(const PhaseReport& r) {
@@ -95,7 +96,11 @@ void EventLogSink::epoch_ended(const EpochReport& r) {
       {"homeostat_rounds", t.homeostat_rounds},
       {"settle_seconds", t.settle_seconds},
       {"device_settles", t.device_settles},
-      {"device_settles_total", r.device_settles_total}};
+      {"device_settles_total", r.device_settles_total},
+      {"homeostat_holds", t.holds},
+      {"rounds_per_hold", t.holds ? double(t.homeostat_rounds) / double(t.holds) : 0.0},
+      {"hold_error_max", t.hold_error_max},
+      {"loop_gain_max", t.loop_gain_max}};
   if (r.scored) {
     fields["train_error_running"] = t.samples ? double(t.errors) / double(t.samples) : 0.0;
     fields["train_cost_running"] = t.samples ? t.cost / double(t.samples) : 0.0;

@@ -6,6 +6,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "core/error.hpp"
+#include "core/secant_homeostat.hpp"
 #include "core/stop_request.hpp"
 
 namespace aeqlab {
@@ -90,15 +91,16 @@ std::unique_ptr<Homeostat> make_homeostat(const std::string& kind, const Device&
           device.describe().model));
     return std::make_unique<NativeHomeostat>();
   }
-  if (kind == "feedback" || kind == "auto") {
+  if (kind == "feedback" || kind == "feedback-proportional" || kind == "auto") {
     if (!caps.parameter_readback)
       throw ConfigError(fmt::format(
           "trainer.homeostat: the feedback homeostat needs parameter readback, which {} lacks",
           device.describe().model));
-    return std::make_unique<FeedbackHomeostat>(feedback);
+    if (kind == "feedback-proportional") return std::make_unique<FeedbackHomeostat>(feedback);
+    return std::make_unique<SecantHomeostat>(feedback);
   }
   throw ConfigError("trainer.homeostat: \"" + kind +
-                    "\" is not one of: auto, native, feedback, none");
+                    "\" is not one of: auto, native, feedback, feedback-proportional, none");
 }
 
 }  // namespace aeqlab

@@ -17,6 +17,10 @@ struct HomeostatReport {
   double max_error = 0.0;  // largest |theta_target - theta_measured| at the end (0 if native)
   bool converged = false;
   SettleReport settle;  // accumulated: seconds and iterations summed, last residual
+  // The loop gain the feedback homeostat measured in this hold: the largest, over parameter
+  // groups, of |change of the physics' knob offset| / |change of theta| (docs/algorithm.md §4).
+  // Below 1 the parameters are stable on their own; 0 when not measured (native, one round).
+  double loop_gain = 0.0;
 };
 
 class Homeostat {
@@ -40,14 +44,27 @@ class NativeHomeostat final : public Homeostat {
   bool needs_target() const override { return false; }
 };
 
+// What the feedback homeostat does when a hold fails where its measured loop gain says the
+// compliance is beyond what the parameters can stand (docs/algorithm.md §4).
+enum class HoldLimitPolicy {
+  warn,    // say so once per group, train on
+  refuse,  // stop the run with an error naming the group
+  scale,   // scale that group's compliance down to what can be held, and say so
+};
+
 struct FeedbackSettings {
   double gain = 1.0;        // u <- u + gain * (theta_target - theta_measured)
   double tolerance = 1e-6;  // max |theta_target - theta_measured| accepted, in parameter units
   std::size_t max_rounds = 100;
+  // Secant pairs the feedback homeostat keeps within a hold (trainer.feedback.memory).
+  std::size_t memory = 5;
+  HoldLimitPolicy limit = HoldLimitPolicy::warn;
 };
 
+// The plain proportional loop (trainer.homeostat "feedback-proportional"):
 // u <- u + g (theta_target - theta_measured), settling after every change, until within
-// tolerance. It keeps the knob values it has set: the orchestrator owns the knobs.
+// tolerance. It keeps the knob values it has set: the orchestrator owns the knobs. The default
+// feedback homeostat is the secant one (core/secant_homeostat.hpp).
 class FeedbackHomeostat final : public Homeostat {
  public:
   explicit FeedbackHomeostat(FeedbackSettings settings) : settings_(settings) {}
@@ -70,7 +87,8 @@ class SettleOnlyHomeostat final : public Homeostat {
   bool needs_target() const override { return false; }
 };
 
-// `kind`: "auto", "native", "feedback" or "none" (trainer.homeostat). `trainer_sets_parameters`:
+// `kind`: "auto", "native", "feedback" (the secant homeostat), "feedback-proportional" or "none"
+// (trainer.homeostat). `trainer_sets_parameters`:
 // the rule writes the parameters itself (EqProp, coupled learning, SPSA) rather than letting the
 // physics move them (AEqprop); "auto" then picks "none" on a device without knobs.
 std::unique_ptr<Homeostat> make_homeostat(const std::string& kind, const Device& device,

@@ -17,6 +17,8 @@ std::vector<std::string> MetricsSink::columns(const DeviceDescription& d) {
   }
   c.push_back("device_settles");
   c.push_back("device_settles_total");
+  for (const char* name : {"homeostat_holds", "rounds_per_hold", "hold_error_max", "loop_gain_max"})
+    c.push_back(name);
   return c;
 }
 
@@ -46,7 +48,11 @@ void MetricsSink::epoch_ended(const EpochReport& r) {
       .set("settle_seconds", t.settle_seconds)
       .set("homeostat_rounds", double(t.homeostat_rounds))
       .set("device_settles", double(t.device_settles))
-      .set("device_settles_total", double(r.device_settles_total));
+      .set("device_settles_total", double(r.device_settles_total))
+      .set("homeostat_holds", double(t.holds))
+      .set("rounds_per_hold", t.holds ? double(t.homeostat_rounds) / double(t.holds) : 0.0)
+      .set("hold_error_max", t.hold_error_max)
+      .set("loop_gain_max", t.loop_gain_max);
   for (std::size_t g = 0; g < device_.parameters.size(); ++g) {
     const std::string& name = device_.parameters[g].channels.name;
     row.set("compliance_" + name, r.compliance.at(g));

@@ -1,5 +1,6 @@
 #include "core/run_progress.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include <spdlog/fmt/fmt.h>
@@ -29,6 +30,9 @@ void tally_fields(T& t, Field&& field) {
   field("cost", t.cost, Since::first);
   field("seconds", t.seconds, Since::first);
   field("settle_seconds", t.settle_seconds, Since::first);
+  field("holds", t.holds, Since::later);
+  field("hold_error_max", t.hold_error_max, Since::later);
+  field("loop_gain_max", t.loop_gain_max, Since::later);
 }
 
 // The run's fields, in one list for both directions.
@@ -112,7 +116,12 @@ void EpochTally::add(const StepReport& step, std::size_t batch) {
     ++settles;
     unconverged += !p.converged;
     iterations += p.settle.iterations;
-    if (p.held) homeostat_rounds += p.rounds;
+    if (p.held) {
+      homeostat_rounds += p.rounds;
+      ++holds;
+      hold_error_max = std::max(hold_error_max, p.hold_error);
+      loop_gain_max = std::max(loop_gain_max, p.loop_gain);
+    }
     settle_seconds += p.settle.seconds;
   }
   device_settles += step.settles;

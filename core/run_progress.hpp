@@ -21,6 +21,9 @@ struct EpochTally {
   // `device_settles` counts every settle asked of the device: the training's device queries.
   std::size_t samples = 0, errors = 0, settles = 0, unconverged = 0, iterations = 0;
   std::size_t homeostat_rounds = 0, device_settles = 0;
+  // Holds by the homeostat, and the largest hold error and measured loop gain among them.
+  std::size_t holds = 0;
+  double hold_error_max = 0.0, loop_gain_max = 0.0;
   double cost = 0.0, seconds = 0.0, settle_seconds = 0.0;
 
   // Adds one training step on `batch` samples (its time is added by whoever measured it).

@@ -17,7 +17,8 @@ void Trainer::record_phase(StepReport& report, const PhaseRecord& phase) const {
 
 void Trainer::record_hold(StepReport& report, const char* phase, double beta,
                           const HomeostatReport& hold) const {
-  record_phase(report, {phase, beta, hold.settle, hold.rounds, hold.converged, true});
+  record_phase(report, {phase, beta, hold.settle, hold.rounds, hold.converged, true, hold.max_error,
+                        hold.loop_gain});
 }
 
 void Trainer::score(Device& device, Homeostat& homeostat, const std::vector<double>& theta,

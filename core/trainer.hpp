@@ -25,6 +25,10 @@ struct PhaseRecord {
   bool converged = false;
   // Held by the homeostat (its rounds count as homeostat rounds), rather than a free settle.
   bool held = true;
+  // For a hold: its largest |theta_target - theta| at the end, and the loop gain it measured
+  // (HomeostatReport; 0 when not measured).
+  double hold_error = 0.0;
+  double loop_gain = 0.0;
 };
 
 struct StepReport {

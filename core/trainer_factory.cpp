@@ -9,9 +9,15 @@ void require_trainer_supported(const TrainerSettings& s, const DeviceDescription
 }
 
 std::unique_ptr<Homeostat> make_trainer_homeostat(const TrainerSettings& s, const Device& device) {
-  return make_homeostat(s.homeostat, device,
-                        {s.feedback_gain, s.feedback_tolerance, s.feedback_max_rounds},
-                        learning_rule(s.algorithm).sets_parameters);
+  FeedbackSettings feedback;
+  feedback.gain = s.feedback_gain;
+  feedback.tolerance = s.feedback_tolerance;
+  feedback.max_rounds = s.feedback_max_rounds;
+  feedback.memory = s.feedback_memory;
+  feedback.limit = s.feedback_limit == "refuse"  ? HoldLimitPolicy::refuse
+                   : s.feedback_limit == "scale" ? HoldLimitPolicy::scale
+                                                 : HoldLimitPolicy::warn;
+  return make_homeostat(s.homeostat, device, feedback, learning_rule(s.algorithm).sets_parameters);
 }
 
 std::unique_ptr<Trainer> make_trainer(const TrainerSettings& s, Device& device,

@@ -41,12 +41,16 @@ TrainerSettings trainer_settings_from(const nlohmann::json& trainer) {
   s.batch_size = r.get<std::size_t>("batch_size");
   if (s.batch_size == 0) throw ConfigError("trainer.batch_size: must be >= 1");
   s.compliance_decay = r.in_range("compliance_decay", 1e-6, 1.0);
-  s.homeostat = r.one_of("homeostat", {"auto", "native", "feedback", "none"});
+  s.homeostat =
+      r.one_of("homeostat", {"auto", "native", "feedback", "feedback-proportional", "none"});
   ConfigReader f(trainer.at("feedback"), "trainer.feedback");
   s.feedback_gain = f.in_range("gain", 1e-6, 2.0);
   s.feedback_tolerance = f.positive("tolerance");
   s.feedback_max_rounds = f.get<std::size_t>("max_rounds");
   if (s.feedback_max_rounds == 0) throw ConfigError("trainer.feedback.max_rounds: must be >= 1");
+  s.feedback_memory = f.get<std::size_t>("memory");
+  if (s.feedback_memory > 50) throw ConfigError("trainer.feedback.memory: must be <= 50");
+  s.feedback_limit = f.one_of("limit", {"warn", "refuse", "scale"});
   s.seed = r.get<std::uint64_t>("seed");
   s.shuffle = r.get<bool>("shuffle");
   s.score_batches = r.get<bool>("score_batches");

@@ -50,6 +50,8 @@ struct TrainerSettings {
   double feedback_gain = 1.0;
   double feedback_tolerance = 1e-6;
   std::size_t feedback_max_rounds = 100;
+  std::size_t feedback_memory = 5;
+  std::string feedback_limit = "warn";
   std::uint64_t seed = 1;
   bool shuffle = true;
   bool score_batches = true;

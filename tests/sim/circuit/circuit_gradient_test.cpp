@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "core/homeostat.hpp"
+#include "core/secant_homeostat.hpp"
 #include "sim/circuit/circuit_device.hpp"
 
 namespace aeqlab::sim {
@@ -53,7 +54,7 @@ std::vector<double> exact_gradient(CircuitDevice& device) {
   return device.loss_gradient(0, targets);
 }
 
-void aeqprop_step_follows_gradient(bool ideal) {
+void aeqprop_step_follows_gradient(bool ideal, bool secant) {
   CircuitDevice device(small_circuit(ideal, false));
   std::vector<double> theta(device.describe().parameter_count());
   device.read_parameters(theta);
@@ -72,10 +73,14 @@ void aeqprop_step_follows_gradient(bool ideal) {
   }
 
   // Centered nudging: hold at -beta/2 by feedback, then release the knobs at +beta/2.
-  FeedbackHomeostat homeostat({1.0, 1e-15, 200});
+  FeedbackHomeostat proportional({1.0, 1e-15, 200});
+  SecantHomeostat secant_loop({1.0, 1e-15, 200});
+  Homeostat& homeostat =
+      secant ? static_cast<Homeostat&>(secant_loop) : static_cast<Homeostat&>(proportional);
   device.set_nudge(-beta / 2, targets);
   const auto held = homeostat.hold(device, theta);
   ASSERT_TRUE(held.converged) << "feedback homeostat error " << held.max_error;
+  std::printf("%s homeostat: %zu rounds\n", secant ? "secant" : "proportional", held.rounds);
   device.set_nudge(beta / 2, targets);
   device.settle();
   std::vector<double> moved(theta.size());
@@ -100,11 +105,19 @@ void aeqprop_step_follows_gradient(bool ideal) {
 }
 
 TEST(CircuitGradient, AeqpropFeedbackStepFollowsTheExactGradientIdealDiodes) {
-  aeqprop_step_follows_gradient(true);
+  aeqprop_step_follows_gradient(true, false);
 }
 
 TEST(CircuitGradient, AeqpropFeedbackStepFollowsTheExactGradientShockleyDiodes) {
-  aeqprop_step_follows_gradient(false);
+  aeqprop_step_follows_gradient(false, false);
+}
+
+TEST(CircuitGradient, AeqpropSecantFeedbackStepFollowsTheExactGradientIdealDiodes) {
+  aeqprop_step_follows_gradient(true, true);
+}
+
+TEST(CircuitGradient, AeqpropSecantFeedbackStepFollowsTheExactGradientShockleyDiodes) {
+  aeqprop_step_follows_gradient(false, true);
 }
 
 void eqprop_contrast_follows_gradient(bool ideal) {

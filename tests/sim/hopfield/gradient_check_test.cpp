@@ -1,6 +1,7 @@
 // The AEqprop step measured against the exact gradient of the loss at the free equilibrium
 // (docs/algorithm.md): the parameter change of one step, divided by -eps (beta2 - beta1), must
-// point along dL/dtheta, through the feedback homeostat and through native homeostasis alike.
+// point along dL/dtheta, through both feedback homeostats (proportional and secant) and through
+// native homeostasis alike.
 
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,7 @@
 
 #include "core/aeqprop_trainer.hpp"
 #include "core/homeostat.hpp"
+#include "core/secant_homeostat.hpp"
 #include "sim/hopfield/hopfield_device.hpp"
 #include "sim/hopfield/hopfield_network.hpp"
 
@@ -114,9 +116,11 @@ Comparison compare(const std::vector<double>& estimate, const std::vector<double
   return {dot / std::sqrt(ne * nx), std::sqrt(ne / nx), std::sqrt(diff / nx)};
 }
 
+enum class Hold { native, proportional, secant };
+
 // One AEqprop step through the device contract; returns -(theta' - theta) / (eps (b2 - b1)).
 std::vector<double> aeqprop_estimate(const HopfieldSpec& spec, const Problem& p, NudgingMode mode,
-                                     double beta, bool feedback) {
+                                     double beta, Hold hold) {
   HopfieldDevice device(spec);
   const auto& d = device.describe();
   std::vector<double> before(d.parameter_count()), after(d.parameter_count());
@@ -126,7 +130,10 @@ std::vector<double> aeqprop_estimate(const HopfieldSpec& spec, const Problem& p,
   device.write_parameters(before);
   NativeHomeostat native;
   FeedbackHomeostat loop({1.0, 1e-13, 1000});
-  Homeostat& homeostat = feedback ? static_cast<Homeostat&>(loop) : native;
+  SecantHomeostat secant({1.0, 1e-13, 1000});
+  Homeostat& homeostat = hold == Hold::native         ? static_cast<Homeostat&>(native)
+                         : hold == Hold::proportional ? static_cast<Homeostat&>(loop)
+                                                      : static_cast<Homeostat&>(secant);
   AeqpropSettings settings;
   settings.mode = mode;
   settings.beta = beta;
@@ -178,17 +185,22 @@ TEST_P(GradientCheck, CenteredStepFollowsTheExactGradient) {
   for (double g : *exact_) norm += g * g;
   ASSERT_GT(norm, 1e-8) << "the problem has no gradient to check";
   for (const double beta : {0.01, 0.1, 0.5}) {
-    const auto native =
-        compare(aeqprop_estimate(spec, *problem_, NudgingMode::centered, beta, false), *exact_);
-    const auto feedback =
-        compare(aeqprop_estimate(spec, *problem_, NudgingMode::centered, beta, true), *exact_);
+    const auto estimate = [&](Hold hold) {
+      return compare(aeqprop_estimate(spec, *problem_, NudgingMode::centered, beta, hold), *exact_);
+    };
+    const auto native = estimate(Hold::native), feedback = estimate(Hold::proportional),
+               secant = estimate(Hold::secant);
     std::printf(
-        "beta=%.2f native: cosine %.6f norm ratio %.4f | feedback: cosine %.6f norm ratio %.4f\n",
-        beta, native.cosine, native.norm_ratio, feedback.cosine, feedback.norm_ratio);
-    // Both homeostats hold the same parameters, so they must give the same step.
-    EXPECT_NEAR(native.cosine, feedback.cosine, 1e-6);
-    EXPECT_NEAR(native.norm_ratio, feedback.norm_ratio, 1e-5);
-    for (const auto& c : {native, feedback}) {
+        "beta=%.2f native: cosine %.6f norm ratio %.4f | proportional: cosine %.6f norm ratio "
+        "%.4f | secant: cosine %.6f norm ratio %.4f\n",
+        beta, native.cosine, native.norm_ratio, feedback.cosine, feedback.norm_ratio, secant.cosine,
+        secant.norm_ratio);
+    // The homeostats hold the same parameters, so they must give the same step.
+    for (const auto& c : {feedback, secant}) {
+      EXPECT_NEAR(native.cosine, c.cosine, 1e-6);
+      EXPECT_NEAR(native.norm_ratio, c.norm_ratio, 1e-5);
+    }
+    for (const auto& c : {native, feedback, secant}) {
       if (beta <= 0.1) {
         EXPECT_GE(c.cosine, 0.999) << "beta " << beta;
         EXPECT_NEAR(c.norm_ratio, 1.0, 0.02) << "beta " << beta;
@@ -203,9 +215,9 @@ TEST_P(GradientCheck, CenteredStepFollowsTheExactGradient) {
 TEST_P(GradientCheck, CenteredRemovesTheFirstOrderBiasOfTheOneSidedModes) {
   const HopfieldSpec spec = small_spec(GetParam());
   const double beta = 0.5;
-  const auto c = aeqprop_estimate(spec, *problem_, NudgingMode::centered, beta, false);
-  const auto o = aeqprop_estimate(spec, *problem_, NudgingMode::optimistic, beta, false);
-  const auto p = aeqprop_estimate(spec, *problem_, NudgingMode::pessimistic, beta, false);
+  const auto c = aeqprop_estimate(spec, *problem_, NudgingMode::centered, beta, Hold::native);
+  const auto o = aeqprop_estimate(spec, *problem_, NudgingMode::optimistic, beta, Hold::native);
+  const auto p = aeqprop_estimate(spec, *problem_, NudgingMode::pessimistic, beta, Hold::native);
   const auto centered = compare(c, *exact_), optimistic = compare(o, *exact_),
              pessimistic = compare(p, *exact_);
   std::printf("beta=0.5 relative error: centered %.4f optimistic %.4f pessimistic %.4f\n",
