@@ -319,6 +319,12 @@ TEST_P(Resume, TheFeedbackHomeostatContinuesBitForBit) {
       });
 }
 
+// The plain proportional loop (trainer.homeostat "feedback-proportional") keeps only its knobs.
+TEST_P(Resume, TheProportionalFeedbackHomeostatContinuesBitForBit) {
+  expect_resumes_match("feedback-proportional", double_precision(),
+                       {{"mid-epoch", Act::interrupt_after_step, 5, 2}});
+}
+
 // From the checkpoint written at an epoch's end, after the evaluation: the feedback homeostat
 // must hold the parameters where the interrupted run held them (its target from the last step),
 // not where the evaluation's holds left them.

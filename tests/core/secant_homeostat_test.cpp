@@ -1,0 +1,205 @@
+// The secant feedback homeostat (core/secant_homeostat.hpp, docs/algorithm.md §4) on the analytic
+// test device: fast where the proportional loop crawls, holding past loop gain 1, and saying by
+// group name where the compliance cannot be held, with the knobs inside their range throughout.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "core/homeostat.hpp"
+#include "core/secant_homeostat.hpp"
+#include "core/toy_tasks.hpp"
+#include "forwarding_device.hpp"
+#include "test_devices.hpp"
+#include "test_support.hpp"
+
+using namespace aeqlab;
+using namespace aeqlab::test_devices;
+using ::testing::HasSubstr;
+
+namespace {
+
+void present_xor(Device& device, double beta) {
+  const Split xor_data = xor_task();
+  std::vector<std::size_t> rows(4);
+  std::iota(rows.begin(), rows.end(), std::size_t{0});
+  std::vector<double> x, t;
+  gather_batch(xor_data.train, rows, x, t);
+  device.set_inputs(x, 4);
+  device.set_nudge(beta, t);
+}
+
+// The XOR device of docs/examples/feedback-homeostat.json with every compliance times k: the
+// loop gain grows with k (0.54 measured at k = 1, 1.4 at k = 2.5).
+TinyHopfieldSpec scaled(double k) {
+  TinyHopfieldSpec s;
+  for (auto& e : s.weight_compliance) e *= k;
+  for (auto& e : s.bias_compliance) e *= k;
+  return s;
+}
+
+double max_distance(const std::vector<double>& a, const std::vector<double>& b) {
+  double d = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(a[i] - b[i]));
+  return d;
+}
+
+FeedbackSettings settings(std::size_t max_rounds, HoldLimitPolicy limit = HoldLimitPolicy::warn) {
+  FeedbackSettings s;
+  s.tolerance = 1e-8;
+  s.max_rounds = max_rounds;
+  s.limit = limit;
+  return s;
+}
+
+// Records every knob setting, to check each against the range the device declares.
+class KnobRecorder final : public ForwardingDevice {
+ public:
+  using ForwardingDevice::ForwardingDevice;
+  std::size_t settings = 0, outside = 0, at_edge = 0;
+
+ private:
+  void do_set_knobs(std::span<const double> v) override {
+    ++settings;
+    std::size_t k = 0;
+    for (const auto& group : describe().knobs)
+      for (std::size_t i = 0; i < group.count; ++i, ++k) {
+        outside += !group.safe.contains(v[k]);
+        at_edge += v[k] == group.safe.low || v[k] == group.safe.high;
+      }
+    ForwardingDevice::do_set_knobs(v);
+  }
+};
+
+}  // namespace
+
+TEST(SecantHomeostat, ConvergesInFewRoundsWhereTheProportionalLoopCrawls) {
+  TinyHopfield a(scaled(1.5)), b(scaled(1.5));
+  present_xor(a, -0.25);
+  present_xor(b, -0.25);
+  const auto target = test_support::parameters_of(a);
+  FeedbackHomeostat proportional({1.0, 1e-8, 1000});
+  const HomeostatReport p = proportional.hold(a, target);
+  ASSERT_TRUE(p.converged);
+  EXPECT_GT(p.rounds, 50u) << "the device must be ill-conditioned for the proportional loop";
+
+  SecantHomeostat secant(settings(100));
+  const HomeostatReport s = secant.hold(b, target);
+  EXPECT_TRUE(s.converged) << "error " << s.max_error;
+  EXPECT_LE(s.rounds, 20u);
+  EXPECT_LE(max_distance(test_support::parameters_of(b), target), 1e-8);
+  EXPECT_GT(s.loop_gain, 0.5);
+  EXPECT_LT(s.loop_gain, 1.0);
+}
+
+TEST(SecantHomeostat, HoldsWhereTheLoopGainExceedsOne) {
+  // Past gain 1 the parameters run away under fixed knobs and no proportional gain holds them;
+  // predicting the physics' response still does.
+  TinyHopfield a(scaled(2.5)), b(scaled(2.5));
+  present_xor(a, -0.25);
+  present_xor(b, -0.25);
+  const auto target = test_support::parameters_of(a);
+  FeedbackHomeostat proportional({1.0, 1e-8, 300});
+  EXPECT_FALSE(proportional.hold(a, target).converged);
+  SecantHomeostat secant(settings(100));
+  const HomeostatReport s = secant.hold(b, target);
+  EXPECT_TRUE(s.converged) << "error " << s.max_error;
+  EXPECT_GT(s.loop_gain, 1.0);
+  EXPECT_LE(max_distance(test_support::parameters_of(b), target), 1e-8);
+}
+
+TEST(SecantHomeostat, WithoutMemoryItIsTheProportionalLoop) {
+  TinyHopfield a(scaled(1.0)), b(scaled(1.0));
+  present_xor(a, -0.25);
+  present_xor(b, -0.25);
+  const auto target = test_support::parameters_of(a);
+  FeedbackHomeostat proportional({1.0, 1e-8, 200});
+  auto memoryless = settings(200);
+  memoryless.memory = 0;
+  SecantHomeostat secant(memoryless);
+  const HomeostatReport p = proportional.hold(a, target), s = secant.hold(b, target);
+  EXPECT_EQ(p.rounds, s.rounds);
+  EXPECT_EQ(test_support::parameters_of(a), test_support::parameters_of(b));
+}
+
+TEST(SecantHomeostat, RefusesByGroupNameWhereTheCompliancesCannotBeHeld) {
+  TinyHopfield device(scaled(20.0));
+  present_xor(device, -0.25);
+  const auto target = test_support::parameters_of(device);
+  SecantHomeostat secant(settings(60, HoldLimitPolicy::refuse));
+  const std::string e = test_support::error_text<DeviceError>([&] { secant.hold(device, target); });
+  EXPECT_THAT(e, HasSubstr("cannot be held at compliance"));
+  EXPECT_THAT(e, HasSubstr("largest compliance it can hold"));
+  EXPECT_THAT(e, HasSubstr("trainer.feedback.limit"));
+  // It names the group the unstable mode lives in.
+  const auto& groups = device.describe().parameters;
+  const auto named = std::count_if(groups.begin(), groups.end(), [&](const ParameterGroup& g) {
+    return e.find("group " + g.channels.name + " ") != std::string::npos;
+  });
+  EXPECT_EQ(named, 1) << e;
+}
+
+TEST(SecantHomeostat, WarnsAndTrainsOnOrScalesTheOffendingCompliance) {
+  {
+    TinyHopfield device(scaled(20.0));
+    present_xor(device, -0.25);
+    const auto target = test_support::parameters_of(device);
+    SecantHomeostat secant(settings(60, HoldLimitPolicy::warn));
+    const HomeostatReport r = secant.hold(device, target);
+    EXPECT_FALSE(r.converged);
+    EXPECT_GT(r.loop_gain, 1.0);
+    EXPECT_EQ(secant.scalings(), 0u);
+  }
+  TinyHopfield device(scaled(20.0));
+  present_xor(device, -0.25);
+  const auto target = test_support::parameters_of(device);
+  const auto before = device.describe().parameters;
+  SecantHomeostat secant(settings(60, HoldLimitPolicy::scale));
+  HomeostatReport r;
+  for (int hold = 0; hold < 20 && !r.converged; ++hold) r = secant.hold(device, target);
+  EXPECT_GE(secant.scalings(), 1u);
+  EXPECT_TRUE(r.converged) << "after scaling, the compliances must be holdable";
+  const auto& after = device.describe().parameters;
+  std::size_t lowered = 0;
+  for (std::size_t g = 0; g < after.size(); ++g) {
+    EXPECT_LE(after[g].compliance, before[g].compliance);
+    lowered += after[g].compliance < before[g].compliance;
+  }
+  EXPECT_GE(lowered, 1u);
+}
+
+TEST(SecantHomeostat, KnobsNeverLeaveTheirSafeRange) {
+  // A narrow safe range and a compliance that cannot be held: the search pushes at the edges.
+  TinyHopfieldSpec spec = scaled(20.0);
+  spec.parameter_limit = 2.0;
+  TinyHopfield inner(spec);
+  KnobRecorder device(inner);
+  present_xor(device, -0.25);
+  const auto target = test_support::parameters_of(device);
+  SecantHomeostat secant(settings(100));
+  EXPECT_NO_THROW(secant.hold(device, target));
+  EXPECT_GT(device.settings, 50u);
+  EXPECT_GT(device.at_edge, 0u) << "the search never reached the range's edge: no test";
+  EXPECT_EQ(device.outside, 0u);
+}
+
+TEST(SecantHomeostat, RemembersItsKnobsAndReportsAcrossACheckpoint) {
+  TinyHopfield device(scaled(1.0));
+  present_xor(device, -0.25);
+  const auto target = test_support::parameters_of(device);
+  SecantHomeostat secant(settings(100));
+  EXPECT_TRUE(secant.memory().empty());
+  ASSERT_TRUE(secant.hold(device, target).converged);
+  const auto memory = secant.memory();
+  const auto& d = device.describe();
+  ASSERT_EQ(memory.size(), d.knob_count() + d.parameters.size());
+  SecantHomeostat restored(settings(100));
+  restored.restore_memory(memory);
+  EXPECT_EQ(restored.memory(), memory);
+}
