@@ -106,12 +106,17 @@ void SecantHomeostat::clip_to_safe_range(const DeviceDescription& d,
   // The search may ask for a knob beyond what the device accepts: the knob stops at its edge (the
   // contract would refuse it, stopping the run). A non-finite request falls back to the target.
   std::size_t k = 0;
-  for (const auto& group : d.knobs)
+  for (std::size_t g = 0; g < d.knobs.size(); ++g) {
+    const auto& group = d.knobs[g];
+    clipped_[g] = 0;
     for (std::size_t i = 0; i < group.count; ++i, ++k) {
       double& u = knobs_[k];
       if (!std::isfinite(u)) u = target[k];
+      const double wanted = u;
       u = std::clamp(u, group.safe.low, group.safe.high);
+      clipped_[g] += u != wanted;
     }
+  }
 }
 
 void SecantHomeostat::report_limit(Device& device, const HomeostatReport& r) {
@@ -126,13 +131,18 @@ void SecantHomeostat::report_limit(Device& device, const HomeostatReport& r) {
   // All compliances divided by the gain bring it to 1 exactly (the plant is linear in them);
   // the offending group's share of the mode says how much of that it alone must give.
   const double holdable = group.compliance / hold_gain_;
-  const std::string what = fmt::format(
+  std::string what = fmt::format(
       "feedback homeostat: {} group {} cannot be held at compliance {:.4g}: measured loop gain "
       "{:.3g} (the parameters hold still under their knobs only below 1), {:.0f}% of the "
       "unstable mode in {}; largest error {:.3g} after {} rounds; the largest compliance it can "
       "hold is about {:.4g}",
       d.model, group.channels.name, group.compliance, hold_gain_, 100 * gains_[g] / hold_gain_,
       group.channels.name, r.max_error, r.rounds, holdable);
+  if (clipped_[g] > 0)
+    what += fmt::format(
+        "; {} of its knobs stand at the edge of their safe range [{:.4g}, {:.4g}] {} (the range "
+        "limits the hold)",
+        clipped_[g], d.knobs[g].safe.low, d.knobs[g].safe.high, d.knobs[g].unit);
   switch (settings_.limit) {
     case HoldLimitPolicy::refuse:
       throw DeviceError(what + fmt::format("; lower device.compliance for {}, or set "
@@ -182,6 +192,7 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
   oldest_ = 0;
   pairs_.resize(settings_.memory);
 
+  clipped_.assign(d.knobs.size(), 0);
   HomeostatReport r;
   double best = std::numeric_limits<double>::infinity();
   for (std::size_t round = 1; round <= settings_.max_rounds; ++round) {
@@ -197,6 +208,7 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
       r.converged = true;
       break;
     }
+    if (worst < best) best_knobs_ = knobs_;  // the knobs this settle ran under
     // The physics' offset o(theta_k) = u_k - theta_{k+1}, measured.
     for (std::size_t i = 0; i < n; ++i) offset_[i] = knobs_[i] - measured_[i];
     if (round > 1 && settings_.memory > 0) {
@@ -235,6 +247,19 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
     previous_offset_ = offset_;
   }
   r.loop_gain = hold_gain_;
+  if (!r.converged && std::isfinite(r.max_error) && r.max_error > best) {
+    // A hold that failed ends where it came closest, not wherever the search had wandered: one
+    // more settle under the knobs that gave the smallest error.
+    knobs_ = best_knobs_;
+    device.set_knobs(knobs_);
+    accumulate(r.settle, device.settle());
+    device.read_parameters(measured_);
+    r.max_error = 0.0;
+    for (std::size_t i = 0; i < n; ++i)
+      r.max_error = std::max(r.max_error, std::abs(target[i] - measured_[i]));
+    ++r.rounds;
+    r.converged = r.max_error <= settings_.tolerance;
+  }
   if (!r.converged && std::isfinite(r.max_error)) report_limit(device, r);
   return r;
 }

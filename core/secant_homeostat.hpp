@@ -48,8 +48,9 @@ class SecantHomeostat final : public Homeostat {
   void report_limit(Device& device, const HomeostatReport& r);
 
   FeedbackSettings settings_;
-  std::vector<double> knobs_;
-  std::vector<double> reported_;  // per group: the limit was reported (1) or not (0)
+  std::vector<double> knobs_, best_knobs_;
+  std::vector<std::size_t> clipped_;  // per knob group: knobs held at a range edge last round
+  std::vector<double> reported_;      // per group: the limit was reported (1) or not (0)
   std::vector<double> gains_, shares_;
   double hold_gain_ = 0.0;
   // Scratch, kept to avoid reallocating 200k-long vectors every round.
