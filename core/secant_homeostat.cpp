@@ -119,6 +119,17 @@ void SecantHomeostat::clip_to_safe_range(const DeviceDescription& d,
   }
 }
 
+void SecantHomeostat::mark_pinned(const DeviceDescription& d) {
+  // Where the physics clamps a parameter (a conductance at its floor), the offset read is only a
+  // bound: those channels take the proportional step, which always moves their knob the right
+  // way.
+  std::size_t k = 0;
+  for (const auto& group : d.parameters)
+    for (std::size_t i = 0; i < group.channels.count; ++i, ++k)
+      at_edge_[k] =
+          measured_[k] <= group.channels.safe.low || measured_[k] >= group.channels.safe.high;
+}
+
 void SecantHomeostat::report_limit(Device& device, const HomeostatReport& r) {
   // The offending group is the one with the largest measured gain: the unstable mode lives
   // mostly in it (docs/algorithm.md §4). One group at a time, so `scale` lowers no more
@@ -175,10 +186,11 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
     knobs_.resize(n);
   }
   if (knobs_.size() != d.knob_count()) {
-    // First use: start from wherever the knobs are. Afterwards each hold starts from the knobs
-    // the previous phase left (a warm start, with no knob readback).
-    knobs_.resize(d.knob_count());
-    device.read_knobs(knobs_);
+    // First use: the knobs at the target, as if no force acted on the parameters (whatever the
+    // knobs read at power-up may drive them anywhere: a relaxing circuit's conductances to their
+    // floor). Afterwards each hold starts from the knobs the previous phase left (a warm start,
+    // with no knob readback).
+    knobs_ = target;
   }
   if (reported_.size() != groups) reported_.assign(groups, 0.0);
   gains_.assign(groups, 0.0);
@@ -193,6 +205,8 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
   pairs_.resize(settings_.memory);
 
   clipped_.assign(d.knobs.size(), 0);
+  at_edge_.assign(n, 0);
+  edge_before_.assign(n, 0);
   HomeostatReport r;
   double best = std::numeric_limits<double>::infinity();
   for (std::size_t round = 1; round <= settings_.max_rounds; ++round) {
@@ -211,13 +225,17 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
     if (worst < best) best_knobs_ = knobs_;  // the knobs this settle ran under
     // The physics' offset o(theta_k) = u_k - theta_{k+1}, measured.
     for (std::size_t i = 0; i < n; ++i) offset_[i] = knobs_[i] - measured_[i];
+    edge_before_.swap(at_edge_);
+    mark_pinned(d);
     if (round > 1 && settings_.memory > 0) {
       SecantPair& pair = pairs_[oldest_];
       pair.dtheta.resize(n);
       pair.doffset.resize(n);
       for (std::size_t i = 0; i < n; ++i) {
-        pair.dtheta[i] = theta_[i] - previous_theta_[i];
-        pair.doffset[i] = offset_[i] - previous_offset_[i];
+        // A parameter pinned at its range's edge shows the knob, not the physics: no secant.
+        const bool pinned = at_edge_[i] || edge_before_[i];
+        pair.dtheta[i] = pinned ? 0.0 : theta_[i] - previous_theta_[i];
+        pair.doffset[i] = pinned ? 0.0 : offset_[i] - previous_offset_[i];
       }
       measure_gain(d, pair);
       oldest_ = (oldest_ + 1) % settings_.memory;
@@ -237,7 +255,8 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
       predict_offset(kept, step_, predicted_);
       // gain < 1 damps the step; with no memory and gain g this is the proportional loop.
       for (std::size_t i = 0; i < n; ++i)
-        knobs_[i] += settings_.gain * (target[i] + predicted_[i] - knobs_[i]);
+        knobs_[i] += settings_.gain * (at_edge_[i] ? target[i] - measured_[i]
+                                                   : target[i] + predicted_[i] - knobs_[i]);
     }
     best = std::min(best, worst);
     clip_to_safe_range(d, target);

@@ -45,12 +45,16 @@ class SecantHomeostat final : public Homeostat {
                       std::vector<double>& offset) const;
   void measure_gain(const DeviceDescription& d, const SecantPair& pair);
   void clip_to_safe_range(const DeviceDescription& d, const std::vector<double>& target);
+  void mark_pinned(const DeviceDescription& d);
   void report_limit(Device& device, const HomeostatReport& r);
 
   FeedbackSettings settings_;
   std::vector<double> knobs_, best_knobs_;
-  std::vector<std::size_t> clipped_;  // per knob group: knobs held at a range edge last round
-  std::vector<double> reported_;      // per group: the limit was reported (1) or not (0)
+  std::vector<std::size_t> clipped_;
+  // Per parameter: read at its range's edge this round / the round before.
+  std::vector<char> at_edge_,
+      edge_before_;               // per knob group: knobs held at a range edge last round
+  std::vector<double> reported_;  // per group: the limit was reported (1) or not (0)
   std::vector<double> gains_, shares_;
   double hold_gain_ = 0.0;
   // Scratch, kept to avoid reallocating 200k-long vectors every round.
