@@ -40,6 +40,7 @@ FIGURE_FILES = (
     "settle_time.png",
     "settle_iterations.png",
     "speed.png",
+    "rounds_per_hold.png",
 )
 
 ALT = {
@@ -49,6 +50,7 @@ ALT = {
     "settle_time.png": "settle time histograms",
     "settle_iterations.png": "settle iteration histograms",
     "speed.png": "samples per second per epoch",
+    "rounds_per_hold.png": "homeostat rounds per hold per epoch",
 }
 WARNINGS = []
 
@@ -450,6 +452,18 @@ def speed_figure(sessions, out_dir):
         "excluded).")
 
 
+def rounds_figure(sessions, out_dir):
+    """Settles per homeostat hold, per epoch (docs/algorithm.md §4): the feedback homeostat's
+    cost on a bench, where every round is one settle time."""
+    name, note = per_epoch_figure(
+        sessions, out_dir, "rounds_per_hold.png", "Homeostat rounds per hold",
+        "settles per hold (mean over the epoch)", [("rounds_per_hold", "rounds per hold")], 1.0,
+        "rounds per hold")
+    return name, note or (
+        "Mean settles per homeostat hold over each epoch's training steps: 1 for native "
+        "homeostasis, the feedback rounds otherwise (metrics.csv column rounds_per_hold).")
+
+
 def parameters_figure(sessions, out_dir):
     with_params = [s for s in sessions if s.groups]
     if not with_params:
@@ -717,6 +731,7 @@ def main(argv):
         lambda ss, out: settle_figure(ss, out, "seconds"),
         lambda ss, out: settle_figure(ss, out, "iterations"),
         speed_figure,
+        rounds_figure,
     ]
     figures = []
     for make, file in zip(makers, FIGURE_FILES):
