@@ -133,10 +133,14 @@ TEST_F(BaselineRun, EachRuleTrainsXorAndTheSessionCountsItsSettles) {
     EXPECT_EQ(epoch_lines.back()["device_settles_total"], per_step * epochs);
     const auto rows = read_csv(tmp / "run" / "metrics.csv");
     ASSERT_EQ(rows.size(), epochs + 1);
-    ASSERT_GE(rows[0].size(), 2u);
-    EXPECT_EQ(rows[0][rows[0].size() - 2], "device_settles");
-    EXPECT_EQ(rows[0].back(), "device_settles_total");
-    EXPECT_EQ(rows.back().back(), std::to_string(per_step * epochs));
+    // Columns are found by name: later additions to the format go after them.
+    const auto column = [&](const std::string& name) {
+      return std::size_t(std::find(rows[0].begin(), rows[0].end(), name) - rows[0].begin());
+    };
+    const std::size_t total = column("device_settles_total");
+    ASSERT_LT(total, rows[0].size());
+    EXPECT_EQ(column("device_settles") + 1, total);
+    EXPECT_EQ(rows.back()[total], std::to_string(per_step * epochs));
     EXPECT_EQ(events_of_kind(tmp / "run", "run_start")[0]["algorithm"], algorithm);
 
     // No knobs anywhere, and no homeostasis: the parameters stay where they are written.

@@ -229,6 +229,8 @@ TEST(Config, OutOfRangeTrainerValuesNameTheKey) {
            {"trainer.feedback.gain=0", "trainer.feedback.gain"},
            {"trainer.feedback.tolerance=-1e-6", "trainer.feedback.tolerance"},
            {"trainer.feedback.max_rounds=0", "trainer.feedback.max_rounds"},
+           {"trainer.feedback.memory=51", "trainer.feedback.memory"},
+           {"trainer.feedback.limit=ignore", "trainer.feedback.limit"},
        }) {
     EXPECT_THAT(trainer_error({c.setting}), HasSubstr(c.key)) << "--set " << c.setting;
   }
@@ -340,5 +342,7 @@ TEST(Config, BadSettingsOfTheRulesThatSetParametersNameTheKey) {
               HasSubstr("trainer.spsa.perturbaton: unknown key"));
   EXPECT_EQ(trainer_error({"trainer.homeostat=none"}), "");
   EXPECT_THAT(trainer_error({"trainer.homeostat=off"}),
-              HasSubstr("is not one of: auto, native, feedback, none"));
+              HasSubstr("is not one of: auto, native, feedback, feedback-proportional, none"));
+  EXPECT_EQ(trainer_error({"trainer.homeostat=feedback-proportional"}), "");
+  EXPECT_EQ(trainer_error({"trainer.feedback.limit=scale", "trainer.feedback.memory=0"}), "");
 }

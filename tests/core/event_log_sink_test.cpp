@@ -94,12 +94,14 @@ TEST(EventLogSink, StepAndPhaseLinesKeepTheirBytes) {
   EXPECT_EQ(lines[0],
             R"({"event":"phase","time":"T","epoch":1,"step":2,"phase":"homeostatic","beta":-0.25,)"
             R"("iterations":12,"seconds":0.5,"residual":0.125,"converged":true,"rounds":3,)"
-            R"("outputs":[[0.5,-1],[null,2]]})");
+            R"("hold_error":0,"loop_gain":0,"outputs":[[0.5,-1],[null,2]]})");
   EXPECT_EQ(lines[1],
             R"({"event":"step","time":"T","epoch":1,"step":2,"position":8,"samples":4,"errors":1,)"
             R"("cost":0.75,"phases":{"scoring":{"beta":0,"iterations":3,"seconds":0.25,)"
-            R"("residual":0,"converged":false,"rounds":1},"homeostatic":{"beta":-0.25,)"
-            R"("iterations":12,"seconds":0.5,"residual":0.125,"converged":true,"rounds":3}},)"
+            R"("residual":0,"converged":false,"rounds":1,"hold_error":0,"loop_gain":0},)"
+            R"("homeostatic":{"beta":-0.25,)"
+            R"("iterations":12,"seconds":0.5,"residual":0.125,"converged":true,"rounds":3,)"
+            R"("hold_error":0,"loop_gain":0}},)"
             R"("settles":4,"parameter_change_rms":{"W0":0.5,"b1":null}})");
   EXPECT_EQ(lines[2], R"({"event":"step","time":"T","epoch":1,"step":3,"position":12,"samples":4,)"
                       R"("phases":{},"settles":0})");
@@ -147,7 +149,9 @@ TEST(EventLogSink, TheDetailDecidesWhichLinesAreWritten) {
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0],
             R"({"event":"epoch","time":"T","device_settles":0,"device_settles_total":0,"epoch":1,)"
-            R"("homeostat_rounds":0,"samples":0,"samples_per_second":0.0,"seconds":0.0,)"
+            R"("hold_error_max":0.0,"homeostat_holds":0,"homeostat_rounds":0,)"
+            R"("loop_gain_max":0.0,"rounds_per_hold":0.0,"samples":0,)"
+            R"("samples_per_second":0.0,"seconds":0.0,)"
             R"("settle_iterations_mean":0.0,"settle_seconds":0.0,"settles":0,)"
             R"("settles_unconverged":0,"test_cost":0.5,"test_error":0.25})");
   EXPECT_EQ(lines[1], R"({"event":"checkpoint","time":"T","epoch":2,"position":0,"seconds":0.5,)"

@@ -92,11 +92,11 @@ TEST(RunProgress, TheCheckpointKeysAreThoseOfThePublicFormat) {
                           "metrics_bytes"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j.size(), 21u);
-  for (const char* key :
-       {"samples", "errors", "settles", "unconverged", "iterations", "homeostat_rounds",
-        "device_settles", "cost", "seconds", "settle_seconds"})
+  for (const char* key : {"samples", "errors", "settles", "unconverged", "iterations",
+                          "homeostat_rounds", "device_settles", "cost", "seconds", "settle_seconds",
+                          "holds", "hold_error_max", "loop_gain_max"})
     EXPECT_TRUE(j["tally"].contains(key)) << key;
-  EXPECT_EQ(j["tally"].size(), 10u);
+  EXPECT_EQ(j["tally"].size(), 13u);
   EXPECT_TRUE(j["rng"].is_string());
   EXPECT_TRUE(j["epochs_done"].is_number_unsigned());
   EXPECT_TRUE(j["wall_seconds"].is_number_float());
