@@ -16,8 +16,9 @@ from resistive_network import ResistiveNetwork
 
 CONFIG = {
     "data": {"set": "xor"},
-    "trainer": {"algorithm": "aeqprop", "homeostat": "feedback", "nudging": 5e-4, "epochs": 40,
-                "batch_size": 4, "compliance_decay": 1.0},
+    "trainer": {"algorithm": "aeqprop", "homeostat": "feedback", "nudging": 1e-3, "epochs": 40,
+                "batch_size": 4, "compliance_decay": 1.0,
+                "feedback": {"gain": 0.5, "tolerance": 1e-7, "max_rounds": 100}},
     "session": {"detail": "step"},
     "log": {"level": "warn"},
 }

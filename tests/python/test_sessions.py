@@ -55,7 +55,7 @@ def test_a_damaged_session_gives_warnings_not_errors(session, tmp_path):
     with pytest.warns(aeqlab.SessionWarning, match=r"events\.jsonl:4: not an event line"):
         events = s.events()
     assert events[0]["event"] == "run_start" and events[-1]["event"] != "run_stop"
-    with pytest.warns(aeqlab.SessionWarning, match=r"metrics\.csv:7: not a row"):
+    with pytest.warns(aeqlab.SessionWarning, match=r"metrics\.csv:6: not a row"):
         m = s.metrics
     assert len(m["test_error"]) == 58
     with pytest.warns(aeqlab.SessionWarning, match=r"summary\.json"):

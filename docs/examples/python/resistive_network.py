@@ -22,7 +22,7 @@ import aeqlab
 
 class ResistiveNetwork(aeqlab.Device):
     def __init__(self, hidden=8, replicas=4, relaxing=True, g_range=(1e-7, 1e-3),
-                 g_init=(1e-5, 2e-4), compliance=1e-3, hidden_range=(-0.1, 0.1), bias=1.0,
+                 g_init=(1e-4, 5e-4), compliance=3e-4, hidden_range=(-0.1, 0.1), bias=1.0,
                  seed=1, tolerance=1e-10, max_iterations=200):
         super().__init__()
         self.n_in, self.n_hidden, self.n_out = 2, hidden, 2
@@ -51,9 +51,12 @@ class ResistiveNetwork(aeqlab.Device):
             groups.append({"name": name, "count": r * c, "unit": "S",
                            "safe": [self.g_min, self.g_max], "safe_value": self.g_min,
                            "compliance": self.eps[0] if self.relaxing else 0.0})
-        knobs = [{**g, "name": "u" + g["name"]} for g in groups] if self.relaxing else []
-        for k in knobs:
-            del k["compliance"]
+        # A knob sits above its conductance by eps * dV^2 / 2 (dV at most the 2 V between the
+        # rails), and a homeostat may swing it further: its range is wider than the conductance's.
+        span = 10 * (self.g_max - self.g_min) + 2 * self.eps.max() * (2 * self.bias) ** 2
+        knobs = [{"name": "u" + g["name"], "count": g["count"], "unit": "S",
+                  "safe": [self.g_min - span, self.g_max + span], "safe_value": self.g_min}
+                 for g in groups] if self.relaxing else []
         return {
             "model": f"numpy resistive 2-{self.n_hidden}-2 "
                      + ("relaxing" if self.relaxing else "settable"),
