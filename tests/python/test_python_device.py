@@ -27,6 +27,8 @@ def test_a_numpy_network_learns_xor_with_aeqprop_through_the_feedback_homeostat(
                                   "model": "numpy resistive 2-8-2 relaxing"}
     assert s.device["capabilities"]["local_probes"]
     assert device.calls["safe_state"] >= 1
+    # Its parameters evaluated again, on a new device: aeqlab eval with a Python device.
+    assert aeqlab.eval(s, device=ResistiveNetwork(relaxing=True))["test_error"] == 0.0
 
 
 def test_the_contract_refuses_before_python_runs():
