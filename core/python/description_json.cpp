@@ -147,7 +147,9 @@ DeviceDescription description_from_json(const nlohmann::json& j, const std::stri
     caps.snapshot = c.flag("snapshot");
   }
   if (d.capabilities.local_probes) {
-    const Reader p(r.has("probes") ? r.at("probes") : nlohmann::json::object(), who, "probes");
+    // Held here: a Reader keeps a reference to what it reads.
+    const nlohmann::json probes = r.has("probes") ? r.at("probes") : nlohmann::json::object();
+    const Reader p(probes, who, "probes");
     d.probes.unit = p.text("unit", "");
     const auto law = p.text("law", "identity");
     if (law == "identity")

@@ -63,12 +63,12 @@ py::object to_python(const nlohmann::json& value) {
     case nlohmann::json::value_t::array: {
       py::list l;
       for (const auto& v : value) l.append(to_python(v));
-      return std::move(l);
+      return l;
     }
     case nlohmann::json::value_t::object: {
       py::dict d;
       for (const auto& [k, v] : value.items()) d[py::str(k)] = to_python(v);
-      return std::move(d);
+      return d;
     }
     default:
       return py::none();

@@ -1,4 +1,4 @@
-"""A device written in Python: it trains XOR (AEqprop through the feedback homeostat),
+"""A device written in Python: it trains XOR (AEqprop through the feedback homeostat, and EqProp),
 the C++ contract checks every request before Python sees it, and what Python returns or raises is
 handled as the contract says: the run ends `failed`, the device in its safe state."""
 
@@ -18,6 +18,16 @@ XOR_AEQPROP = {
     "session": {"detail": "epoch"},
     "log": {"level": "warn"},
 }
+
+XOR_EQPROP = {
+    "data": {"set": "xor"},
+    "trainer": {"algorithm": "eqprop", "nudging": 5e-4, "learning_rates": 5e-7, "epochs": 150,
+                "batch_size": 4},
+    "session": {"detail": "epoch"},
+    "log": {"level": "warn"},
+}
+
+
 def test_a_numpy_network_learns_xor_with_aeqprop_through_the_feedback_homeostat(tmp_path):
     device = ResistiveNetwork(relaxing=True)
     s = aeqlab.train(XOR_AEQPROP, device=device, out=tmp_path / "aeqprop")
@@ -29,6 +39,14 @@ def test_a_numpy_network_learns_xor_with_aeqprop_through_the_feedback_homeostat(
     assert device.calls["safe_state"] >= 1
     # Its parameters evaluated again, on a new device: aeqlab eval with a Python device.
     assert aeqlab.eval(s, device=ResistiveNetwork(relaxing=True))["test_error"] == 0.0
+
+
+def test_a_numpy_network_learns_xor_with_eqprop(tmp_path):
+    device = ResistiveNetwork(relaxing=False, g_init=(1e-5, 2e-4))
+    # EqProp reads the local probes and applies their declared law (dE/dg = dV^2 / 2).
+    assert aeqlab.Device.describe(device)["probes"] == {"unit": "V", "law": "half_square"}
+    s = aeqlab.train(XOR_EQPROP, device=device, out=tmp_path / "eqprop")
+    assert s.summary["test_error"] == 0.0 and s.summary["train_error"] == 0.0
 
 
 def test_the_contract_refuses_before_python_runs():

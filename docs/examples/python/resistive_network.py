@@ -31,8 +31,8 @@ class ResistiveNetwork(aeqlab.Device):
         self.lo, self.hi = hidden_range
         self.bias, self.tolerance, self.max_iterations = bias, tolerance, max_iterations
         # Sources: +x1, -x1, +x2, -x2, then the rails +bias and -bias. Output nodes: v+, v- per pair.
-        self.shapes = {"W1": (2 * self.n_in, hidden), "B1": (2, hidden),
-                       "W2": (hidden, 2 * self.n_out), "B2": (2, 2 * self.n_out)}
+        self.shapes = {"W1": (2 * self.n_in, hidden), "W2": (hidden, 2 * self.n_out),
+                       "B1": (2, hidden), "B2": (2, 2 * self.n_out)}
         rng = np.random.default_rng(seed)
         count = sum(r * c for r, c in self.shapes.values())
         self.theta = rng.uniform(*g_init, size=count)
@@ -62,8 +62,9 @@ class ResistiveNetwork(aeqlab.Device):
                      + ("relaxing" if self.relaxing else "settable"),
             "replicas": self.replicas,
             "inputs": {"name": "x", "count": self.n_in, "unit": "V", "safe": [0.0, 1.0]},
+            # Each output is v+ - v-, two node voltages between the rails.
             "outputs": {"name": "out", "count": self.n_out, "unit": "V",
-                        "safe": [-self.bias, self.bias]},
+                        "safe": [-2 * self.bias, 2 * self.bias]},
             "nudge": [-1e-2, 1e-2],
             "parameters": groups,
             "knobs": knobs,
@@ -186,4 +187,4 @@ class ResistiveNetwork(aeqlab.Device):
         d_b1 = rails[:, :, None] - h[:, None, :]
         d_w2 = h[:, :, None] - o[:, None, :]
         d_b2 = rails[:, :, None] - o[:, None, :]
-        return np.concatenate([d.reshape(a, -1) for d in (d_w1, d_b1, d_w2, d_b2)], axis=1)
+        return np.concatenate([d.reshape(a, -1) for d in (d_w1, d_w2, d_b1, d_b2)], axis=1)
