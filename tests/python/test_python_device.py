@@ -132,3 +132,35 @@ def test_a_description_that_does_not_hold_is_refused_naming_its_key(tmp_path):
                                                    r"low <= high"):
         aeqlab.train(XOR_AEQPROP, device=NoRange(), out=tmp_path / "s")
     assert not (tmp_path / "s").exists()
+
+
+def test_the_numpy_network_is_the_circuit_devices_physics():
+    """At the same conductances (one value per group, on the potentiometers' taps, so the order
+    inside a group does not matter), the NumPy class and the C++ circuit device agree."""
+    circuit = aeqlab.make_device({"type": "circuit", "layers": [2, 8, 2], "output_pairs": True,
+                                  "hidden_range": [-0.1, 0.1], "parameters": "settable",
+                                  "pots": {"taps": 1001, "tolerance": 0.0}}, 4)
+    numpy_net = ResistiveNetwork(relaxing=False, replicas=4)
+    step = (1e-3 - 1e-7) / 1000
+    taps = {"W1": 200, "W2": 100, "B1": 50, "B2": 300}
+    groups = circuit.describe()["parameters"]
+    theta = np.concatenate([np.full(g["count"], 1e-7 + taps[g["name"]] * step) for g in groups])
+    circuit.write_parameters(theta)
+    aeqlab.Device.write_parameters(numpy_net, theta)
+    x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.3, 0.8]])
+    t = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+    for beta in (0.0, 5e-4, -2.5e-4):
+        probes = []
+        for device in (circuit, numpy_net):
+            aeqlab.Device.set_inputs(device, x)
+            aeqlab.Device.set_nudge(device, beta, t)
+            assert aeqlab.Device.settle(device)["converged"]
+            probes.append(aeqlab.Device.read_probes(device))
+        np.testing.assert_allclose(aeqlab.Device.read_outputs(numpy_net),
+                                   circuit.read_outputs(), atol=1e-9)
+        at = 0
+        for g in groups:
+            a = np.sort(np.abs(probes[0][:, at:at + g["count"]]), axis=1)
+            b = np.sort(np.abs(probes[1][:, at:at + g["count"]]), axis=1)
+            np.testing.assert_allclose(a, b, atol=1e-9)
+            at += g["count"]
