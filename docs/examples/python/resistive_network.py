@@ -1,6 +1,6 @@
 """A diode-resistor network simulated in NumPy, as an aeqlab device written in Python.
 
-The physics of aeqlab's circuit device (docs/circuit-device.md), in ~150 lines a lab can read and
+The physics of aeqlab's circuit device (docs/circuit-device.md), in ~190 lines a lab can read and
 change: inputs as +x/-x voltage sources, a hidden layer of nodes clamped by ideal diodes to
 [lo, hi], differential outputs (v+ - v-), bias rails, and a trainable conductance between every
 node of a layer and the next. Nudging injects beta * (target - output) at each output pair.
