@@ -10,7 +10,7 @@ relaxing=True: each conductance relaxes with the circuit, coupled to a knob u wi
 (AEqprop, with the feedback homeostat). relaxing=False: the conductances are set directly
 (EqProp, coupled learning, SPSA). Both have local probes: the voltage across each element.
 
-Used by docs/python.md, tests/python and scripts/bench-python.
+Used by docs/python.md and tests/python.
 """
 
 import io
