@@ -123,6 +123,19 @@ nlohmann::json resolve_config(const nlohmann::json& defaults,
   return config;
 }
 
+nlohmann::json resolve_config_data(const nlohmann::json& defaults, const nlohmann::json& given,
+                                   const std::vector<std::string>& settings) {
+  require_known_keys(given, defaults, "", open_keys());
+  nlohmann::json config = defaults;
+  if (given.contains("device") && given["device"].contains("type") &&
+      given["device"]["type"] != defaults["device"]["type"])
+    config["device"] = nlohmann::json::object();
+  merge_config(config, given);
+  for (const auto& s : settings) apply_setting(config, s);
+  require_known_keys(config, defaults, "", open_keys());
+  return config;
+}
+
 double ConfigReader::positive(const std::string& key) const {
   const double v = get<double>(key);
   if (!(v > 0)) throw ConfigError(fmt::format("{}: must be > 0, got {}", path(key), v));

@@ -33,6 +33,9 @@ void apply_setting(nlohmann::json& config, const std::string& assignment);
 nlohmann::json resolve_config(const nlohmann::json& defaults,
                               const std::optional<std::filesystem::path>& file,
                               const std::vector<std::string>& settings);
+// The same from a config given as data (from Python): errors name the key and the reason.
+nlohmann::json resolve_config_data(const nlohmann::json& defaults, const nlohmann::json& given,
+                                   const std::vector<std::string>& settings);
 
 // Typed access to one section, with errors that say which key and what was expected.
 class ConfigReader {

@@ -1,5 +1,6 @@
 #include "core/cli/commands.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -167,24 +168,40 @@ void check_room_for_checkpoints(const fs::path& dir, const Device& device,
 
 // Everything said on the console also goes to the session's log.txt, so an overnight run's
 // warnings survive the terminal that showed them.
-void log_to_session(const fs::path& dir) {
-  try {
-    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>((dir / "log.txt").string());
-    sink->set_pattern("[%Y-%m-%d %H:%M:%S.%e] %l %v");
-    spdlog::default_logger()->sinks().push_back(sink);
-    spdlog::default_logger()->flush_on(spdlog::level::info);
-  } catch (const spdlog::spdlog_ex& e) {
-    spdlog::warn("{}: cannot keep the console log there: {}", dir.string(), e.what());
+// The sink is taken off again when the run ends: a Python process trains one session after
+// another, and each log.txt holds its own run only.
+class SessionLog {
+ public:
+  explicit SessionLog(const fs::path& dir) {
+    try {
+      sink_ = std::make_shared<spdlog::sinks::basic_file_sink_mt>((dir / "log.txt").string());
+      sink_->set_pattern("[%Y-%m-%d %H:%M:%S.%e] %l %v");
+      spdlog::default_logger()->sinks().push_back(sink_);
+      spdlog::default_logger()->flush_on(spdlog::level::info);
+    } catch (const spdlog::spdlog_ex& e) {
+      spdlog::warn("{}: cannot keep the console log there: {}", dir.string(), e.what());
+    }
   }
-}
+  ~SessionLog() {
+    if (!sink_) return;
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+  }
+  SessionLog(const SessionLog&) = delete;
+  SessionLog& operator=(const SessionLog&) = delete;
+
+ private:
+  std::shared_ptr<spdlog::sinks::sink> sink_;
+};
 
 }  // namespace
 
-int train_command(const TrainOptions& options) {
+TrainOutcome train_session(const TrainOptions& options) {
   const bool resume = options.resume.has_value();
   nlohmann::json config;
   if (resume) {
-    if (options.config || !options.settings.empty() || options.out || options.bench)
+    if (options.config || !options.settings.empty() || options.out || options.bench ||
+        options.resolved_config)
       throw ConfigError(
           "--resume continues a session with the config it recorded; it takes no --config, "
           "--set, --out or --bench");
@@ -193,6 +210,8 @@ int train_command(const TrainOptions& options) {
       throw ConfigError(
           fmt::format("{}: not a session folder (no config.json)", options.resume->string()));
     config = resolve_config(default_config(), config_file, {});
+  } else if (options.resolved_config) {
+    config = *options.resolved_config;
   } else {
     config = resolve_config(default_config(), options.config, options.settings);
     if (options.bench) {
@@ -207,9 +226,17 @@ int train_command(const TrainOptions& options) {
   setup_logging(config);
   const TrainerSettings settings = trainer_settings_from(config.at("trainer"));
   const SessionSettings session_settings = session_settings_from(config.at("session"));
-  config["device"] = resolved_device_section(config.at("device"), settings.batch_size);
+  std::unique_ptr<Device> made;
+  if (!options.device) {
+    if (config.at("device").value("type", "") == "python")
+      throw ConfigError(
+          "device.type \"python\": the session's device was written in Python; continue it from "
+          "Python with aeqlab.train(resume=..., device=...) (docs/python.md)");
+    config["device"] = resolved_device_section(config.at("device"), settings.batch_size);
+  }
   const Split data = load_data(config.at("data"));
-  auto device = make_device(config.at("device"), settings.batch_size);
+  if (!options.device) made = make_device(config.at("device"), settings.batch_size);
+  Device* const device = options.device ? options.device : made.get();
   check_run(settings, *device, data);
 
   std::unique_ptr<Session> session;
@@ -226,7 +253,9 @@ int train_command(const TrainOptions& options) {
           run_status_from(summary.value("status", "")) == RunStatus::completed) {
         std::cerr << "aeqlab: " << options.resume->string()
                   << ": the run has completed; nothing to resume\n";
-        return 0;
+        return {.result = {.status = RunStatus::completed, .summary = summary},
+                .session = *options.resume,
+                .exit_status = 0};
       }
     }
     check_room_for_checkpoints(*options.resume, *device, session_settings, data.train.size(), true);
@@ -242,7 +271,7 @@ int train_command(const TrainOptions& options) {
     session->write_json("config.json", config);
     session->write_json("device.json", describe_json(*device));
   }
-  log_to_session(session->dir());
+  const SessionLog session_log(session->dir());
   spdlog::info("session {}", session->dir().string());
   spdlog::info("{}: {} train / {} test samples, {} epochs, {}", device->describe().model,
                data.train.size(), data.test.size(), settings.epochs, describe_trainer(settings));
@@ -266,11 +295,18 @@ int train_command(const TrainOptions& options) {
     spdlog::warn("{}: {}; continue with: aeqlab train --resume {}", to_string(result.status),
                  s.value("reason", std::string()), session->dir().string());
   spdlog::info("summary: {}", (session->dir() / "summary.json").string());
-  if (result.status == RunStatus::aborted) return 128 + (stop_signal() ? stop_signal() : 2);
-  return result.status == RunStatus::completed ? 0 : 1;
+  const int exit_status = result.status == RunStatus::aborted
+                              ? 128 + (stop_signal() ? stop_signal() : 2)
+                              : (result.status == RunStatus::completed ? 0 : 1);
+  return {.result = result, .session = session->dir(), .exit_status = exit_status};
 }
 
-int eval_command(const fs::path& session_dir, const std::vector<std::string>& settings) {
+int train_command(const TrainOptions& options) {
+  return train_session(options).exit_status;
+}
+
+nlohmann::json evaluate_session(const fs::path& session_dir,
+                                const std::vector<std::string>& settings, Device* given) {
   const fs::path config_file = session_dir / "config.json";
   if (!fs::exists(config_file))
     throw ConfigError(
@@ -279,7 +315,9 @@ int eval_command(const fs::path& session_dir, const std::vector<std::string>& se
   setup_logging(config);
   const TrainerSettings ts = trainer_settings_from(config.at("trainer"));
   const Split data = load_data(config.at("data"));
-  auto device = make_device(config.at("device"), ts.batch_size);
+  std::unique_ptr<Device> made;
+  if (!given) made = make_device(config.at("device"), ts.batch_size);
+  Device* const device = given ? given : made.get();
   const auto& d = device->describe();
 
   const fs::path param_file = session_dir / "parameters.f64";
@@ -303,7 +341,11 @@ int eval_command(const fs::path& session_dir, const std::vector<std::string>& se
   const nlohmann::json result = {{"train_error", tr.error_rate()}, {"train_cost", tr.cost},
                                  {"test_error", te.error_rate()},  {"test_cost", te.cost},
                                  {"train_samples", tr.samples},    {"test_samples", te.samples}};
-  std::cout << result.dump() << std::endl;
+  return result;
+}
+
+int eval_command(const fs::path& session_dir, const std::vector<std::string>& settings) {
+  std::cout << evaluate_session(session_dir, settings).dump() << std::endl;
   return 0;
 }
 

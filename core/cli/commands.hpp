@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/dataset.hpp"
+#include "core/device.hpp"
+#include "core/training_run.hpp"
 
 namespace aeqlab::cli {
 
@@ -18,9 +20,27 @@ struct TrainOptions {
   std::optional<std::filesystem::path> out;
   std::optional<std::filesystem::path> resume;  // continue this session from its checkpoint
   std::optional<std::filesystem::path> bench;   // train on this bench instead of config's device
+  // From Python (core/python, docs/python.md): the config already resolved, instead of
+  // --config/--set; and a device built by the caller, instead of the config's device section
+  // (which the caller has set to what the session should record).
+  std::optional<nlohmann::json> resolved_config;
+  Device* device = nullptr;
 };
 
+struct TrainOutcome {
+  RunResult result;
+  std::filesystem::path session;  // empty when there was nothing to resume
+  int exit_status = 0;            // what `aeqlab train` exits with
+};
+
+// The `train` job as a function: the session it wrote and how the run ended.
+TrainOutcome train_session(const TrainOptions& options);
 int train_command(const TrainOptions& options);
+
+// Evaluates a session's parameters.f64 on its data (on `device` when given, else on the device
+// its config names): train/test error and cost, as `aeqlab eval` prints them.
+nlohmann::json evaluate_session(const std::filesystem::path& session_dir,
+                                const std::vector<std::string>& settings, Device* device = nullptr);
 int eval_command(const std::filesystem::path& session_dir,
                  const std::vector<std::string>& settings);
 int print_default_config();
