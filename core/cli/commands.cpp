@@ -12,6 +12,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "core/cli/data_parallel.hpp"
 #include "core/cli/default_config.hpp"
 #include "core/cli/device_factory.hpp"
 #include "core/config.hpp"
@@ -205,11 +206,12 @@ int train_command(const TrainOptions& options) {
     }
   }
   setup_logging(config);
+  DataParallel ranks;  // under mpirun: one run over every rank (docs/mpi.md)
   const TrainerSettings settings = trainer_settings_from(config.at("trainer"));
   const SessionSettings session_settings = session_settings_from(config.at("session"));
   config["device"] = resolved_device_section(config.at("device"), settings.batch_size);
   const Split data = load_data(config.at("data"));
-  auto device = make_device(config.at("device"), settings.batch_size);
+  auto device = ranks.make_device(config.at("device"), settings.batch_size);
   check_run(settings, *device, data);
 
   std::unique_ptr<Session> session;
@@ -230,7 +232,8 @@ int train_command(const TrainOptions& options) {
       }
     }
     check_room_for_checkpoints(*options.resume, *device, session_settings, data.train.size(), true);
-    session = std::make_unique<Session>(*options.resume, Session::Reopen{});
+    session =
+        std::make_unique<Session>(ranks.session_dir(*options.resume, true), Session::Reopen{});
     session->write_json("device.json", describe_json(*device));
   } else {
     const auto& session_cfg = config.at("session");
@@ -238,7 +241,7 @@ int train_command(const TrainOptions& options) {
                                      : Session::new_dir(session_cfg.at("root").get<std::string>(),
                                                         session_cfg.at("name").get<std::string>());
     check_room_for_checkpoints(dir, *device, session_settings, data.train.size(), false);
-    session = std::make_unique<Session>(dir);
+    session = std::make_unique<Session>(ranks.session_dir(dir, false));
     session->write_json("config.json", config);
     session->write_json("device.json", describe_json(*device));
   }
@@ -248,8 +251,10 @@ int train_command(const TrainOptions& options) {
                data.train.size(), data.test.size(), settings.epochs, describe_trainer(settings));
 
   install_stop_handlers();
+  ranks.share_stop_requests();
   const RunResult result =
       run_training(settings, session_settings, *device, data, *session, resume);
+  ranks.end_job_if_failed(result.status == RunStatus::failed);
 
   const auto& s = result.summary;
   if (s.contains("test_error")) {

@@ -157,6 +157,11 @@ void barrier() {
   if (g_started) check(MPI_Barrier(MPI_COMM_WORLD), "barrier");
 }
 
+void abort(int code) {
+  if (g_started) MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);
+}
+
 std::shared_ptr<ReplicaGroup> world() {
   if (!g_started) return nullptr;
   static auto group = std::make_shared<WorldGroup>();

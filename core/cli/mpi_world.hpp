@@ -28,6 +28,8 @@ std::optional<std::pair<int, long>> poll(int tag);
 long receive(int from, int tag, const std::function<void()>& idle);
 // Every rank waits here until all have come.
 void barrier();
+// Ends every rank of the job (mpirun stops the others): for a fault that leaves them waiting.
+[[noreturn]] void abort(int code);
 
 // The job's ranks as a replica group (valid while MPI is up).
 std::shared_ptr<ReplicaGroup> world();

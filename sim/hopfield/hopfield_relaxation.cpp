@@ -174,6 +174,31 @@ T settle_layer(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T h
               : settle_layer_pass<T, false, false>(s, a, base, pull, keep, lo, hi, count);
 }
 
+// One replica's row of a layer. Each row's change is summed on its own and the rows are added
+// in row order, so the stopping rule sees the same number whether the rows were settled by one
+// process or split over the ranks of a data-parallel run (docs/mpi.md).
+template <typename T>
+double settle_row(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
+                  Eigen::Index r, Eigen::Index cols) {
+  const Eigen::Index at = r * cols;
+  return double(settle_layer(s + at, a + at, base ? base + at : nullptr, pull ? pull + at : nullptr,
+                             pull ? keep : T(1), lo, hi, cols));
+}
+
+// The rows a rank settles. Eigen's products take rows in packets (4 doubles or 8 floats with
+// AVX2, twice that with AVX-512) and handle the rows left over by another path that sums in
+// another order; so each rank's block starts at a multiple of 64 bytes of rows and every block
+// but the last is whole packets: every row then goes through the same path as in the one-process
+// product over the whole batch, and gets the same bits (docs/mpi.md).
+template <typename T>
+std::pair<std::size_t, std::size_t> shared_rows(std::size_t batch, std::size_t ranks,
+                                                std::size_t rank) {
+  constexpr std::size_t unit = 64 / sizeof(T);
+  const std::size_t units = (batch + unit - 1) / unit;
+  const auto [u0, u1] = RowTeam::share(units, ranks, rank);
+  return {std::min(batch, u0 * unit), std::min(batch, u1 * unit)};
+}
+
 }  // namespace
 
 template <typename T>
@@ -186,6 +211,8 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
   lower_drive_.rowwise() += biases_[0];
   const T keep = T(1) / (T(1) + beta_);
   nudge_pull_ = (beta_ * keep) * targets_;
+
+  if (group_ && group_->size() > 1) return relax_shared_states();
 
   // Replicas relax independently given the parameters: split them across threads, each block
   // with its share of the stopping rule (per-layer L1 change below threshold * block / batch),
@@ -228,7 +255,10 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
         const T* a = l == 1 && !has_above ? base : drive.data();
         if (l == 1 && !has_above) base = nullptr;
         const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
-        mine[l] = double(settle_layer(s, a, base, pull, pull ? keep : T(1), lo, hi, count));
+        (void)count;
+        mine[l] = 0.0;
+        for (Eigen::Index r = 0; r < n; ++r)
+          mine[l] += settle_row(s, a, base, pull, keep, lo, hi, r, cols);
       }
       sweeps[t] = it;
       double worst = 0.0;
@@ -248,17 +278,86 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
   return report;
 }
 
+template <typename T>
+RelaxReport HopfieldNetwork<T>::relax_shared_states() {
+  // Data-parallel (docs/mpi.md): this rank settles its own block of replicas; after each sweep
+  // every rank gathers every row's change, in rank order (= row order), and applies the stopping
+  // rule to the whole batch exactly as one process does; at the end the rows of every layer are
+  // gathered, so each rank holds the states of the whole batch, as one process would.
+  const std::size_t L = states_.size(), out = L - 1, P = group_->size();
+  const auto [first, last] = shared_rows<T>(batch_, P, group_->rank());
+  const Eigen::Index r0 = Eigen::Index(first), n = Eigen::Index(last - first);
+  const T keep = T(1) / (T(1) + beta_);
+  std::vector<std::size_t> move_counts(P), rows(P);
+  for (std::size_t p = 0; p < P; ++p) {
+    const auto [f, l] = shared_rows<T>(batch_, P, p);
+    rows[p] = l - f;
+    move_counts[p] = (l - f) * (L - 1);
+  }
+  std::vector<double> mine(std::size_t(n) * (L - 1)), all(batch_ * (L - 1)), sums(L, 0.0);
+  if (drive_buffers_.empty()) drive_buffers_.resize(1);
+  std::vector<Matrix>& drives = drive_buffers_[0];
+  drives.resize(L);
+  RelaxReport report;
+  for (std::size_t it = 1; it <= spec_.max_iterations; ++it) {
+    for (std::size_t l = out; l >= 1; --l) {
+      const bool has_above = l < out;
+      Matrix& drive = drives[l];
+      if (l > 1) {
+        drive.noalias() = states_[l - 1].middleRows(r0, n) * weights_[l - 1];
+        drive.rowwise() += biases_[l - 1];
+        if (has_above)
+          drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+      } else if (has_above) {
+        drive.noalias() = states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+      }
+      const Eigen::Index cols = states_[l].cols();
+      T* s = states_[l].data() + r0 * cols;
+      const T lo = T(spec_.intervals[l - 1].low), hi = T(spec_.intervals[l - 1].high);
+      const T* base = l == 1 ? lower_drive_.data() + r0 * cols : nullptr;
+      const T* a = l == 1 && !has_above ? base : drive.data();
+      if (l == 1 && !has_above) base = nullptr;
+      const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
+      for (Eigen::Index r = 0; r < n; ++r)
+        mine[std::size_t(r) * (L - 1) + (l - 1)] =
+            settle_row(s, a, base, pull, keep, lo, hi, r, cols);
+    }
+    group_->all_gather(mine, move_counts, all);
+    double worst = 0.0;
+    for (std::size_t l = 1; l < L; ++l) {
+      sums[l] = 0.0;
+      for (std::size_t b = 0; b < batch_; ++b) sums[l] += all[b * (L - 1) + (l - 1)];
+      worst = std::max(worst, sums[l]);
+    }
+    report.iterations = it;
+    if (!std::isfinite(worst) || worst < spec_.threshold) break;
+  }
+  for (std::size_t l = 1; l < L; ++l) {
+    const std::size_t cols = std::size_t(states_[l].cols());
+    std::vector<std::size_t> counts(P);
+    for (std::size_t p = 0; p < P; ++p) counts[p] = rows[p] * cols;
+    const std::vector<T> block(states_[l].data() + r0 * Eigen::Index(cols),
+                               states_[l].data() + (r0 + n) * Eigen::Index(cols));
+    group_->all_gather(std::span<const T>(block), counts,
+                       std::span<T>(states_[l].data(), batch_ * cols));
+    report.residual = std::max(report.residual, sums[l]);
+  }
+  report.converged = report.residual < spec_.threshold;
+  return report;
+}
+
 // The members defined here, for the two precisions the class is built for (hopfield_network.cpp
 // instantiates the class itself).
-#define AEQLAB_HOPFIELD_RELAXATION(T)                                             \
-  template void HopfieldNetwork<T>::ensure_input_drive();                         \
-  template void HopfieldNetwork<T>::ensure_gram();                                \
-  template void HopfieldNetwork<T>::set_knobs_consistent();                       \
-  template RelaxReport HopfieldNetwork<T>::relax_holding_parameters();            \
-  template void HopfieldNetwork<T>::update_parameters();                          \
-  template RelaxReport HopfieldNetwork<T>::relax_free();                          \
-  template HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob(); \
-  template RelaxReport HopfieldNetwork<T>::relax_states(const HopfieldNetwork<T>::Matrix&);
+#define AEQLAB_HOPFIELD_RELAXATION(T)                                                       \
+  template void HopfieldNetwork<T>::ensure_input_drive();                                   \
+  template void HopfieldNetwork<T>::ensure_gram();                                          \
+  template void HopfieldNetwork<T>::set_knobs_consistent();                                 \
+  template RelaxReport HopfieldNetwork<T>::relax_holding_parameters();                      \
+  template void HopfieldNetwork<T>::update_parameters();                                    \
+  template RelaxReport HopfieldNetwork<T>::relax_free();                                    \
+  template HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob();           \
+  template RelaxReport HopfieldNetwork<T>::relax_states(const HopfieldNetwork<T>::Matrix&); \
+  template RelaxReport HopfieldNetwork<T>::relax_shared_states();
 AEQLAB_HOPFIELD_RELAXATION(float)
 AEQLAB_HOPFIELD_RELAXATION(double)
 #undef AEQLAB_HOPFIELD_RELAXATION

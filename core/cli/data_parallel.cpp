@@ -1,0 +1,73 @@
+#include "core/cli/data_parallel.hpp"
+
+#include <unistd.h>
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+#include "core/cli/device_factory.hpp"
+#include "core/cli/device_types.hpp"
+#include "core/cli/mpi_world.hpp"
+#include "core/error.hpp"
+#include "core/stop_request.hpp"
+
+namespace aeqlab::cli {
+
+namespace fs = std::filesystem;
+
+DataParallel::DataParallel() {
+  if (mpi::start() && mpi::size() > 1) group_ = mpi::world();
+  // One console: the other ranks say only what goes wrong.
+  if (group_ && group_->rank() != 0) spdlog::set_level(spdlog::level::warn);
+}
+
+DataParallel::~DataParallel() {
+  if (scratch_) {
+    std::error_code ec;
+    fs::remove_all(*scratch_, ec);
+  }
+}
+
+std::unique_ptr<Device> DataParallel::make_device(const nlohmann::json& section,
+                                                  std::size_t batch_size) const {
+  if (!group_) return cli::make_device(section, batch_size);
+  const DeviceType& type = device_type_of(section);
+  if (!type.make_data_parallel)
+    throw ConfigError(fmt::format(
+        "device.type \"{}\": cannot split its replicas over {} MPI ranks (a data-parallel run "
+        "needs a simulated device); run it without mpirun",
+        type.name, group_->size()));
+  return type.make_data_parallel(section, batch_size, group_);
+}
+
+fs::path DataParallel::session_dir(const fs::path& given, bool resume) {
+  if (!group_) return given;
+  if (group_->rank() != 0) {
+    scratch_ = fs::temp_directory_path() /
+               fmt::format("aeqlab-rank{}-{}", group_->rank(), static_cast<long>(::getpid()));
+    std::error_code ec;
+    fs::remove_all(*scratch_, ec);
+    if (resume) {
+      fs::copy(given, *scratch_, fs::copy_options::recursive, ec);
+      if (ec)
+        throw DataError(fmt::format("rank {}: cannot copy the session {} to resume it: {}",
+                                    group_->rank(), given.string(), ec.message()));
+      fs::remove(*scratch_ / ".lock", ec);
+    }
+  }
+  // Rank 0 reopens (or creates) its session only once every copy is taken.
+  mpi::barrier();
+  return scratch_ ? *scratch_ : given;
+}
+
+void DataParallel::share_stop_requests() const {
+  if (!group_) return;
+  auto group = group_;
+  aeqlab::share_stop_requests([group](bool mine) { return group->any(mine); });
+}
+
+void DataParallel::end_job_if_failed(bool failed) const {
+  if (group_ && failed) mpi::abort(1);
+}
+
+}  // namespace aeqlab::cli
