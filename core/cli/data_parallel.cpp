@@ -17,11 +17,23 @@ namespace fs = std::filesystem;
 
 DataParallel::DataParallel() {
   if (mpi::start() && mpi::size() > 1) group_ = mpi::world();
+  if (group_ && group_->rank() == 0)
+    spdlog::info("data-parallel: {} ranks share each batch's replicas", group_->size());
   // One console: the other ranks say only what goes wrong.
   if (group_ && group_->rank() != 0) spdlog::set_level(spdlog::level::warn);
 }
 
 DataParallel::~DataParallel() {
+  if (group_) {
+    // The communication share of the run, as scripts/bench-mpi reads it.
+    const auto line =
+        fmt::format("data-parallel: rank {} of {}: {:.3f} s in {} MPI collectives", group_->rank(),
+                    group_->size(), mpi::collective_seconds(), mpi::collective_calls());
+    if (group_->rank() == 0)
+      spdlog::info("{}", line);
+    else
+      spdlog::debug("{}", line);
+  }
   if (scratch_) {
     std::error_code ec;
     fs::remove_all(*scratch_, ec);

@@ -19,6 +19,18 @@ namespace aeqlab::cli::mpi {
 namespace {
 
 bool g_started = false;
+double g_collective_seconds = 0.0;
+std::size_t g_collective_calls = 0;
+
+// Adds the time of one collective to the tally.
+struct Timed {
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  ~Timed() {
+    g_collective_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++g_collective_calls;
+  }
+};
 
 void check(int rc, const char* what) {
   if (rc == MPI_SUCCESS) return;
@@ -62,6 +74,7 @@ class WorldGroup final : public ReplicaGroup {
     gather(mine.data(), mine.size(), counts, all.data(), all.size(), MPI_FLOAT);
   }
   bool any(bool flag) override {
+    const Timed timed;
     int mine = flag ? 1 : 0, result = 0;
     check(MPI_Allreduce(&mine, &result, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD), "allreduce");
     return result != 0;
@@ -79,6 +92,7 @@ class WorldGroup final : public ReplicaGroup {
     for (auto c : counts) sum += c;
     if (sum != total) throw Error("MPI allgather: the counts do not add up to the receive size");
     const Layout l = layout(counts);
+    const Timed timed;
     check(MPI_Allgatherv(mine, int(n), type, all, l.counts.data(), l.displs.data(), type,
                          MPI_COMM_WORLD),
           "allgatherv");
@@ -151,6 +165,13 @@ long receive(int from, int tag, const std::function<void()>& idle) {
     if (idle) idle();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+double collective_seconds() {
+  return g_collective_seconds;
+}
+std::size_t collective_calls() {
+  return g_collective_calls;
 }
 
 void barrier() {

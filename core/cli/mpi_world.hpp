@@ -31,6 +31,11 @@ void barrier();
 // Ends every rank of the job (mpirun stops the others): for a fault that leaves them waiting.
 [[noreturn]] void abort(int code);
 
+// Time this rank spent in the replica group's collectives so far (waiting for the slower ranks
+// included), and how many calls: the communication share of a data-parallel run.
+double collective_seconds();
+std::size_t collective_calls();
+
 // The job's ranks as a replica group (valid while MPI is up).
 std::shared_ptr<ReplicaGroup> world();
 

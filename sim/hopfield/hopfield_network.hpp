@@ -131,6 +131,10 @@ class HopfieldNetwork {
   std::vector<std::vector<Matrix>> drive_buffers_;  // [thread][layer], reused by relax_states
   Matrix delta_;                         // the free phase's change to theta_0, before it is applied
   std::shared_ptr<ReplicaGroup> group_;  // data-parallel ranks; none: this process alone
+  // Sweeps the last shared relaxation took: how far a rank runs before the ranks compare notes.
+  // Decides only how much is exchanged, never the result, so a snapshot does not keep it.
+  std::size_t shared_sweeps_hint_ = 0;
+  std::vector<std::vector<Matrix>> shared_window_;  // [sweep][layer]: own rows after each sweep
 };
 
 extern template class HopfieldNetwork<float>;

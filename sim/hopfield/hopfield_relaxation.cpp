@@ -280,58 +280,96 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
 
 template <typename T>
 RelaxReport HopfieldNetwork<T>::relax_shared_states() {
-  // Data-parallel (docs/mpi.md): this rank settles its own block of replicas; after each sweep
-  // every rank gathers every row's change, in rank order (= row order), and applies the stopping
-  // rule to the whole batch exactly as one process does; at the end the rows of every layer are
-  // gathered, so each rank holds the states of the whole batch, as one process would.
+  // Data-parallel (docs/mpi.md): this rank settles its own block of replicas; the stopping rule is
+  // the whole batch's, applied exactly as one process applies it, to every row's change gathered
+  // in rank order (= row order); at the end the rows of every layer are gathered, so each rank
+  // holds the states of the whole batch, as one process would.
+  //
+  // Replicas are independent given the parameters, so a rank need not wait for the others after
+  // every sweep: it runs a window of sweeps (as many as the last relaxation took), keeping its
+  // rows after each, then one gather tells every rank where the whole batch stopped, and each
+  // goes back to its rows at that sweep. Same sweeps, same bits, a few exchanges per relaxation
+  // instead of one per sweep.
   const std::size_t L = states_.size(), out = L - 1, P = group_->size();
   const auto [first, last] = shared_rows<T>(batch_, P, group_->rank());
   const Eigen::Index r0 = Eigen::Index(first), n = Eigen::Index(last - first);
   const T keep = T(1) / (T(1) + beta_);
-  std::vector<std::size_t> move_counts(P), rows(P);
+  std::vector<std::size_t> rows(P);
   for (std::size_t p = 0; p < P; ++p) {
     const auto [f, l] = shared_rows<T>(batch_, P, p);
     rows[p] = l - f;
-    move_counts[p] = (l - f) * (L - 1);
   }
-  std::vector<double> mine(std::size_t(n) * (L - 1)), all(batch_ * (L - 1)), sums(L, 0.0);
   if (drive_buffers_.empty()) drive_buffers_.resize(1);
   std::vector<Matrix>& drives = drive_buffers_[0];
   drives.resize(L);
-  RelaxReport report;
-  for (std::size_t it = 1; it <= spec_.max_iterations; ++it) {
-    for (std::size_t l = out; l >= 1; --l) {
-      const bool has_above = l < out;
-      Matrix& drive = drives[l];
-      if (l > 1) {
-        drive.noalias() = states_[l - 1].middleRows(r0, n) * weights_[l - 1];
-        drive.rowwise() += biases_[l - 1];
-        if (has_above)
-          drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
-      } else if (has_above) {
-        drive.noalias() = states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+  const std::size_t per_row = L - 1;
+  std::vector<double> mine, all, sums(L, 0.0);
+  std::size_t done = 0, stop = 0;  // sweeps run so far; the sweep the batch stopped at
+  while (stop == 0) {
+    const std::size_t window = std::min(
+        spec_.max_iterations - done, done == 0 ? std::max<std::size_t>(1, shared_sweeps_hint_)
+                                               : std::max<std::size_t>(1, shared_sweeps_hint_ / 4));
+    if (shared_window_.size() < window) shared_window_.resize(window);
+    mine.assign(window * std::size_t(n) * per_row, 0.0);
+    for (std::size_t w = 0; w < window; ++w) {
+      for (std::size_t l = out; l >= 1; --l) {
+        const bool has_above = l < out;
+        Matrix& drive = drives[l];
+        if (l > 1) {
+          drive.noalias() = states_[l - 1].middleRows(r0, n) * weights_[l - 1];
+          drive.rowwise() += biases_[l - 1];
+          if (has_above)
+            drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+        } else if (has_above) {
+          drive.noalias() = states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+        }
+        const Eigen::Index cols = states_[l].cols();
+        T* s = states_[l].data() + r0 * cols;
+        const T lo = T(spec_.intervals[l - 1].low), hi = T(spec_.intervals[l - 1].high);
+        const T* base = l == 1 ? lower_drive_.data() + r0 * cols : nullptr;
+        const T* a = l == 1 && !has_above ? base : drive.data();
+        if (l == 1 && !has_above) base = nullptr;
+        const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
+        for (Eigen::Index r = 0; r < n; ++r)
+          mine[(w * std::size_t(n) + std::size_t(r)) * per_row + (l - 1)] =
+              settle_row(s, a, base, pull, keep, lo, hi, r, cols);
       }
-      const Eigen::Index cols = states_[l].cols();
-      T* s = states_[l].data() + r0 * cols;
-      const T lo = T(spec_.intervals[l - 1].low), hi = T(spec_.intervals[l - 1].high);
-      const T* base = l == 1 ? lower_drive_.data() + r0 * cols : nullptr;
-      const T* a = l == 1 && !has_above ? base : drive.data();
-      if (l == 1 && !has_above) base = nullptr;
-      const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
-      for (Eigen::Index r = 0; r < n; ++r)
-        mine[std::size_t(r) * (L - 1) + (l - 1)] =
-            settle_row(s, a, base, pull, keep, lo, hi, r, cols);
+      // This rank's rows after the sweep, in case the batch stops here.
+      auto& kept = shared_window_[w];
+      kept.resize(L);
+      for (std::size_t l = 1; l < L; ++l) kept[l] = states_[l].middleRows(r0, n);
     }
-    group_->all_gather(mine, move_counts, all);
-    double worst = 0.0;
-    for (std::size_t l = 1; l < L; ++l) {
-      sums[l] = 0.0;
-      for (std::size_t b = 0; b < batch_; ++b) sums[l] += all[b * (L - 1) + (l - 1)];
-      worst = std::max(worst, sums[l]);
+    // Every rank's changes: [rank][sweep][row][layer], ranks in order.
+    std::vector<std::size_t> counts(P);
+    for (std::size_t p = 0; p < P; ++p) counts[p] = rows[p] * per_row * window;
+    all.assign(batch_ * per_row * window, 0.0);
+    group_->all_gather(mine, counts, all);
+    for (std::size_t w = 0; w < window && stop == 0; ++w) {
+      // The one-process sum: rows in order, which is ranks in order, each rank's rows in order.
+      double worst = 0.0;
+      for (std::size_t l = 1; l < L; ++l) {
+        sums[l] = 0.0;
+        std::size_t at = 0;
+        for (std::size_t p = 0; p < P; ++p) {
+          for (std::size_t r = 0; r < rows[p]; ++r)
+            sums[l] += all[at + (w * rows[p] + r) * per_row + (l - 1)];
+          at += rows[p] * per_row * window;
+        }
+        worst = std::max(worst, sums[l]);
+      }
+      if (!std::isfinite(worst) || worst < spec_.threshold || done + w + 1 == spec_.max_iterations)
+        stop = done + w + 1;
     }
-    report.iterations = it;
-    if (!std::isfinite(worst) || worst < spec_.threshold) break;
+    if (stop != 0 && stop < done + window) {
+      // The batch stopped inside the window: back to this rank's rows at that sweep.
+      const auto& kept = shared_window_[stop - done - 1];
+      for (std::size_t l = 1; l < L; ++l) states_[l].middleRows(r0, n) = kept[l];
+    }
+    done += window;
   }
+  shared_sweeps_hint_ = stop;
+  RelaxReport report;
+  report.iterations = stop;
   for (std::size_t l = 1; l < L; ++l) {
     const std::size_t cols = std::size_t(states_[l].cols());
     std::vector<std::size_t> counts(P);
