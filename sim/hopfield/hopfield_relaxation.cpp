@@ -370,15 +370,29 @@ RelaxReport HopfieldNetwork<T>::relax_shared_states() {
   shared_sweeps_hint_ = stop;
   RelaxReport report;
   report.iterations = stop;
+  // Every layer's rows in one exchange: [rank][layer][row][unit], then put in place.
+  std::size_t units = 0;
   for (std::size_t l = 1; l < L; ++l) {
-    const std::size_t cols = std::size_t(states_[l].cols());
-    std::vector<std::size_t> counts(P);
-    for (std::size_t p = 0; p < P; ++p) counts[p] = rows[p] * cols;
-    const std::vector<T> block(states_[l].data() + r0 * Eigen::Index(cols),
-                               states_[l].data() + (r0 + n) * Eigen::Index(cols));
-    group_->all_gather(std::span<const T>(block), counts,
-                       std::span<T>(states_[l].data(), batch_ * cols));
+    units += std::size_t(states_[l].cols());
     report.residual = std::max(report.residual, sums[l]);
+  }
+  std::vector<T> block;
+  block.reserve(std::size_t(n) * units);
+  for (std::size_t l = 1; l < L; ++l)
+    block.insert(block.end(), states_[l].data() + r0 * states_[l].cols(),
+                 states_[l].data() + (r0 + n) * states_[l].cols());
+  std::vector<std::size_t> counts(P);
+  for (std::size_t p = 0; p < P; ++p) counts[p] = rows[p] * units;
+  std::vector<T> gathered(batch_ * units);
+  group_->all_gather(std::span<const T>(block), counts, std::span<T>(gathered));
+  const T* from = gathered.data();
+  for (std::size_t p = 0; p < P; ++p) {
+    const std::size_t f = shared_rows<T>(batch_, P, p).first;
+    for (std::size_t l = 1; l < L; ++l) {
+      const std::size_t cols = std::size_t(states_[l].cols()), count = rows[p] * cols;
+      std::copy(from, from + count, states_[l].data() + f * cols);
+      from += count;
+    }
   }
   report.converged = report.residual < spec_.threshold;
   return report;
