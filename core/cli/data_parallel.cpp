@@ -19,8 +19,9 @@ DataParallel::DataParallel() {
   if (mpi::start() && mpi::size() > 1) group_ = mpi::world();
   if (group_ && group_->rank() == 0)
     spdlog::info("data-parallel: {} ranks share each batch's replicas", group_->size());
-  // One console: the other ranks say only what goes wrong.
-  if (group_ && group_->rank() != 0) spdlog::set_level(spdlog::level::warn);
+  // One console: rank 0's. The others say only errors (their warnings would repeat rank 0's, and
+  // name their scratch folder where rank 0 names the session).
+  if (group_ && group_->rank() != 0) spdlog::set_level(spdlog::level::err);
 }
 
 DataParallel::~DataParallel() {

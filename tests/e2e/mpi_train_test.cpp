@@ -68,12 +68,19 @@ pid_t find_process(const std::vector<std::string>& marks) {
   return -1;
 }
 
-using MpiTrainTest = ProgramTest;
+class MpiTrainTest : public ProgramTest {
+ protected:
+  // `mpirun -n 2` before the program; the other ranks' scratch sessions go to the test's folder
+  // (TMPDIR), removed with it.
+  std::string under_mpirun() const {
+    return kAllowRoot + " TMPDIR=" + quote(tmp_.string()) + " mpirun --oversubscribe -n 2";
+  }
+};
 
 TEST_F(MpiTrainTest, TwoRanksTrainTheSameBitsAsOneProcess) {
   const auto one = run(small_mnist(2, "one"));
   ASSERT_EQ(one.status, 0) << one.all();
-  const auto two = run(small_mnist(2, "two"), kAllowRoot + " mpirun --oversubscribe -n 2");
+  const auto two = run(small_mnist(2, "two"), under_mpirun());
   ASSERT_EQ(two.status, 0) << two.all();
   const std::string sha = sha_of(tmp_ / "one");
   ASSERT_EQ(sha.size(), 64u);
@@ -103,6 +110,7 @@ TEST_F(MpiTrainTest, ResumeAfterOneRankIsKilledEndsOnTheSameBits) {
     setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
     setenv("AEQLAB_TEST_RUN", tmp_.c_str(), 1);
+    setenv("TMPDIR", tmp_.c_str(), 1);
     std::vector<std::string> args = {"mpirun", "--oversubscribe", "-n", "2", AEQLAB_BINARY};
     for (const auto& a : small_mnist(4, "two")) args.push_back(a);
     std::vector<char*> argv;
@@ -130,10 +138,48 @@ TEST_F(MpiTrainTest, ResumeAfterOneRankIsKilledEndsOnTheSameBits) {
   ASSERT_TRUE(!fs::exists(tmp_ / "two" / "summary.json") ||
               json::parse(read_file(tmp_ / "two" / "summary.json"))["status"] != "completed");
 
-  const auto resumed =
-      run({"train", "--resume", "two"}, kAllowRoot + " mpirun --oversubscribe -n 2");
+  const auto resumed = run({"train", "--resume", "two"}, under_mpirun());
   ASSERT_EQ(resumed.status, 0) << resumed.all();
   EXPECT_EQ(json::parse(read_file(tmp_ / "two" / "summary.json"))["status"], "completed");
+  EXPECT_EQ(sha_of(tmp_ / "two"), sha_of(tmp_ / "one"));
+}
+
+TEST_F(MpiTrainTest, CtrlCStopsEveryRankAfterTheSameStepAndResumeEndsOnTheSameBits) {
+  const auto one = run(small_mnist(4, "one"));
+  ASSERT_EQ(one.status, 0) << one.all();
+  const pid_t mpirun = fork();
+  if (mpirun == 0) {
+    if (chdir(tmp_.c_str()) != 0) _exit(127);
+    const std::string err = (tmp_ / "first.err").string();
+    if (!freopen(err.c_str(), "w", stderr) || !freopen("/dev/null", "w", stdout)) _exit(127);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    setenv("TMPDIR", tmp_.c_str(), 1);
+    std::vector<std::string> args = {"mpirun", "--oversubscribe", "-n", "2", AEQLAB_BINARY};
+    for (const auto& a : small_mnist(4, "two")) args.push_back(a);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp("mpirun", argv.data());
+    _exit(127);
+  }
+  bool caught = false;
+  for (int i = 0; i < 6000 && !caught; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::error_code ec;
+    caught = fs::exists(tmp_ / "two" / "checkpoints" / "000003", ec) &&
+             !fs::exists(tmp_ / "two" / "summary.json", ec);
+  }
+  if (caught) ::kill(mpirun, SIGINT);  // mpirun passes it on to every rank (as SIGTERM)
+  int raw = 0;
+  waitpid(mpirun, &raw, 0);
+  ASSERT_TRUE(caught) << read_file(tmp_ / "first.err");
+  const json stopped = json::parse(read_file(tmp_ / "two" / "summary.json"));
+  EXPECT_EQ(stopped["status"], "aborted") << read_file(tmp_ / "first.err");
+  EXPECT_THAT(read_file(tmp_ / "two" / "events.jsonl"), ::testing::HasSubstr("\"why\":\"stop\""));
+
+  const auto resumed = run({"train", "--resume", "two"}, under_mpirun());
+  ASSERT_EQ(resumed.status, 0) << resumed.all();
   EXPECT_EQ(sha_of(tmp_ / "two"), sha_of(tmp_ / "one"));
 }
 
@@ -141,7 +187,7 @@ TEST_F(MpiTrainTest, ThreadsAndRanksAreRefusedTogetherByName) {
   // Threads and ranks do not mix in one run: the refusal names the key.
   auto args = small_mnist(1, "two");
   args.insert(args.end(), {"--set", "device.threads=2"});
-  const auto r = run(args, kAllowRoot + " mpirun --oversubscribe -n 2");
+  const auto r = run(args, under_mpirun());
   EXPECT_NE(r.status, 0);
   EXPECT_THAT(r.err, ::testing::HasSubstr("device.threads"));
   EXPECT_FALSE(fs::exists(tmp_ / "two" / "summary.json"));

@@ -102,6 +102,14 @@ TEST_F(SweepTest, LocalPoolOfTwoRunsEveryPoint) {
   ASSERT_EQ(again.status, 0) << again.all();
   EXPECT_THAT(again.err, HasSubstr("0 to run"));
   EXPECT_EQ(read_file(tmp_ / "sw" / "p0002" / "events.jsonl"), before);
+
+  // The report of a sweep folder: the sweep against its keys, and the best points' sessions.
+  const auto report = run({"report", "sw"});
+  ASSERT_EQ(report.status, 0) << report.all();
+  EXPECT_TRUE(fs::exists(tmp_ / "sw" / "report" / "sweep.png"));
+  const auto page = read_file(tmp_ / "sw" / "report" / "index.html");
+  EXPECT_THAT(page, HasSubstr("sweep.png"));
+  EXPECT_THAT(page, HasSubstr("p000"));
 }
 
 TEST_F(SweepTest, TwoMpiRanksShareThePoints) {
