@@ -81,6 +81,9 @@ PointChild::PointChild(const fs::path& sweep_dir, const SweepPoint& point) : poi
     // the next `aeqlab sweep` resumes them.
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(128 + SIGTERM);
+    // Its own process group: a Ctrl-C at the terminal reaches the sweep alone, which passes one
+    // stop request on; the point must not get a second (that would mean "stop now").
+    ::setpgid(0, 0);
     const int in = ::open("/dev/null", O_RDONLY);
     ::dup2(in, 0);
     ::dup2(out, 1);
