@@ -101,19 +101,29 @@ void prepare_folder(const fs::path& dir, const SweepSpec& spec,
     write(dir / "configs" / (points[i].id + ".json"), configs[i]);
 }
 
-// The points still to run: never started, interrupted, or stopped on request. Completed points
-// are kept; failed ones are reported and left (they would fail again the same way); a point
-// another process runs (its session locked) is left to it.
-std::deque<std::size_t> points_to_run(const fs::path& dir, const std::vector<SweepPoint>& points) {
+// Whether a point still needs running: never started, interrupted, or stopped on request.
+// Completed points are kept; failed ones are reported and left (they would fail again the same
+// way).
+bool needs_running(const std::string& status) {
+  return status == "pending" || status == "interrupted" || status == "aborted";
+}
+
+// The points to run, and those another process runs now (their session locked: a point of a
+// killed sweep still stopping, or a Slurm task), which are looked at again until they end.
+std::pair<std::deque<std::size_t>, std::vector<std::size_t>> points_to_run(
+    const fs::path& dir, const std::vector<SweepPoint>& points) {
   std::deque<std::size_t> todo;
+  std::vector<std::size_t> elsewhere;
   for (const auto& p : points) {
     const std::string s = read_point_state(dir, p).status;
-    if (s == "pending" || s == "interrupted" || s == "aborted")
+    if (needs_running(s))
       todo.push_back(p.index);
+    else if (s == "running")
+      elsewhere.push_back(p.index);
     else if (s == "failed" || s == "unreadable")
       spdlog::warn("point {}: {}; not run again (see {}/{})", p.id, s, dir.string(), p.id);
   }
-  return todo;
+  return {todo, elsewhere};
 }
 
 class Sweep {
@@ -128,8 +138,11 @@ class Sweep {
   }
 
   // The local pool, and under MPI the coordinator: rank 0 hands points to the workers as they ask.
-  int coordinate(std::deque<std::size_t> todo, int workers) {
+  int coordinate(std::deque<std::size_t> todo, std::vector<std::size_t> elsewhere, int workers) {
     const std::size_t total = todo.size();
+    if (!elsewhere.empty())
+      spdlog::info("{} point(s) run by another process now; taken up if they stop unfinished",
+                   elsewhere.size());
     spdlog::info("sweep {}: {} point(s), {} to run, {} local job(s){}", o_.out.string(),
                  points_.size(), total, o_.jobs,
                  workers ? fmt::format(", {} MPI worker rank(s)", workers) : std::string());
@@ -144,6 +157,16 @@ class Sweep {
       for (; signalled < level; ++signalled)
         for (auto& c : local) c->stop();
       bool changed = false;
+      for (auto it = elsewhere.begin(); it != elsewhere.end();) {
+        const std::string st = read_point_state(o_.out, points_[*it]).status;
+        if (st == "running") {
+          ++it;
+          continue;
+        }
+        if (needs_running(st)) todo.push_back(*it);
+        it = elsewhere.erase(it);
+        changed = true;
+      }
       for (auto it = local.begin(); it != local.end();) {
         if (const auto st = (*it)->poll()) {
           finished((*it)->point(), *st);
@@ -170,7 +193,7 @@ class Sweep {
             remote.erase(from);
             changed = true;
           }
-          if (stopping || todo.empty()) {
+          if (stopping || (todo.empty() && elsewhere.empty())) {
             mpi::send(from, kWork, -1);
             ++retired;
           } else {
@@ -192,7 +215,7 @@ class Sweep {
         }
       }
       if (changed) write_table();
-      const bool work_left = !stopping && !todo.empty();
+      const bool work_left = !stopping && (!todo.empty() || !elsewhere.empty());
       if (!work_left && local.empty() && remote.empty() && retired == workers) break;
       pause();
     }
@@ -318,7 +341,8 @@ int sweep_command(const SweepOptions& o) {
   Sweep sweep(o, std::move(spec), points);
   if (o.index) return sweep.one(*o.index);
   if (rank != 0) return sweep.work();
-  return sweep.coordinate(points_to_run(o.out, points), ranks - 1);
+  auto [todo, elsewhere] = points_to_run(o.out, points);
+  return sweep.coordinate(std::move(todo), std::move(elsewhere), ranks - 1);
 }
 
 }  // namespace aeqlab::cli
