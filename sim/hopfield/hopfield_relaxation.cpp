@@ -146,43 +146,40 @@ typename HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob() {
 namespace {
 
 // One layer's block update, fused into a single pass: solve (the layer's energy is quadratic in
-// its own state), clamp to the interval, measure how far it moved (L1), store.
+// its own state), clamp to the interval, measure how far it moved (L1), store. Each replica's row
+// is measured on its own (`moved[r]`), so the stopping rule can add the rows in row order and see
+// the same number whether one process settled them or the ranks of a data-parallel run split them
+// (docs/mpi.md).
 template <typename T, bool kBase, bool kPull>
-T settle_layer_pass(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
-                    Eigen::Index count) {
-  T moved = 0;
-#pragma omp simd reduction(+ : moved)
-  for (Eigen::Index i = 0; i < count; ++i) {
-    T v = a[i];
-    if constexpr (kBase) v += base[i];
-    if constexpr (kPull) v = keep * v + pull[i];
-    v = std::min(std::max(v, lo), hi);  // minps/maxps: branch-free, so the loop vectorises
-    moved += std::abs(v - s[i]);
-    s[i] = v;
+void settle_rows_pass(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
+                      Eigen::Index rows, Eigen::Index cols, double* moved) {
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    const Eigen::Index at = r * cols;
+    T m = 0;
+#pragma omp simd reduction(+ : m)
+    for (Eigen::Index i = at; i < at + cols; ++i) {
+      T v = a[i];
+      if constexpr (kBase) v += base[i];
+      if constexpr (kPull) v = keep * v + pull[i];
+      v = std::min(std::max(v, lo), hi);  // minps/maxps: branch-free, so the loop vectorises
+      m += std::abs(v - s[i]);
+      s[i] = v;
+    }
+    moved[r] = double(m);
   }
-  return moved;
 }
 
 template <typename T>
-T settle_layer(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
-               Eigen::Index count) {
+void settle_rows(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
+                 Eigen::Index rows, Eigen::Index cols, double* moved) {
+  if (!pull) keep = T(1);
   if (base) {
-    return pull ? settle_layer_pass<T, true, true>(s, a, base, pull, keep, lo, hi, count)
-                : settle_layer_pass<T, true, false>(s, a, base, pull, keep, lo, hi, count);
+    pull ? settle_rows_pass<T, true, true>(s, a, base, pull, keep, lo, hi, rows, cols, moved)
+         : settle_rows_pass<T, true, false>(s, a, base, pull, keep, lo, hi, rows, cols, moved);
+  } else {
+    pull ? settle_rows_pass<T, false, true>(s, a, base, pull, keep, lo, hi, rows, cols, moved)
+         : settle_rows_pass<T, false, false>(s, a, base, pull, keep, lo, hi, rows, cols, moved);
   }
-  return pull ? settle_layer_pass<T, false, true>(s, a, base, pull, keep, lo, hi, count)
-              : settle_layer_pass<T, false, false>(s, a, base, pull, keep, lo, hi, count);
-}
-
-// One replica's row of a layer. Each row's change is summed on its own and the rows are added
-// in row order, so the stopping rule sees the same number whether the rows were settled by one
-// process or split over the ranks of a data-parallel run (docs/mpi.md).
-template <typename T>
-double settle_row(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
-                  Eigen::Index r, Eigen::Index cols) {
-  const Eigen::Index at = r * cols;
-  return double(settle_layer(s + at, a + at, base ? base + at : nullptr, pull ? pull + at : nullptr,
-                             pull ? keep : T(1), lo, hi, cols));
 }
 
 // The rows a rank settles. Eigen's products take rows in packets (4 doubles or 8 floats with
@@ -230,6 +227,7 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
     const auto [first, last] = RowTeam::share(batch_, threads, t);
     const Eigen::Index r0 = Eigen::Index(first), n = Eigen::Index(last - first);
     std::vector<Matrix>& drives = drive_buffers_[t];
+    std::vector<double> row_moves;
     const double share = spec_.threshold * double(n) / double(batch_);
     double* mine = &last_move[t * L];
     for (std::size_t it = 1; it <= spec_.max_iterations; ++it) {
@@ -256,9 +254,10 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
         if (l == 1 && !has_above) base = nullptr;
         const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
         (void)count;
+        row_moves.resize(std::size_t(n));
+        settle_rows(s, a, base, pull, keep, lo, hi, n, cols, row_moves.data());
         mine[l] = 0.0;
-        for (Eigen::Index r = 0; r < n; ++r)
-          mine[l] += settle_row(s, a, base, pull, keep, lo, hi, r, cols);
+        for (const double m : row_moves) mine[l] += m;  // in row order (see settle_rows_pass)
       }
       sweeps[t] = it;
       double worst = 0.0;
@@ -303,7 +302,7 @@ RelaxReport HopfieldNetwork<T>::relax_shared_states() {
   std::vector<Matrix>& drives = drive_buffers_[0];
   drives.resize(L);
   const std::size_t per_row = L - 1;
-  std::vector<double> mine, all, sums(L, 0.0);
+  std::vector<double> mine, all, sums(L, 0.0), row_moves;
   std::size_t done = 0, stop = 0;  // sweeps run so far; the sweep the batch stopped at
   while (stop == 0) {
     const std::size_t window = std::min(
@@ -330,9 +329,10 @@ RelaxReport HopfieldNetwork<T>::relax_shared_states() {
         const T* a = l == 1 && !has_above ? base : drive.data();
         if (l == 1 && !has_above) base = nullptr;
         const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
+        row_moves.resize(std::size_t(n));
+        settle_rows(s, a, base, pull, keep, lo, hi, n, cols, row_moves.data());
         for (Eigen::Index r = 0; r < n; ++r)
-          mine[(w * std::size_t(n) + std::size_t(r)) * per_row + (l - 1)] =
-              settle_row(s, a, base, pull, keep, lo, hi, r, cols);
+          mine[(w * std::size_t(n) + std::size_t(r)) * per_row + (l - 1)] = row_moves[r];
       }
       // This rank's rows after the sweep, in case the batch stops here.
       auto& kept = shared_window_[w];
