@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <functional>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,6 +15,8 @@ namespace {
 std::atomic<int> g_signal{0};
 std::atomic<int> g_count{0};
 int g_pipe[2] = {-1, -1};
+std::function<bool(bool)> g_agree;  // set by share_stop_requests, on the run's thread
+bool g_agreed = false;
 
 extern "C" void on_stop_signal(int sig) {
   // Only async-signal-safe calls here.
@@ -50,7 +53,14 @@ void install_stop_handlers() {
 }
 
 bool stop_requested() {
-  return g_count.load(std::memory_order_relaxed) != 0;
+  const bool mine = g_count.load(std::memory_order_relaxed) != 0;
+  if (!g_agree) return mine;
+  if (!g_agreed) g_agreed = g_agree(mine);
+  return g_agreed;
+}
+void share_stop_requests(std::function<bool(bool mine)> agree) {
+  g_agree = std::move(agree);
+  g_agreed = false;
 }
 bool urgent_stop_requested() {
   return g_count.load(std::memory_order_relaxed) >= 2;
@@ -60,6 +70,7 @@ int stop_signal() {
 }
 void clear_stop_request() {
   g_count = 0;
+  g_agreed = false;
   g_signal = 0;
   if (g_pipe[0] >= 0) {
     char buf[16];

@@ -13,6 +13,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "core/cli/data_parallel.hpp"
 #include "core/cli/default_config.hpp"
 #include "core/cli/device_factory.hpp"
 #include "core/config.hpp"
@@ -224,6 +225,7 @@ TrainOutcome train_session(const TrainOptions& options) {
     }
   }
   setup_logging(config);
+  DataParallel ranks;  // under mpirun: one run over every rank (docs/mpi.md)
   const TrainerSettings settings = trainer_settings_from(config.at("trainer"));
   const SessionSettings session_settings = session_settings_from(config.at("session"));
   std::unique_ptr<Device> made;
@@ -235,7 +237,7 @@ TrainOutcome train_session(const TrainOptions& options) {
     config["device"] = resolved_device_section(config.at("device"), settings.batch_size);
   }
   const Split data = load_data(config.at("data"));
-  if (!options.device) made = make_device(config.at("device"), settings.batch_size);
+  if (!options.device) made = ranks.make_device(config.at("device"), settings.batch_size);
   Device* const device = options.device ? options.device : made.get();
   check_run(settings, *device, data);
 
@@ -259,7 +261,8 @@ TrainOutcome train_session(const TrainOptions& options) {
       }
     }
     check_room_for_checkpoints(*options.resume, *device, session_settings, data.train.size(), true);
-    session = std::make_unique<Session>(*options.resume, Session::Reopen{});
+    session =
+        std::make_unique<Session>(ranks.session_dir(*options.resume, true), Session::Reopen{});
     session->write_json("device.json", describe_json(*device));
   } else {
     const auto& session_cfg = config.at("session");
@@ -267,7 +270,7 @@ TrainOutcome train_session(const TrainOptions& options) {
                                      : Session::new_dir(session_cfg.at("root").get<std::string>(),
                                                         session_cfg.at("name").get<std::string>());
     check_room_for_checkpoints(dir, *device, session_settings, data.train.size(), false);
-    session = std::make_unique<Session>(dir);
+    session = std::make_unique<Session>(ranks.session_dir(dir, false));
     session->write_json("config.json", config);
     session->write_json("device.json", describe_json(*device));
   }
@@ -277,8 +280,10 @@ TrainOutcome train_session(const TrainOptions& options) {
                data.train.size(), data.test.size(), settings.epochs, describe_trainer(settings));
 
   install_stop_handlers();
+  ranks.share_stop_requests();
   const RunResult result =
       run_training(settings, session_settings, *device, data, *session, resume);
+  ranks.end_job_if_failed(result.status == RunStatus::failed);
 
   const auto& s = result.summary;
   if (s.contains("test_error")) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/device.hpp"
+#include "core/replica_group.hpp"
 
 namespace aeqlab::cli {
 
@@ -31,6 +32,11 @@ struct DeviceType {
   // Whether it may be the physics `aeqlab serve` puts behind virtual instruments (a simulator may,
   // a bench of real instruments may not).
   bool servable = true;
+  // The device with each relaxation's replicas split over the ranks of `group` (data-parallel
+  // training under mpirun, docs/mpi.md); empty for a type that cannot split them (hardware).
+  std::function<std::unique_ptr<Device>(const nlohmann::json& section, std::size_t batch_size,
+                                        std::shared_ptr<ReplicaGroup> group)>
+      make_data_parallel;
 };
 
 // A type whose section parses into `Settings` (a spec), which writes back to JSON whole and from

@@ -709,12 +709,98 @@ def write_page(out_dir, sessions, figures):
     return path
 
 
+# ---- sweeps (docs/sweeps.md): DIR/sweep.csv against each swept key, the best points' sessions ----
+
+SWEEP_COLUMNS = ("status", "epochs_done", "epochs", "test_error", "train_error",
+                 "samples_per_second", "wall_seconds", "session")
+SWEEP_BEST = 4  # the best points whose sessions the report draws side by side
+
+
+def read_sweep(sweep_dir):
+    """The swept keys and the rows of sweep.csv (values as numbers where they are numbers)."""
+    path = os.path.join(sweep_dir, "sweep.csv")
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            table = list(csv.reader(f))
+    except OSError as err:
+        warn("{}: cannot read ({})".format(path, err))
+        return [], []
+    if not table or table[0][:1] != ["point"]:
+        warn("{}: not a sweep table (no point column)".format(path))
+        return [], []
+    header = table[0]
+    keys = [h for h in header[1:] if h not in SWEEP_COLUMNS]
+    rows = []
+    for line, cells in enumerate(table[1:], start=2):
+        if len(cells) != len(header):
+            warn("{}:{}: {} cells, the header has {}".format(path, line, len(cells), len(header)))
+            continue
+        row = dict(zip(header, cells))
+        for k in keys:  # a number where the value is one, else the text (a mode, a list)
+            n = number(row[k])
+            row[k] = n if n is not None else row[k]
+        for k in ("test_error", "train_error"):
+            row[k] = number(row[k])
+        rows.append(row)
+    return keys, rows
+
+
+def sweep_figure(keys, rows, out_dir):
+    done = [r for r in rows if r["status"] == "completed" and r["test_error"] is not None]
+    if not keys or not done:
+        return None, "sweep.png: no completed point with a test error yet"
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.8), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        xs = [r[key] for r in done]
+        ys = [100 * r["test_error"] for r in done]
+        numeric = all(isinstance(x, float) for x in xs)
+        if not numeric:  # strings, lists: one slot per distinct value
+            labels = sorted({str(x) for x in xs})
+            xs = [labels.index(str(x)) for x in xs]
+            ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize="small")
+        ax.scatter(xs, ys, color="C0", alpha=0.75)
+        if numeric:
+            # The mean over the other keys at each value: the trend a lab reads first.
+            by = {}
+            for x, y in zip(xs, ys):
+                by.setdefault(x, []).append(y)
+            ordered = sorted(by)
+            ax.plot(ordered, [sum(by[x]) / len(by[x]) for x in ordered], color="C1", lw=1.5,
+                    label="mean")
+            if min(ordered) > 0 and max(ordered) / min(ordered) > 30:
+                ax.set_xscale("log")
+        ax.set_xlabel(key)
+        ax.set_ylabel("test error (%)")
+        ax.grid(alpha=0.3)
+    fig.suptitle("sweep: test error of each completed point against each swept key")
+    save(fig, out_dir, "sweep.png")
+    return "sweep.png", ("Test error of the {} completed point(s) of {} against each swept key "
+                         "(dots: points; line: mean over the other keys).".format(
+                             len(done), len(rows)))
+
+
+def best_sweep_sessions(sweep_dir, rows):
+    done = [r for r in rows if r["status"] == "completed" and r["test_error"] is not None]
+    done.sort(key=lambda r: r["test_error"])
+    return [os.path.join(sweep_dir, r["session"]) for r in done[:SWEEP_BEST]]
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="aeqlab report")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("sessions", nargs="+", help="session folders")
+    parser.add_argument("--sweep", help="a sweep folder (sweep.csv and one session per point)")
+    parser.add_argument("sessions", nargs="*", help="session folders")
     args = parser.parse_args(argv)
 
+    sweep = None
+    if args.sweep:
+        keys, rows = read_sweep(args.sweep)
+        args.sessions = best_sweep_sessions(args.sweep, rows)
+        if not args.sessions:
+            print("aeqlab: error: {}: no completed point to report yet".format(args.sweep),
+                  file=sys.stderr)
+            return 1
+        sweep = (keys, rows)
     sessions = [Session(p) for p in args.sessions]
     unique_labels(sessions)
     try:
@@ -748,6 +834,13 @@ def main(argv):
         if not written and os.path.exists(target):
             os.remove(target)  # a stale figure from an earlier report in this folder
         figures.append((written, text))
+
+    if sweep:
+        try:
+            figures.insert(0, sweep_figure(sweep[0], sweep[1], args.out))
+        except Exception as err:  # a figure must never sink the report
+            plt.close("all")
+            warn("sweep.png: not drawn ({}: {})".format(type(err).__name__, err))
 
     try:
         page = write_page(args.out, sessions, figures)

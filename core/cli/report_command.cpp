@@ -170,14 +170,23 @@ void check_session_folder(const fs::path& dir) {
 
 int report_command(const std::vector<fs::path>& sessions, const std::optional<fs::path>& out) {
   if (sessions.empty()) throw ConfigError("aeqlab report: name at least one session folder");
-  for (const auto& dir : sessions) check_session_folder(dir);
+  // A sweep folder (docs/sweeps.md): its table drawn against each swept key, its best points'
+  // sessions side by side.
+  std::error_code ec;
+  const bool sweep = sessions.size() == 1 && fs::exists(sessions.front() / "sweep.csv", ec) &&
+                     !fs::exists(sessions.front() / "summary.json", ec);
+  if (!sweep)
+    for (const auto& dir : sessions) check_session_folder(dir);
   const fs::path out_dir = out                    ? *out
                            : sessions.size() == 1 ? sessions.front() / "report"
                                                   : fs::path("aeqlab-report");
   const std::string python = find_python();
 
-  std::vector<std::string> argv = {python, "-", "--out=" + out_dir.string(), "--"};
-  for (const auto& dir : sessions) argv.push_back(dir.string());
+  std::vector<std::string> argv = {python, "-", "--out=" + out_dir.string()};
+  if (sweep) argv.push_back("--sweep=" + sessions.front().string());
+  argv.push_back("--");
+  if (!sweep)
+    for (const auto& dir : sessions) argv.push_back(dir.string());
   const std::string script(kReportScript);
   const int status = run_process(argv, &script, false);
   if (status < 0)

@@ -15,11 +15,13 @@ Subcommand report_subcommand();
 Subcommand serve_subcommand();
 Subcommand probe_subcommand();
 Subcommand circuit_subcommand();
+Subcommand sweep_subcommand();
 
 const std::vector<Subcommand>& subcommands() {
   static const std::vector<Subcommand> all = {
-      train_subcommand(),  eval_subcommand(),  config_subcommand(), sessions_subcommand(),
-      report_subcommand(), serve_subcommand(), probe_subcommand(),  circuit_subcommand(),
+      train_subcommand(),    eval_subcommand(),    config_subcommand(),
+      sessions_subcommand(), report_subcommand(),  serve_subcommand(),
+      probe_subcommand(),    circuit_subcommand(), sweep_subcommand(),
   };
   return all;
 }

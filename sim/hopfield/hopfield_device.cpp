@@ -29,6 +29,7 @@ struct HopfieldDevice::Engine {
   virtual void restore(std::istream& in) = 0;
   virtual double compliance(std::size_t g) const = 0;
   virtual std::size_t batch() const = 0;
+  virtual void share_replicas(std::shared_ptr<ReplicaGroup> group) = 0;
 };
 
 namespace {
@@ -72,6 +73,9 @@ struct EngineAt final : HopfieldDevice::Engine {
   void restore(std::istream& in) override { net.restore(in); }
   double compliance(std::size_t g) const override { return net.compliance(g); }
   std::size_t batch() const override { return net.outputs().rows(); }
+  void share_replicas(std::shared_ptr<ReplicaGroup> group) override {
+    net.share_replicas(std::move(group));
+  }
 };
 
 }  // namespace
@@ -105,6 +109,16 @@ HopfieldDevice::HopfieldDevice(const HopfieldSpec& spec) : spec_(spec) {
   d.capabilities.adjustable_compliance = true;
   d.capabilities.settable_parameters = true;
   d.capabilities.snapshot = true;
+}
+
+HopfieldDevice::HopfieldDevice(const HopfieldSpec& spec, std::shared_ptr<ReplicaGroup> group)
+    : HopfieldDevice(spec) {
+  if (group && group->size() > 1 && spec_.threads != 1)
+    throw ConfigError(fmt::format(
+        "device.threads: {}; a data-parallel run splits the replicas over its {} ranks, one "
+        "thread each: set device.threads to 1",
+        spec_.threads, group->size()));
+  engine_->share_replicas(std::move(group));
 }
 
 HopfieldDevice::~HopfieldDevice() = default;

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/device.hpp"
+#include "core/replica_group.hpp"
 #include "sim/hopfield/hopfield_spec.hpp"
 
 namespace aeqlab::sim {
@@ -12,6 +13,9 @@ namespace aeqlab::sim {
 class HopfieldDevice final : public Device {
  public:
   explicit HopfieldDevice(const HopfieldSpec& spec);
+  // Data-parallel (docs/mpi.md): every member of `group` builds the same device and makes the
+  // same calls; each settles its share of the replicas. Float64 results equal one process's.
+  HopfieldDevice(const HopfieldSpec& spec, std::shared_ptr<ReplicaGroup> group);
   ~HopfieldDevice() override;
 
   const HopfieldSpec& spec() const { return spec_; }

@@ -18,6 +18,7 @@
 
 #include <Eigen/Core>
 
+#include "core/replica_group.hpp"
 #include "sim/hopfield/hopfield_spec.hpp"
 #include "sim/hopfield/row_team.hpp"
 
@@ -36,6 +37,10 @@ class HopfieldNetwork {
   using Row = Eigen::Matrix<T, 1, Eigen::Dynamic>;
 
   explicit HopfieldNetwork(const HopfieldSpec& spec);
+
+  // Data-parallel (docs/mpi.md): the replicas of each relaxation are split over the group's
+  // members, which must all make the same calls; each member then holds the whole batch's states.
+  void share_replicas(std::shared_ptr<ReplicaGroup> group) { group_ = std::move(group); }
 
   const HopfieldSpec& spec() const { return spec_; }
   std::size_t active_replicas() const { return batch_; }
@@ -94,6 +99,7 @@ class HopfieldNetwork {
   Matrix input_drive_for_knob();                        // S0 u_0
   void set_knobs_consistent();                          // after a holding relaxation
   RelaxReport relax_states(const Matrix& input_drive);  // parameters fixed
+  RelaxReport relax_shared_states();                    // the same, split over group_
   void update_parameters();                             // theta = u - eps dE/dtheta, all but W_0
 
   HopfieldSpec spec_;
@@ -123,7 +129,12 @@ class HopfieldNetwork {
   Matrix nudge_pull_;   // beta t / (1 + beta)
   std::unique_ptr<RowTeam> team_;
   std::vector<std::vector<Matrix>> drive_buffers_;  // [thread][layer], reused by relax_states
-  Matrix delta_;  // the free phase's change to theta_0, before it is applied
+  Matrix delta_;                         // the free phase's change to theta_0, before it is applied
+  std::shared_ptr<ReplicaGroup> group_;  // data-parallel ranks; none: this process alone
+  // Sweeps the last shared relaxation took: how far a rank runs before the ranks compare notes.
+  // Decides only how much is exchanged, never the result, so a snapshot does not keep it.
+  std::size_t shared_sweeps_hint_ = 0;
+  std::vector<std::vector<Matrix>> shared_window_;  // [sweep][layer]: own rows after each sweep
 };
 
 extern template class HopfieldNetwork<float>;

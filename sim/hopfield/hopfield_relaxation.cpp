@@ -146,32 +146,54 @@ typename HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob() {
 namespace {
 
 // One layer's block update, fused into a single pass: solve (the layer's energy is quadratic in
-// its own state), clamp to the interval, measure how far it moved (L1), store.
+// its own state), clamp to the interval, measure how far it moved (L1), store. Each replica's row
+// is measured on its own (`moved[r]`), so the stopping rule can add the rows in row order and see
+// the same number whether one process settled them or the ranks of a data-parallel run split them
+// (docs/mpi.md).
 template <typename T, bool kBase, bool kPull>
-T settle_layer_pass(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
-                    Eigen::Index count) {
-  T moved = 0;
-#pragma omp simd reduction(+ : moved)
-  for (Eigen::Index i = 0; i < count; ++i) {
-    T v = a[i];
-    if constexpr (kBase) v += base[i];
-    if constexpr (kPull) v = keep * v + pull[i];
-    v = std::min(std::max(v, lo), hi);  // minps/maxps: branch-free, so the loop vectorises
-    moved += std::abs(v - s[i]);
-    s[i] = v;
+void settle_rows_pass(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
+                      Eigen::Index rows, Eigen::Index cols, double* moved) {
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    const Eigen::Index at = r * cols;
+    T m = 0;
+#pragma omp simd reduction(+ : m)
+    for (Eigen::Index i = at; i < at + cols; ++i) {
+      T v = a[i];
+      if constexpr (kBase) v += base[i];
+      if constexpr (kPull) v = keep * v + pull[i];
+      v = std::min(std::max(v, lo), hi);  // minps/maxps: branch-free, so the loop vectorises
+      m += std::abs(v - s[i]);
+      s[i] = v;
+    }
+    moved[r] = double(m);
   }
-  return moved;
 }
 
 template <typename T>
-T settle_layer(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
-               Eigen::Index count) {
+void settle_rows(T* s, const T* a, const T* base, const T* pull, T keep, T lo, T hi,
+                 Eigen::Index rows, Eigen::Index cols, double* moved) {
+  if (!pull) keep = T(1);
   if (base) {
-    return pull ? settle_layer_pass<T, true, true>(s, a, base, pull, keep, lo, hi, count)
-                : settle_layer_pass<T, true, false>(s, a, base, pull, keep, lo, hi, count);
+    pull ? settle_rows_pass<T, true, true>(s, a, base, pull, keep, lo, hi, rows, cols, moved)
+         : settle_rows_pass<T, true, false>(s, a, base, pull, keep, lo, hi, rows, cols, moved);
+  } else {
+    pull ? settle_rows_pass<T, false, true>(s, a, base, pull, keep, lo, hi, rows, cols, moved)
+         : settle_rows_pass<T, false, false>(s, a, base, pull, keep, lo, hi, rows, cols, moved);
   }
-  return pull ? settle_layer_pass<T, false, true>(s, a, base, pull, keep, lo, hi, count)
-              : settle_layer_pass<T, false, false>(s, a, base, pull, keep, lo, hi, count);
+}
+
+// The rows a rank settles. Eigen's products take rows in packets (4 doubles or 8 floats with
+// AVX2, twice that with AVX-512) and handle the rows left over by another path that sums in
+// another order; so each rank's block starts at a multiple of 64 bytes of rows and every block
+// but the last is whole packets: every row then goes through the same path as in the one-process
+// product over the whole batch, and gets the same bits (docs/mpi.md).
+template <typename T>
+std::pair<std::size_t, std::size_t> shared_rows(std::size_t batch, std::size_t ranks,
+                                                std::size_t rank) {
+  constexpr std::size_t unit = 64 / sizeof(T);
+  const std::size_t units = (batch + unit - 1) / unit;
+  const auto [u0, u1] = RowTeam::share(units, ranks, rank);
+  return {std::min(batch, u0 * unit), std::min(batch, u1 * unit)};
 }
 
 }  // namespace
@@ -186,6 +208,8 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
   lower_drive_.rowwise() += biases_[0];
   const T keep = T(1) / (T(1) + beta_);
   nudge_pull_ = (beta_ * keep) * targets_;
+
+  if (group_ && group_->size() > 1) return relax_shared_states();
 
   // Replicas relax independently given the parameters: split them across threads, each block
   // with its share of the stopping rule (per-layer L1 change below threshold * block / batch),
@@ -203,6 +227,7 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
     const auto [first, last] = RowTeam::share(batch_, threads, t);
     const Eigen::Index r0 = Eigen::Index(first), n = Eigen::Index(last - first);
     std::vector<Matrix>& drives = drive_buffers_[t];
+    std::vector<double> row_moves;
     const double share = spec_.threshold * double(n) / double(batch_);
     double* mine = &last_move[t * L];
     for (std::size_t it = 1; it <= spec_.max_iterations; ++it) {
@@ -228,7 +253,11 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
         const T* a = l == 1 && !has_above ? base : drive.data();
         if (l == 1 && !has_above) base = nullptr;
         const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
-        mine[l] = double(settle_layer(s, a, base, pull, pull ? keep : T(1), lo, hi, count));
+        (void)count;
+        row_moves.resize(std::size_t(n));
+        settle_rows(s, a, base, pull, keep, lo, hi, n, cols, row_moves.data());
+        mine[l] = 0.0;
+        for (const double m : row_moves) mine[l] += m;  // in row order (see settle_rows_pass)
       }
       sweeps[t] = it;
       double worst = 0.0;
@@ -248,17 +277,139 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
   return report;
 }
 
+template <typename T>
+RelaxReport HopfieldNetwork<T>::relax_shared_states() {
+  // Data-parallel (docs/mpi.md): this rank settles its own block of replicas; the stopping rule is
+  // the whole batch's, applied exactly as one process applies it, to every row's change gathered
+  // in rank order (= row order); at the end the rows of every layer are gathered, so each rank
+  // holds the states of the whole batch, as one process would.
+  //
+  // Replicas are independent given the parameters, so a rank need not wait for the others after
+  // every sweep: it runs a window of sweeps (as many as the last relaxation took), keeping its
+  // rows after each, then one gather tells every rank where the whole batch stopped, and each
+  // goes back to its rows at that sweep. Same sweeps, same bits, a few exchanges per relaxation
+  // instead of one per sweep.
+  const std::size_t L = states_.size(), out = L - 1, P = group_->size();
+  const auto [first, last] = shared_rows<T>(batch_, P, group_->rank());
+  const Eigen::Index r0 = Eigen::Index(first), n = Eigen::Index(last - first);
+  const T keep = T(1) / (T(1) + beta_);
+  std::vector<std::size_t> rows(P);
+  for (std::size_t p = 0; p < P; ++p) {
+    const auto [f, l] = shared_rows<T>(batch_, P, p);
+    rows[p] = l - f;
+  }
+  if (drive_buffers_.empty()) drive_buffers_.resize(1);
+  std::vector<Matrix>& drives = drive_buffers_[0];
+  drives.resize(L);
+  const std::size_t per_row = L - 1;
+  std::vector<double> mine, all, sums(L, 0.0), row_moves;
+  std::size_t done = 0, stop = 0;  // sweeps run so far; the sweep the batch stopped at
+  while (stop == 0) {
+    const std::size_t window = std::min(
+        spec_.max_iterations - done, done == 0 ? std::max<std::size_t>(1, shared_sweeps_hint_)
+                                               : std::max<std::size_t>(1, shared_sweeps_hint_ / 4));
+    if (shared_window_.size() < window) shared_window_.resize(window);
+    mine.assign(window * std::size_t(n) * per_row, 0.0);
+    for (std::size_t w = 0; w < window; ++w) {
+      for (std::size_t l = out; l >= 1; --l) {
+        const bool has_above = l < out;
+        Matrix& drive = drives[l];
+        if (l > 1) {
+          drive.noalias() = states_[l - 1].middleRows(r0, n) * weights_[l - 1];
+          drive.rowwise() += biases_[l - 1];
+          if (has_above)
+            drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+        } else if (has_above) {
+          drive.noalias() = states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+        }
+        const Eigen::Index cols = states_[l].cols();
+        T* s = states_[l].data() + r0 * cols;
+        const T lo = T(spec_.intervals[l - 1].low), hi = T(spec_.intervals[l - 1].high);
+        const T* base = l == 1 ? lower_drive_.data() + r0 * cols : nullptr;
+        const T* a = l == 1 && !has_above ? base : drive.data();
+        if (l == 1 && !has_above) base = nullptr;
+        const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
+        row_moves.resize(std::size_t(n));
+        settle_rows(s, a, base, pull, keep, lo, hi, n, cols, row_moves.data());
+        for (Eigen::Index r = 0; r < n; ++r)
+          mine[(w * std::size_t(n) + std::size_t(r)) * per_row + (l - 1)] = row_moves[r];
+      }
+      // This rank's rows after the sweep, in case the batch stops here.
+      auto& kept = shared_window_[w];
+      kept.resize(L);
+      for (std::size_t l = 1; l < L; ++l) kept[l] = states_[l].middleRows(r0, n);
+    }
+    // Every rank's changes: [rank][sweep][row][layer], ranks in order.
+    std::vector<std::size_t> counts(P);
+    for (std::size_t p = 0; p < P; ++p) counts[p] = rows[p] * per_row * window;
+    all.assign(batch_ * per_row * window, 0.0);
+    group_->all_gather(mine, counts, all);
+    for (std::size_t w = 0; w < window && stop == 0; ++w) {
+      // The one-process sum: rows in order, which is ranks in order, each rank's rows in order.
+      double worst = 0.0;
+      for (std::size_t l = 1; l < L; ++l) {
+        sums[l] = 0.0;
+        std::size_t at = 0;
+        for (std::size_t p = 0; p < P; ++p) {
+          for (std::size_t r = 0; r < rows[p]; ++r)
+            sums[l] += all[at + (w * rows[p] + r) * per_row + (l - 1)];
+          at += rows[p] * per_row * window;
+        }
+        worst = std::max(worst, sums[l]);
+      }
+      if (!std::isfinite(worst) || worst < spec_.threshold || done + w + 1 == spec_.max_iterations)
+        stop = done + w + 1;
+    }
+    if (stop != 0 && stop < done + window) {
+      // The batch stopped inside the window: back to this rank's rows at that sweep.
+      const auto& kept = shared_window_[stop - done - 1];
+      for (std::size_t l = 1; l < L; ++l) states_[l].middleRows(r0, n) = kept[l];
+    }
+    done += window;
+  }
+  shared_sweeps_hint_ = stop;
+  RelaxReport report;
+  report.iterations = stop;
+  // Every layer's rows in one exchange: [rank][layer][row][unit], then put in place.
+  std::size_t units = 0;
+  for (std::size_t l = 1; l < L; ++l) {
+    units += std::size_t(states_[l].cols());
+    report.residual = std::max(report.residual, sums[l]);
+  }
+  std::vector<T> block;
+  block.reserve(std::size_t(n) * units);
+  for (std::size_t l = 1; l < L; ++l)
+    block.insert(block.end(), states_[l].data() + r0 * states_[l].cols(),
+                 states_[l].data() + (r0 + n) * states_[l].cols());
+  std::vector<std::size_t> counts(P);
+  for (std::size_t p = 0; p < P; ++p) counts[p] = rows[p] * units;
+  std::vector<T> gathered(batch_ * units);
+  group_->all_gather(std::span<const T>(block), counts, std::span<T>(gathered));
+  const T* from = gathered.data();
+  for (std::size_t p = 0; p < P; ++p) {
+    const std::size_t f = shared_rows<T>(batch_, P, p).first;
+    for (std::size_t l = 1; l < L; ++l) {
+      const std::size_t cols = std::size_t(states_[l].cols()), count = rows[p] * cols;
+      std::copy(from, from + count, states_[l].data() + f * cols);
+      from += count;
+    }
+  }
+  report.converged = report.residual < spec_.threshold;
+  return report;
+}
+
 // The members defined here, for the two precisions the class is built for (hopfield_network.cpp
 // instantiates the class itself).
-#define AEQLAB_HOPFIELD_RELAXATION(T)                                             \
-  template void HopfieldNetwork<T>::ensure_input_drive();                         \
-  template void HopfieldNetwork<T>::ensure_gram();                                \
-  template void HopfieldNetwork<T>::set_knobs_consistent();                       \
-  template RelaxReport HopfieldNetwork<T>::relax_holding_parameters();            \
-  template void HopfieldNetwork<T>::update_parameters();                          \
-  template RelaxReport HopfieldNetwork<T>::relax_free();                          \
-  template HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob(); \
-  template RelaxReport HopfieldNetwork<T>::relax_states(const HopfieldNetwork<T>::Matrix&);
+#define AEQLAB_HOPFIELD_RELAXATION(T)                                                       \
+  template void HopfieldNetwork<T>::ensure_input_drive();                                   \
+  template void HopfieldNetwork<T>::ensure_gram();                                          \
+  template void HopfieldNetwork<T>::set_knobs_consistent();                                 \
+  template RelaxReport HopfieldNetwork<T>::relax_holding_parameters();                      \
+  template void HopfieldNetwork<T>::update_parameters();                                    \
+  template RelaxReport HopfieldNetwork<T>::relax_free();                                    \
+  template HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob();           \
+  template RelaxReport HopfieldNetwork<T>::relax_states(const HopfieldNetwork<T>::Matrix&); \
+  template RelaxReport HopfieldNetwork<T>::relax_shared_states();
 AEQLAB_HOPFIELD_RELAXATION(float)
 AEQLAB_HOPFIELD_RELAXATION(double)
 #undef AEQLAB_HOPFIELD_RELAXATION

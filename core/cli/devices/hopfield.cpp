@@ -20,7 +20,13 @@ std::unique_ptr<Device> build(sim::HopfieldSpec spec) {
 }  // namespace
 
 DeviceType hopfield_device_type() {
-  return typed_device_type<sim::HopfieldSpec>("hopfield", parse, sim::hopfield_spec_to_json, build);
+  DeviceType t =
+      typed_device_type<sim::HopfieldSpec>("hopfield", parse, sim::hopfield_spec_to_json, build);
+  t.make_data_parallel = [](const nlohmann::json& section, std::size_t batch,
+                            std::shared_ptr<ReplicaGroup> group) -> std::unique_ptr<Device> {
+    return std::make_unique<sim::HopfieldDevice>(parse(section, batch), std::move(group));
+  };
+  return t;
 }
 
 }  // namespace aeqlab::cli

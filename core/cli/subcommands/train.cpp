@@ -4,8 +4,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+
 #include "core/cli/commands.hpp"
+#include "core/cli/mpi_world.hpp"
 #include "core/cli/subcommands.hpp"
+#include "core/error.hpp"
 
 namespace aeqlab::cli {
 
@@ -38,7 +42,21 @@ Subcommand train_subcommand() {
               if (!g->out.empty()) o.out = g->out;
               if (!g->resume.empty()) o.resume = g->resume;
               if (!g->bench.empty()) o.bench = g->bench;
-              return train_command(o);
+              try {
+                return train_command(o);
+              } catch (const ConfigError&) {
+                throw;  // the same on every rank, found before any rank waits for another
+              } catch (const DataError&) {
+                throw;
+              } catch (const std::exception& e) {
+                // A fault on one rank of a data-parallel run would leave the others waiting for
+                // it in a collective: end them all (docs/mpi.md).
+                if (mpi::size() > 1) {
+                  std::cerr << "aeqlab: rank " << mpi::rank() << ": error: " << e.what() << "\n";
+                  mpi::abort(1);
+                }
+                throw;
+              }
             };
           }};
 }
