@@ -16,7 +16,8 @@ using nlohmann::json;
 
 namespace {
 
-const std::set<std::string> kTop = {"name", "instruments", "channels", "settle", "virtual"};
+const std::set<std::string> kTop = {"name",   "instruments", "channels",
+                                    "settle", "virtual",     "probes"};
 const std::set<std::string> kInstrument = {"name",         "profile",          "address",
                                            "timeout_s",    "retries",          "reconnects",
                                            "check_errors", "reconnect_delay_s"};
@@ -266,7 +267,12 @@ void parse_channels(const json& ch, const std::string& source, BenchConfig& b) {
             throw ConfigError(fmt::format("{}.{}: missing key", where, other.key));
       }
     }
-    if (is_list(row)) {
+    if (row.role == BenchRole::parameters && !parent->contains(row.key) &&
+        parent->contains("parameter_setpoints")) {
+      // Programmable resistors: the parameters are the set-points themselves.
+      set_groups(b, row, parse_roles(*parent, "parameter_setpoints", where, b, false));
+      b.parameters_from_setpoints = true;
+    } else if (is_list(row)) {
       set_groups(b, row, parse_roles(*parent, row.key, where, b, row.with_compliance));
     } else if (parent->contains(row.key)) {
       set_groups(b, row,
@@ -284,6 +290,64 @@ void parse_channels(const json& ch, const std::string& source, BenchConfig& b) {
       check_role(b, row, source);
   }
   for (const BenchRoleRow* w : waiting) check_role(b, *w, source);
+}
+
+bool is_parameter_group(const BenchConfig& b, const ChannelRole* r) {
+  for (const auto& p : b.parameters)
+    if (&p == r) return true;
+  return false;
+}
+
+// The probes against the parameters they serve: a map that does not match is refused by key.
+void check_probes(const json& j, const BenchConfig& b, const std::string& source) {
+  const std::string cw = source + ".channels";
+  std::size_t parameters = 0;
+  std::string groups;
+  for (const auto& p : b.parameters) {
+    parameters += p.group.count;
+    groups += fmt::format("{}{} {}", groups.empty() ? "" : ", ", p.group.name, p.group.count);
+  }
+  const bool per_element = !b.probes.empty();
+  if (!b.probe_map) {
+    if (per_element || b.probe_nodes)
+      throw ConfigError(fmt::format(
+          "{}.probes: missing; the bench measures probes ({}) and must declare their law, e.g. "
+          "\"probes\": {{\"law\": \"half_square\"}} for conductances",
+          source, per_element ? "channels.probes" : "channels.probe_nodes"));
+    return;
+  }
+  const auto& m = *b.probe_map;
+  if (per_element && b.probe_nodes)
+    throw ConfigError(fmt::format(
+        "{}.probe_nodes: the bench maps both a channel per element (channels.probes) and the "
+        "nodes; give one",
+        cw));
+  if (!per_element && !b.probe_nodes)
+    throw ConfigError(fmt::format(
+        "{}.probes: no channel measures the probes; map the node voltages (channels.probe_nodes) "
+        "or a channel per element (channels.probes)",
+        source));
+  if (per_element && m.layered)
+    throw ConfigError(fmt::format(
+        "{}.probes.layered: the probes are measured per element (channels.probes); the layer "
+        "description is for node voltages (channels.probe_nodes)",
+        source));
+  if (b.probe_nodes && !m.layered)
+    throw ConfigError(fmt::format(
+        "{}.probes.layered: missing; channels.probe_nodes needs the layer description that says "
+        "which two nodes each element joins",
+        source));
+  if (!m.layered) return;
+  if (m.elements.size() != parameters)
+    throw ConfigError(fmt::format(
+        "{}.probes.layered: the layers {} give {} elements, but the parameters have {} ({})",
+        source, j.at("probes").at("layered").at("layers").dump(), m.elements.size(), parameters,
+        groups));
+  if (b.probe_nodes->group.count != m.nodes)
+    throw ConfigError(fmt::format(
+        "{}.probe_nodes: maps {} channel(s); probes.layered has {} measured nodes (every "
+        "non-input node, in layer order, outputs as +/- pairs with output_pairs)",
+        cw, b.probe_nodes->group.count, m.nodes));
 }
 
 }  // namespace
@@ -382,13 +446,15 @@ BenchConfig parse_bench(const json& j, const std::string& source) {
     b.instruments.push_back(std::move(c));
   }
 
+  if (j.contains("probes")) b.probe_map = parse_probe_map(j.at("probes"), source + ".probes");
   const std::string cw = source + ".channels";
   if (!j.contains("channels")) throw ConfigError(cw + ": missing key (the channel map)");
   parse_channels(j.at("channels"), source, b);
 
   // One physical channel, one role: two roles on one wire would fight.
   std::map<std::pair<std::string, int>, std::string> owner;
-  for (const ChannelRole* r : b.roles())
+  for (const ChannelRole* r : b.roles()) {
+    if (b.parameters_from_setpoints && is_parameter_group(b, r)) continue;
     for (const auto& span : r->map)
       for (int c : span.channels) {
         auto [it, fresh] = owner.emplace(std::make_pair(span.instrument, c), r->group.name);
@@ -398,6 +464,8 @@ BenchConfig parse_bench(const json& j, const std::string& source) {
                           "\"{}\" and \"{}\"",
                           cw, c, span.instrument, it->second, r->group.name));
       }
+  }
+  check_probes(j, b, source);
 
   if (j.contains("settle")) {
     const std::string w = source + ".settle";
@@ -473,6 +541,7 @@ json bench_to_json(const BenchConfig& b) {
                                 {"check_errors", i.check_errors}});
   json ch = json::object();
   for (const auto& row : bench_roles()) {
+    if (row.role == BenchRole::parameters && b.parameters_from_setpoints) continue;
     const auto groups = groups_of(b, row);
     json value;
     if (is_list(row)) {
@@ -494,6 +563,7 @@ json bench_to_json(const BenchConfig& b) {
                  {"tolerance", b.settle.tolerance},
                  {"poll_interval_s", b.settle.poll_interval_s},
                  {"timeout_s", b.settle.timeout_s}};
+  if (b.probe_map) j["probes"] = probe_map_to_json(*b.probe_map);
   if (!b.virtual_section.empty()) j["virtual"] = b.virtual_section;
   return j;
 }

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/device.hpp"
+#include "instruments/probe_map.hpp"
 
 namespace aeqlab::instruments {
 
@@ -79,6 +80,16 @@ struct BenchConfig {
   std::vector<ChannelRole> parameter_setpoints;
   std::optional<ChannelRole> homeostat;   // one channel: 1 = hold parameters, 0 = free
   std::optional<ChannelRole> compliance;  // one channel per parameter group
+  // Local probes (docs/pot-bench.md): a measured channel per element, probes[k] for
+  // parameters[k]; or the nodes measured once, each element's probe the difference of its ends as
+  // `probe_map` (the file's `probes` section) lays them out. `probe_map` also declares the law.
+  std::vector<ChannelRole> probes;
+  std::optional<ChannelRole> probe_nodes;
+  std::optional<ProbeMap> probe_map;
+  // A bench of programmable resistors may leave out `channels.parameters`: its parameters are
+  // then its set-points, read back from the parts where their profile can (the resistance they
+  // report), otherwise as last written.
+  bool parameters_from_setpoints = false;
   SettleRule settle;
   nlohmann::json virtual_section = nlohmann::json::object();  // `virtual`: for aeqlab serve
 

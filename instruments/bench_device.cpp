@@ -64,7 +64,9 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
   std::map<std::string, Profile> profiles;
   for (const auto& i : bench_.instruments)
     if (!profiles.count(i.profile)) profiles.emplace(i.profile, load_profile(i.profile));
-  for (const auto& row : bench_roles())
+  for (const auto& row : bench_roles()) {
+    // Parameters that are their set-points are read back by the set-point commands.
+    if (row.role == BenchRole::parameters && bench_.parameters_from_setpoints) continue;
     for (const ChannelRole* r : groups_of(bench_, row)) {
       const bool measured = row.direction == RoleDirection::measured;
       for (const auto& span : r->map) {
@@ -81,6 +83,7 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
                           bench_.name, r->group.name, span.instrument, p.name));
       }
     }
+  }
 
   // Connect to everything at once: a bench of twenty instruments should not take twenty
   // connect timeouts to report the one that is off.
@@ -123,7 +126,12 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
   // A role that gives the device a capability (the homeostat switch, the compliance channel,
   // parameter set-points) declares it when the bench has it.
   for (const auto& row : bench_roles())
-    if (row.capability) caps.*row.capability = !groups_of(bench_, row).empty();
+    if (row.capability) caps.*row.capability |= !groups_of(bench_, row).empty();
+  if (bench_.probe_map) description_.probes = {bench_.probe_map->unit, bench_.probe_map->law, ""};
+  else
+    description_.probes.missing =
+        "the bench measures none: map channels.probe_nodes (node voltages) or channels.probes "
+        "(a channel per element) and declare their law in \"probes\"";
   for (const auto& p : bench_.parameters) compliance_.push_back(p.compliance);
 
   // Set roles remember what their channels hold, read back where the profile can, so a ramp
@@ -343,29 +351,39 @@ void BenchDevice::do_set_compliance(std::size_t group, double compliance) {
   stage(*bench_.compliance, compliance_);
 }
 
+void BenchDevice::read_back(const ChannelRole& role, std::span<double> dest, const char* what) {
+  auto& s = state_of(role);
+  const bool readable = std::all_of(
+      s.parts.begin(), s.parts.end(),
+      [&](const RoleState::Part& p) { return instruments_[p.instrument]->can_read_setpoints(); });
+  if (readable) {
+    const auto before = round_trips_now();
+    on_the_wire(fmt::format("reading the {} back", what).c_str(), [&] {
+      std::map<std::size_t, std::vector<const RoleState::Part*>> by_instrument;
+      for (const auto& p : s.parts) by_instrument[p.instrument].push_back(&p);
+      std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
+      for (auto& [i, parts] : by_instrument)
+        jobs.push_back({i, [this, dest, i = i, parts = parts] {
+                          for (const auto* p : parts)
+                            instruments_[i]->read_setpoints(
+                                p->channels, dest.subspan(p->offset, p->channels.size()));
+                        }});
+      crew_->run(std::move(jobs));
+    });
+    count_round_trips_since(before);
+    return;
+  }
+  if (std::any_of(s.last.begin(), s.last.end(), [](double v) { return std::isnan(v); }))
+    throw DeviceError(fmt::format("{}: the {} \"{}\" cannot be read back and have not been set yet",
+                                  bench_.name, what, role.group.name));
+  std::copy(s.last.begin(), s.last.end(), dest.begin());
+}
+
 void BenchDevice::do_read_knobs(std::span<double> out) {
   flush();
   std::size_t at = 0;
   for (const auto& k : bench_.knobs) {
-    auto& s = state_of(k);
-    const bool readable = std::all_of(
-        s.parts.begin(), s.parts.end(),
-        [&](const RoleState::Part& p) { return instruments_[p.instrument]->can_read_setpoints(); });
-    auto dest = out.subspan(at, k.group.count);
-    if (readable) {
-      on_the_wire("reading the knobs", [&] {
-        for (const auto& p : s.parts)
-          instruments_[p.instrument]->read_setpoints(p.channels,
-                                                     dest.subspan(p.offset, p.channels.size()));
-      });
-    } else {
-      if (std::any_of(s.last.begin(), s.last.end(), [](double v) { return std::isnan(v); }))
-        throw DeviceError(
-            fmt::format("{}: the knobs \"{}\" cannot be read back and have not been "
-                        "set yet",
-                        bench_.name, k.group.name));
-      std::copy(s.last.begin(), s.last.end(), dest.begin());
-    }
+    read_back(k, out.subspan(at, k.group.count), "knobs");
     at += k.group.count;
   }
 }
@@ -373,7 +391,32 @@ void BenchDevice::do_read_knobs(std::span<double> out) {
 void BenchDevice::do_read_parameters(std::span<double> out) {
   flush();
   std::size_t at = 0;
+  if (bench_.parameters_from_setpoints) {
+    for (const auto& p : bench_.parameter_setpoints) {
+      read_back(p, out.subspan(at, p.group.count), "parameters");
+      at += p.group.count;
+    }
+    return;
+  }
   for (const auto& p : bench_.parameters) {
+    measure(p, out.subspan(at, p.group.count));
+    at += p.group.count;
+  }
+}
+
+void BenchDevice::do_read_probes(std::span<double> out) {
+  flush();
+  if (bench_.probe_nodes) {
+    // The nodes once (one scan per instrument, all at once), then each element's difference.
+    nodes_.resize(bench_.probe_nodes->group.count);
+    measure(*bench_.probe_nodes, nodes_);
+    const auto& inputs = state_of(bench_.inputs).last;
+    probes_from_nodes(*bench_.probe_map, nodes_, inputs, out);
+    return;
+  }
+  // A channel per element: every group's scan at once, instrument by instrument.
+  std::size_t at = 0;
+  for (const auto& p : bench_.probes) {
     measure(p, out.subspan(at, p.group.count));
     at += p.group.count;
   }

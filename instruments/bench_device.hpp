@@ -52,6 +52,8 @@ class BenchDevice final : public Device {
   void do_read_knobs(std::span<double> out) override;
   void do_read_parameters(std::span<double> out) override;
   void do_read_outputs(std::span<double> out) override;
+  // Local probes: the nodes measured once and differenced, or a channel per element.
+  void do_read_probes(std::span<double> out) override;
   // The settle rule: a wait after the last flush, then polls until the outputs agree.
   SettleReport do_settle() override;
   SettleReport do_settle_homeostatic() override;
@@ -64,6 +66,8 @@ class BenchDevice final : public Device {
   void stage(const ChannelRole& role, std::span<const double> values);
   void flush();
   void measure(const ChannelRole& role, std::span<double> out);
+  // A set role's values as its instruments report them, or as last written where they cannot.
+  void read_back(const ChannelRole& role, std::span<double> dest, const char* what);
   SettleReport settle_with(bool hold);
   std::vector<std::size_t> round_trips_now() const;
   void count_round_trips_since(const std::vector<std::size_t>& before);
@@ -76,6 +80,7 @@ class BenchDevice final : public Device {
   std::vector<std::unique_ptr<RoleState>> states_;  // one per set role
   std::vector<double> compliance_;
   std::vector<double> outputs_cache_;
+  std::vector<double> nodes_;  // the probe nodes' last reading
   bool outputs_valid_ = false;
   double hold_ = -1.0;  // last hold value written (-1: unknown)
   std::chrono::steady_clock::time_point last_flush_{};
