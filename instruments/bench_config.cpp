@@ -338,6 +338,10 @@ void check_probes(const json& j, const BenchConfig& b, const std::string& source
         "which two nodes each element joins",
         source));
   if (!m.layered) return;
+  if (m.layered->layers.front() != b.inputs.group.count)
+    throw ConfigError(fmt::format(
+        "{}.probes.layered.layers: starts with {} inputs, but channels.inputs maps {}", source,
+        m.layered->layers.front(), b.inputs.group.count));
   if (m.elements.size() != parameters)
     throw ConfigError(fmt::format(
         "{}.probes.layered: the layers {} give {} elements, but the parameters have {} ({})",

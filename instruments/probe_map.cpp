@@ -106,9 +106,9 @@ ProbeMap parse_probe_map(const json& j, const std::string& where) {
   if (!l.contains("layers") || !l.at("layers").is_array() || l.at("layers").size() < 2)
     fail(w, "layers", "expected the layer sizes, inputs first and outputs last, e.g. [2, 8, 2]");
   for (const auto& n : l.at("layers")) {
-    if (!n.is_number_unsigned() || n.get<std::size_t>() == 0 || n.get<std::size_t>() > 1000000)
+    if (!n.is_number_integer() || n.get<long long>() < 1 || n.get<long long>() > 1000000)
       fail(w, "layers", fmt::format("{} is not a layer size (a whole number >= 1)", n.dump()));
-    layered.layers.push_back(n.get<std::size_t>());
+    layered.layers.push_back(static_cast<std::size_t>(n.get<long long>()));
   }
   layered.input_pairs = flag(l, "input_pairs", layered.input_pairs, w);
   layered.output_pairs = flag(l, "output_pairs", layered.output_pairs, w);

@@ -1,0 +1,143 @@
+// The potentiometer bench (docs/pot-bench.md) as a user runs it: `aeqlab serve --bench` serving
+// docs/examples/benches/pots.json (two programmable resistor arrays, node ADCs), and
+// `aeqlab train --bench` with EqProp, coupled learning and SPSA from the configs beside it, over
+// loopback TCP and over pseudo-terminals. With no noise the bench must train exactly as the same
+// potentiometer circuit in-process: the same taps, every step's errors and cost the same.
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "program_fixture.hpp"
+#include "served_bench.hpp"
+
+namespace aeqlab::e2e {
+namespace {
+
+std::filesystem::path example(const std::string& name) {
+  return std::filesystem::path(AEQLAB_SOURCE_DIR) / "docs/examples/benches" / name;
+}
+
+std::vector<std::pair<long, double>> step_scores(const std::filesystem::path& session) {
+  std::vector<std::pair<long, double>> out;
+  std::istringstream log(read_file(session / "events.jsonl"));
+  std::string line;
+  while (std::getline(log, line)) {
+    const auto e = nlohmann::json::parse(line);
+    if (e["event"] == "step") out.emplace_back(e["errors"].get<long>(), e["cost"].get<double>());
+  }
+  return out;
+}
+
+std::vector<double> trained(const std::filesystem::path& session) {
+  const std::string bytes = read_file(session / "parameters.f64");
+  std::vector<double> v(bytes.size() / 8);
+  if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * 8);
+  return v;
+}
+
+class PotBench : public ProgramTest {
+ protected:
+  // pots.json on free ports; the physics settles when first measured after a change (settle_ms
+  // 0), so nothing depends on how fast the writes of one flush arrive.
+  std::filesystem::path bench_copy(const std::function<void(nlohmann::json&)>& change = {}) {
+    auto bench = nlohmann::json::parse(read_file(example("pots.json")));
+    for (auto& i : bench["instruments"]) i["address"] = "tcp://127.0.0.1:0";
+    bench["virtual"]["settle_ms"] = 0;
+    bench["virtual"]["latency_ms"] = 0;
+    bench["settle"]["wait_s"] = 0.0;
+    if (change) change(bench);
+    return write("pots.json", bench.dump(2));
+  }
+
+  std::filesystem::path write(const std::string& name, const std::string& text) const {
+    const auto path = tmp_ / name;
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  void train_both_ways(const std::string& rule, const std::string& transport) {
+    const std::string config = example("pots-" + rule + ".json").string();
+    const std::vector<std::string> common = {"--set", "trainer.epochs=2", "--set",
+                                             "session.detail=step"};
+    auto args = [&](const std::string& out) {
+      std::vector<std::string> a = {"train", "--config", config, "--out", (tmp_ / out).string()};
+      a.insert(a.end(), common.begin(), common.end());
+      return a;
+    };
+    const auto in_process = run(args("A"));
+    ASSERT_EQ(in_process.status, 0) << in_process.all();
+
+    const std::string served = (tmp_ / "served.json").string();
+    ServedBench serve(tmp_.string(), {"--bench", bench_copy().string(), "--bench-out", served,
+                                      "--transport", transport});
+    auto through = args("B");
+    through.insert(through.end(), {"--bench", served});
+    const auto on_bench = run(through);
+    const auto tally = serve.stop();
+    ASSERT_EQ(on_bench.status, 0) << on_bench.all() << read_file(tmp_ / "serve-stderr.txt");
+
+    EXPECT_EQ(tally["out_of_range"].get<std::uint64_t>(), 0u) << tally.dump();
+    EXPECT_GT(tally["values"].get<std::uint64_t>(), 88u) << tally.dump();
+
+    const auto a = step_scores(tmp_ / "A"), b = step_scores(tmp_ / "B");
+    ASSERT_FALSE(a.empty());
+    EXPECT_EQ(a, b) << "every step's errors and cost, in-process against the bench";
+    const auto pa = trained(tmp_ / "A"), pb = trained(tmp_ / "B");
+    ASSERT_EQ(pa.size(), 88u);
+    ASSERT_EQ(pb.size(), 88u);
+    double worst = 0.0;
+    for (std::size_t i = 0; i < pa.size(); ++i) worst = std::max(worst, std::abs(pa[i] - pb[i]));
+    EXPECT_LE(worst, 1e-9) << "largest conductance difference, in-process against the bench";
+    EXPECT_EQ(nlohmann::json::parse(read_file(tmp_ / "B" / "summary.json"))["status"],
+              "completed");
+  }
+};
+
+TEST_F(PotBench, EqpropOverTcpTrainsExactlyAsInProcess) {
+  train_both_ways("eqprop", "tcp");
+}
+TEST_F(PotBench, CoupledLearningOverTcpTrainsExactlyAsInProcess) {
+  train_both_ways("coupled", "tcp");
+}
+TEST_F(PotBench, SpsaOverTcpTrainsExactlyAsInProcess) {
+  train_both_ways("spsa", "tcp");
+}
+TEST_F(PotBench, EqpropOverPseudoTerminalsTrainsExactlyAsInProcess) {
+  train_both_ways("eqprop", "serial");
+}
+TEST_F(PotBench, CoupledLearningOverPseudoTerminalsTrainsExactlyAsInProcess) {
+  train_both_ways("coupled", "serial");
+}
+TEST_F(PotBench, SpsaOverPseudoTerminalsTrainsExactlyAsInProcess) {
+  train_both_ways("spsa", "serial");
+}
+
+// A bench that measures no probes cannot serve EqProp, and says which roles would give them,
+// before a single step.
+TEST_F(PotBench, WithoutProbesEqpropIsRefusedNamingTheRole) {
+  const auto bench = bench_copy([](nlohmann::json& b) {
+    b["channels"].erase("probe_nodes");
+    b.erase("probes");
+  });
+  const std::string served = (tmp_ / "served.json").string();
+  ServedBench serve(tmp_.string(), {"--bench", bench.string(), "--bench-out", served});
+  const auto r = run({"train", "--config", example("pots-eqprop.json").string(), "--bench", served,
+                      "--out", (tmp_ / "S").string()});
+  // SPSA needs no probes: the same bench trains with it.
+  const auto spsa = run({"train", "--config", example("pots-spsa.json").string(), "--bench",
+                         served, "--set", "trainer.epochs=1", "--out", (tmp_ / "T").string()});
+  serve.stop();
+  EXPECT_EQ(r.status, 2) << r.all();
+  EXPECT_NE(r.err.find("no local probes"), std::string::npos) << r.all();
+  EXPECT_NE(r.err.find("channels.probe_nodes"), std::string::npos) << r.all();
+  EXPECT_EQ(spsa.status, 0) << spsa.all();
+}
+
+}  // namespace
+}  // namespace aeqlab::e2e
