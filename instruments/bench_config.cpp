@@ -16,8 +16,8 @@ using nlohmann::json;
 
 namespace {
 
-const std::set<std::string> kTop = {"name",   "instruments", "channels",
-                                    "settle", "virtual",     "probes"};
+const std::set<std::string> kTop = {"name",    "instruments", "channels",  "settle",
+                                    "virtual", "probes",      "plasticity"};
 const std::set<std::string> kInstrument = {"name",         "profile",          "address",
                                            "timeout_s",    "retries",          "reconnects",
                                            "check_errors", "reconnect_delay_s"};
@@ -354,6 +354,44 @@ void check_probes(const json& j, const BenchConfig& b, const std::string& source
         cw, b.probe_nodes->group.count, m.nodes));
 }
 
+// Emulated plasticity needs what it emulates with: parameters to set, probes to move them by.
+PlasticityEmulation parse_plasticity(const json& j, const BenchConfig& b, const std::string& source) {
+  const std::string w = source + ".plasticity";
+  require_keys(j, {"compliance", "rounds", "tolerance"}, w);
+  if (b.parameter_setpoints.empty())
+    throw ConfigError(w + ": emulated plasticity writes the parameters; the bench maps no "
+                          "channels.parameter_setpoints");
+  if (!b.probe_map)
+    throw ConfigError(w + ": emulated plasticity moves each element by its probe; the bench "
+                          "measures none (channels.probe_nodes or channels.probes)");
+  if (!b.knobs.empty())
+    throw ConfigError(w + ": the bench has knobs of its own (channels.knobs); emulated "
+                          "plasticity holds its knobs itself");
+  PlasticityEmulation p;
+  if (!j.contains("compliance"))
+    throw ConfigError(w + ".compliance: missing (eps per parameter group, or one for all)");
+  const auto& c = j.at("compliance");
+  if (c.is_number()) {
+    p.compliance.assign(b.parameters.size(), c.get<double>());
+  } else if (c.is_array() && c.size() == b.parameters.size()) {
+    for (const auto& v : c) {
+      if (!v.is_number()) throw ConfigError(w + ".compliance: expected numbers");
+      p.compliance.push_back(v.get<double>());
+    }
+  } else {
+    throw ConfigError(fmt::format(
+        "{}.compliance: expected one number or {} (one per parameter group), got {}", w,
+        b.parameters.size(), c.dump()));
+  }
+  for (double e : p.compliance)
+    if (!(e > 0) || !std::isfinite(e))
+      throw ConfigError(fmt::format("{}.compliance: every compliance must be > 0, got {}", w, e));
+  p.rounds = count(j, "rounds", p.rounds, w);
+  if (p.rounds == 0) throw ConfigError(w + ".rounds: must be at least 1");
+  p.tolerance = non_negative(j, "tolerance", p.tolerance, w);
+  return p;
+}
+
 }  // namespace
 
 std::vector<int> parse_channel_list(const json& spec, const std::string& where) {
@@ -482,6 +520,7 @@ BenchConfig parse_bench(const json& j, const std::string& source) {
     b.settle.timeout_s = number(s, "timeout_s", b.settle.timeout_s, w);
     if (!(b.settle.timeout_s > 0)) throw ConfigError(w + ".timeout_s: must be > 0");
   }
+  if (j.contains("plasticity")) b.plasticity = parse_plasticity(j.at("plasticity"), b, source);
   if (j.contains("virtual")) {
     require_object(j.at("virtual"), source + ".virtual");
     b.virtual_section = j.at("virtual");
@@ -568,6 +607,10 @@ json bench_to_json(const BenchConfig& b) {
                  {"poll_interval_s", b.settle.poll_interval_s},
                  {"timeout_s", b.settle.timeout_s}};
   if (b.probe_map) j["probes"] = probe_map_to_json(*b.probe_map);
+  if (b.plasticity)
+    j["plasticity"] = {{"compliance", b.plasticity->compliance},
+                       {"rounds", b.plasticity->rounds},
+                       {"tolerance", b.plasticity->tolerance}};
   if (!b.virtual_section.empty()) j["virtual"] = b.virtual_section;
   return j;
 }

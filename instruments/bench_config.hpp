@@ -63,6 +63,16 @@ struct SettleRule {
   double timeout_s = 10.0;
 };
 
+// AEqprop on programmable resistors by emulated plasticity (docs/pot-bench.md): after each settle
+// the bench itself moves every element by its law, g <- clamp(u - eps law(probe)), with knobs u
+// the bench holds, so the agnostic AEqprop trainer runs unchanged on parts that do not relax.
+struct PlasticityEmulation {
+  std::vector<double> compliance;  // eps per parameter group (one number: all of them)
+  std::size_t rounds = 1;          // moves per settle (1: slow conductances, as the circuit's
+                                   // parameter_steps 1); more stop early once stable
+  double tolerance = 0.0;          // a move below this (in the parameters' unit) is stable
+};
+
 struct BenchConfig {
   std::string name;  // the device's model in logs and sessions
   std::vector<InstrumentConfig> instruments;
@@ -90,6 +100,7 @@ struct BenchConfig {
   // then its set-points, read back from the parts where their profile can (the resistance they
   // report), otherwise as last written.
   bool parameters_from_setpoints = false;
+  std::optional<PlasticityEmulation> plasticity;  // `plasticity`: emulate relaxing elements
   SettleRule settle;
   nlohmann::json virtual_section = nlohmann::json::object();  // `virtual`: for aeqlab serve
 

@@ -45,14 +45,15 @@ class PotBench : public ProgramTest {
  protected:
   // pots.json on free ports; the physics settles when first measured after a change (settle_ms
   // 0), so nothing depends on how fast the writes of one flush arrive.
-  std::filesystem::path bench_copy(const std::function<void(nlohmann::json&)>& change = {}) {
+  std::filesystem::path bench_copy(const std::function<void(nlohmann::json&)>& change = {},
+                                   const std::string& name = "pots.json") {
     auto bench = nlohmann::json::parse(read_file(example("pots.json")));
     for (auto& i : bench["instruments"]) i["address"] = "tcp://127.0.0.1:0";
     bench["virtual"]["settle_ms"] = 0;
     bench["virtual"]["latency_ms"] = 0;
     bench["settle"]["wait_s"] = 0.0;
     if (change) change(bench);
-    return write("pots.json", bench.dump(2));
+    return write(name, bench.dump(2));
   }
 
   std::filesystem::path write(const std::string& name, const std::string& text) const {
@@ -137,6 +138,40 @@ TEST_F(PotBench, WithoutProbesEqpropIsRefusedNamingTheRole) {
   EXPECT_NE(r.err.find("no local probes"), std::string::npos) << r.all();
   EXPECT_NE(r.err.find("channels.probe_nodes"), std::string::npos) << r.all();
   EXPECT_EQ(spsa.status, 0) << spsa.all();
+}
+
+// AEqprop, unchanged, on the same resistor arrays: the bench relaxes each element by its law after
+// every settle. Without the emulation the bench has no knobs and AEqprop is refused.
+TEST_F(PotBench, AeqpropRunsOnTheResistorArraysByEmulatedPlasticity) {
+  const auto plain = bench_copy();
+  const auto plastic = bench_copy(
+      [](nlohmann::json& b) {
+        b["plasticity"] = {{"compliance", 0.001}, {"rounds", 1}};
+      },
+      "pots-plastic.json");
+  const std::string config = example("pots-aeqprop-emulated.json").string();
+  {
+    const std::string served = (tmp_ / "served-plain.json").string();
+    ServedBench serve(tmp_.string(), {"--bench", plain.string(), "--bench-out", served});
+    const auto r = run({"train", "--config", config, "--bench", served, "--set",
+                        "trainer.epochs=1", "--out", (tmp_ / "P").string()});
+    serve.stop();
+    EXPECT_EQ(r.status, 2) << r.all();
+    EXPECT_NE(r.err.find("no knobs"), std::string::npos) << r.all();
+  }
+  const std::string served = (tmp_ / "served.json").string();
+  ServedBench serve(tmp_.string(), {"--bench", plastic.string(), "--bench-out", served});
+  const auto r = run({"train", "--config", config, "--bench", served, "--set", "trainer.epochs=3",
+                      "--out", (tmp_ / "E").string()});
+  const auto tally = serve.stop();
+  ASSERT_EQ(r.status, 0) << r.all() << read_file(tmp_ / "serve-stderr.txt");
+  EXPECT_EQ(tally["out_of_range"].get<std::uint64_t>(), 0u) << tally.dump();
+  // Every emulated relaxation writes the elements: 12 steps, each with a free-knob phase.
+  EXPECT_GE(tally["writes"].get<std::uint64_t>(), 24u) << tally.dump();
+  const auto device = nlohmann::json::parse(read_file(tmp_ / "E" / "device.json"));
+  EXPECT_NE(device.dump().find("emulated plasticity"), std::string::npos) << device.dump();
+  const auto trained_values = trained(tmp_ / "E");
+  ASSERT_EQ(trained_values.size(), 88u);
 }
 
 }  // namespace
