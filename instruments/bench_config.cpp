@@ -16,8 +16,8 @@ using nlohmann::json;
 
 namespace {
 
-const std::set<std::string> kTop = {"name",    "instruments", "channels",  "settle",
-                                    "virtual", "probes",      "plasticity"};
+const std::set<std::string> kTop = {"name",   "instruments", "channels",   "settle",
+                                    "virtual", "probes",     "plasticity", "write_verify"};
 const std::set<std::string> kInstrument = {"name",         "profile",          "address",
                                            "timeout_s",    "retries",          "reconnects",
                                            "check_errors", "reconnect_delay_s"};
@@ -521,6 +521,17 @@ BenchConfig parse_bench(const json& j, const std::string& source) {
     if (!(b.settle.timeout_s > 0)) throw ConfigError(w + ".timeout_s: must be > 0");
   }
   if (j.contains("plasticity")) b.plasticity = parse_plasticity(j.at("plasticity"), b, source);
+  if (j.contains("write_verify")) {
+    const std::string w = source + ".write_verify";
+    const auto& v = j.at("write_verify");
+    require_keys(v, {"tolerance", "retries"}, w);
+    if (b.parameter_setpoints.empty())
+      throw ConfigError(w + ": the bench maps no channels.parameter_setpoints to verify");
+    WriteVerify wv;
+    wv.tolerance = non_negative(v, "tolerance", wv.tolerance, w);
+    wv.retries = static_cast<int>(count(v, "retries", static_cast<std::size_t>(wv.retries), w));
+    b.write_verify = wv;
+  }
   if (j.contains("virtual")) {
     require_object(j.at("virtual"), source + ".virtual");
     b.virtual_section = j.at("virtual");
@@ -607,6 +618,9 @@ json bench_to_json(const BenchConfig& b) {
                  {"poll_interval_s", b.settle.poll_interval_s},
                  {"timeout_s", b.settle.timeout_s}};
   if (b.probe_map) j["probes"] = probe_map_to_json(*b.probe_map);
+  if (b.write_verify)
+    j["write_verify"] = {{"tolerance", b.write_verify->tolerance},
+                         {"retries", b.write_verify->retries}};
   if (b.plasticity)
     j["plasticity"] = {{"compliance", b.plasticity->compliance},
                        {"rounds", b.plasticity->rounds},

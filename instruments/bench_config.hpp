@@ -73,6 +73,14 @@ struct PlasticityEmulation {
   double tolerance = 0.0;          // a move below this (in the parameters' unit) is stable
 };
 
+// Write-verify for parts that can be read (docs/pot-bench.md): after each write of the parameter
+// set-points the bench reads them back; a part further than `tolerance` from what was written is
+// written again, up to `retries` times, then the run stops (safe state) naming the element.
+struct WriteVerify {
+  double tolerance = 0.0;  // in the parameters' unit (half a tap accepts the part's rounding)
+  int retries = 2;
+};
+
 struct BenchConfig {
   std::string name;  // the device's model in logs and sessions
   std::vector<InstrumentConfig> instruments;
@@ -101,6 +109,7 @@ struct BenchConfig {
   // report), otherwise as last written.
   bool parameters_from_setpoints = false;
   std::optional<PlasticityEmulation> plasticity;  // `plasticity`: emulate relaxing elements
+  std::optional<WriteVerify> write_verify;        // `write_verify`
   SettleRule settle;
   nlohmann::json virtual_section = nlohmann::json::object();  // `virtual`: for aeqlab serve
 

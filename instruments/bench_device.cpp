@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/safe_range.hpp"
 #include "drivers/errors.hpp"
+#include "instruments/bench_role_state.hpp"
 #include "instruments/bench_roles.hpp"
 #include "instruments/crew.hpp"
 #include "instruments/instrument.hpp"
@@ -21,29 +22,6 @@ namespace aeqlab::instruments {
 
 using Clock = std::chrono::steady_clock;
 constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
-
-// A set role's channels on each instrument, what was last written there, and what waits to go.
-struct BenchDevice::RoleState {
-  const ChannelRole* role = nullptr;
-  struct Part {
-    std::size_t instrument = 0;
-    std::vector<int> channels;
-    std::size_t offset = 0;  // into the role's flat values
-  };
-  std::vector<Part> parts;
-  std::vector<double> last;  // last written (NaN = unknown)
-  std::vector<double> staged;
-  bool pending = false;
-};
-
-template <class F>
-auto BenchDevice::on_the_wire(const char* what, F&& f) {
-  try {
-    return f();
-  } catch (const drivers::TransportError& e) {
-    throw DeviceError(fmt::format("{}: {} failed: {}", bench_.name, what, e.what()));
-  }
-}
 
 namespace {
 
@@ -270,13 +248,17 @@ void BenchDevice::flush() {
                       }});
     crew_->run(std::move(jobs));
   });
+  std::vector<RoleState*> setpoints;
   for (auto& s : states_)
     if (s->pending) {
       s->last = s->staged;
       s->pending = false;
+      for (const auto& p : bench_.parameter_setpoints)
+        if (s->role == &p) setpoints.push_back(s.get());
     }
   count_round_trips_since(before);
   ++tally_.flushes;
+  if (bench_.write_verify && !setpoints.empty()) verify(setpoints);
   last_flush_ = Clock::now();
 }
 

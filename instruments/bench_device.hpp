@@ -28,6 +28,7 @@ struct BenchTally {
   std::size_t settles = 0;
   std::size_t polls = 0;
   double waited_seconds = 0.0;  // time spent in the settle rule's waits
+  std::size_t rewrites = 0;     // set-points written again after a read-back did not verify
 };
 
 class BenchDevice final : public Device {
@@ -65,6 +66,9 @@ class BenchDevice final : public Device {
   RoleState& state_of(const ChannelRole& role);
   void stage(const ChannelRole& role, std::span<const double> values);
   void flush();
+  // Reads the set-points just written back and writes again those that did not take
+  // (instruments/bench_verify.cpp).
+  void verify(const std::vector<RoleState*>& written);
   void measure(const ChannelRole& role, std::span<double> out);
   // A set role's values as its instruments report them, or as last written where they cannot.
   void read_back(const ChannelRole& role, std::span<double> dest, const char* what);
