@@ -16,8 +16,8 @@ using nlohmann::json;
 
 namespace {
 
-const std::set<std::string> kTop = {"name",   "instruments", "channels",   "settle",
-                                    "virtual", "probes",     "plasticity", "write_verify"};
+const std::set<std::string> kTop = {"name",    "instruments", "channels",   "settle",
+                                    "virtual", "probes",      "plasticity", "write_verify"};
 const std::set<std::string> kInstrument = {"name",         "profile",          "address",
                                            "timeout_s",    "retries",          "reconnects",
                                            "check_errors", "reconnect_delay_s"};
@@ -339,9 +339,9 @@ void check_probes(const json& j, const BenchConfig& b, const std::string& source
         source));
   if (!m.layered) return;
   if (m.layered->layers.front() != b.inputs.group.count)
-    throw ConfigError(fmt::format(
-        "{}.probes.layered.layers: starts with {} inputs, but channels.inputs maps {}", source,
-        m.layered->layers.front(), b.inputs.group.count));
+    throw ConfigError(
+        fmt::format("{}.probes.layered.layers: starts with {} inputs, but channels.inputs maps {}",
+                    source, m.layered->layers.front(), b.inputs.group.count));
   if (m.elements.size() != parameters)
     throw ConfigError(fmt::format(
         "{}.probes.layered: the layers {} give {} elements, but the parameters have {} ({})",
@@ -355,18 +355,22 @@ void check_probes(const json& j, const BenchConfig& b, const std::string& source
 }
 
 // Emulated plasticity needs what it emulates with: parameters to set, probes to move them by.
-PlasticityEmulation parse_plasticity(const json& j, const BenchConfig& b, const std::string& source) {
+PlasticityEmulation parse_plasticity(const json& j, const BenchConfig& b,
+                                     const std::string& source) {
   const std::string w = source + ".plasticity";
   require_keys(j, {"compliance", "rounds", "tolerance"}, w);
   if (b.parameter_setpoints.empty())
-    throw ConfigError(w + ": emulated plasticity writes the parameters; the bench maps no "
-                          "channels.parameter_setpoints");
+    throw ConfigError(w +
+                      ": emulated plasticity writes the parameters; the bench maps no "
+                      "channels.parameter_setpoints");
   if (!b.probe_map)
-    throw ConfigError(w + ": emulated plasticity moves each element by its probe; the bench "
-                          "measures none (channels.probe_nodes or channels.probes)");
+    throw ConfigError(w +
+                      ": emulated plasticity moves each element by its probe; the bench "
+                      "measures none (channels.probe_nodes or channels.probes)");
   if (!b.knobs.empty())
-    throw ConfigError(w + ": the bench has knobs of its own (channels.knobs); emulated "
-                          "plasticity holds its knobs itself");
+    throw ConfigError(w +
+                      ": the bench has knobs of its own (channels.knobs); emulated "
+                      "plasticity holds its knobs itself");
   PlasticityEmulation p;
   if (!j.contains("compliance"))
     throw ConfigError(w + ".compliance: missing (eps per parameter group, or one for all)");
@@ -379,9 +383,9 @@ PlasticityEmulation parse_plasticity(const json& j, const BenchConfig& b, const 
       p.compliance.push_back(v.get<double>());
     }
   } else {
-    throw ConfigError(fmt::format(
-        "{}.compliance: expected one number or {} (one per parameter group), got {}", w,
-        b.parameters.size(), c.dump()));
+    throw ConfigError(
+        fmt::format("{}.compliance: expected one number or {} (one per parameter group), got {}", w,
+                    b.parameters.size(), c.dump()));
   }
   for (double e : p.compliance)
     if (!(e > 0) || !std::isfinite(e))

@@ -105,7 +105,8 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
   // parameter set-points) declares it when the bench has it.
   for (const auto& row : bench_roles())
     if (row.capability) caps.*row.capability |= !groups_of(bench_, row).empty();
-  if (bench_.probe_map) description_.probes = {bench_.probe_map->unit, bench_.probe_map->law, ""};
+  if (bench_.probe_map)
+    description_.probes = {bench_.probe_map->unit, bench_.probe_map->law, ""};
   else
     description_.probes.missing =
         "the bench measures none: map channels.probe_nodes (node voltages) or channels.probes "
@@ -335,9 +336,9 @@ void BenchDevice::do_set_compliance(std::size_t group, double compliance) {
 
 void BenchDevice::read_back(const ChannelRole& role, std::span<double> dest, const char* what) {
   auto& s = state_of(role);
-  const bool readable = std::all_of(
-      s.parts.begin(), s.parts.end(),
-      [&](const RoleState::Part& p) { return instruments_[p.instrument]->can_read_setpoints(); });
+  const bool readable = std::all_of(s.parts.begin(), s.parts.end(), [&](const RoleState::Part& p) {
+    return instruments_[p.instrument]->can_read_setpoints();
+  });
   if (readable) {
     const auto before = round_trips_now();
     on_the_wire(fmt::format("reading the {} back", what).c_str(), [&] {

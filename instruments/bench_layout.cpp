@@ -143,9 +143,8 @@ BenchConfig virtual_bench_layout(const DeviceDescription& d, std::size_t channel
     // back from the array, and need no ADC of their own.
     b.parameters = b.parameter_setpoints;
     b.parameters_from_setpoints = true;
-    std::erase_if(b.instruments, [](const InstrumentConfig& i) {
-      return i.name.rfind("adc_parameters", 0) == 0;
-    });
+    std::erase_if(b.instruments,
+                  [](const InstrumentConfig& i) { return i.name.rfind("adc_parameters", 0) == 0; });
   }
   b.settle.wait_s = 0.0;
   b.settle.stable_reads = 2;

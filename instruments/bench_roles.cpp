@@ -70,7 +70,8 @@ std::vector<ChannelGroup> probes_of(const DeviceDescription& d) {
   const double width = d.outputs.safe.high - d.outputs.safe.low;
   std::vector<ChannelGroup> groups;
   for (const auto& p : d.parameters)
-    groups.push_back({"p_" + p.channels.name, p.channels.count, d.probes.unit, {-width, width}, 0.0});
+    groups.push_back(
+        {"p_" + p.channels.name, p.channels.count, d.probes.unit, {-width, width}, 0.0});
   return groups;
 }
 

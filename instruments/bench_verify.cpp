@@ -84,8 +84,7 @@ void BenchDevice::verify(const std::vector<RoleState*>& written) {
     on_the_wire("writing the set-points again", [&] {
       std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
       for (auto& [i, cv] : again)
-        jobs.push_back(
-            {i, [this, i = i, &cv] { instruments_[i]->set(cv.first, cv.second); }});
+        jobs.push_back({i, [this, i = i, &cv] { instruments_[i]->set(cv.first, cv.second); }});
       crew_->run(std::move(jobs));
     });
     count_round_trips_since(before_write);

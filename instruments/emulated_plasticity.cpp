@@ -10,8 +10,7 @@
 
 namespace aeqlab::instruments {
 
-EmulatedPlasticity::EmulatedPlasticity(std::unique_ptr<Device> bench,
-                                       PlasticityEmulation settings)
+EmulatedPlasticity::EmulatedPlasticity(std::unique_ptr<Device> bench, PlasticityEmulation settings)
     : bench_(std::move(bench)), settings_(std::move(settings)) {
   const DeviceDescription& b = bench_->describe();
   const auto& c = b.capabilities;
@@ -31,8 +30,8 @@ EmulatedPlasticity::EmulatedPlasticity(std::unique_ptr<Device> bench,
   for (std::size_t k = 0; k < b.parameters.size(); ++k) {
     auto& p = description_.parameters[k];
     p.compliance = settings_.compliance[k];
-    const double span = 10.0 * (p.channels.safe.high - p.channels.safe.low) +
-                        2.0 * p.compliance * width * width;
+    const double span =
+        10.0 * (p.channels.safe.high - p.channels.safe.low) + 2.0 * p.compliance * width * width;
     description_.knobs.push_back({"u_" + p.channels.name,
                                   p.channels.count,
                                   p.channels.unit,
@@ -128,7 +127,8 @@ SettleReport EmulatedPlasticity::do_settle() {
     std::vector<double> landed(g_.size());
     bench_->read_parameters(landed);
     double moved = 0.0;
-    for (std::size_t k = 0; k < g_.size(); ++k) moved = std::max(moved, std::abs(landed[k] - g_[k]));
+    for (std::size_t k = 0; k < g_.size(); ++k)
+      moved = std::max(moved, std::abs(landed[k] - g_[k]));
     g_ = std::move(landed);
     stable = moved <= settings_.tolerance;
     // The circuit follows the move: the next probes, or the outputs read after this settle.

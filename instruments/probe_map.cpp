@@ -92,8 +92,7 @@ ProbeMap parse_probe_map(const json& j, const std::string& where) {
   else if (law == "identity")
     m.law = ProbeLaw::identity;
   else
-    fail(where, "law",
-         fmt::format("{} is not a probe law (half_square or identity)", law.dump()));
+    fail(where, "law", fmt::format("{} is not a probe law (half_square or identity)", law.dump()));
   if (j.contains("unit")) {
     if (!j.at("unit").is_string()) fail(where, "unit", "expected a string");
     m.unit = j.at("unit").get<std::string>();
@@ -138,8 +137,8 @@ json probe_map_to_json(const ProbeMap& m) {
 void probes_from_nodes(const ProbeMap& map, std::span<const double> nodes,
                        std::span<const double> inputs, std::span<double> probes) {
   for (std::size_t k = 0; k < map.elements.size(); ++k)
-    probes[k] = value_of(map.elements[k].a, nodes, inputs) -
-                value_of(map.elements[k].b, nodes, inputs);
+    probes[k] =
+        value_of(map.elements[k].a, nodes, inputs) - value_of(map.elements[k].b, nodes, inputs);
 }
 
 void nodes_from_probes(const ProbeMap& map, std::span<const double> probes,

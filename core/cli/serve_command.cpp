@@ -197,8 +197,7 @@ int serve(const ServeOptions& o) {
     // array with its probes (docs/pot-bench.md).
     const auto& d = device->describe();
     const bool pots = d.knobs.empty() && d.capabilities.settable_parameters;
-    json laid =
-        instruments::bench_to_json(instruments::virtual_bench_layout(d, 65536, pots));
+    json laid = instruments::bench_to_json(instruments::virtual_bench_layout(d, 65536, pots));
     laid["settle"]["wait_s"] = options.settle_s;
     merge_config(laid, l.overrides);
     l.bench = instruments::parse_bench(laid, l.source);

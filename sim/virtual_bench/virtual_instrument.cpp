@@ -67,8 +67,8 @@ const VirtualFault* VirtualInstrument::fault_for_next_message() {
   return nullptr;
 }
 
-std::vector<std::string> VirtualInstrument::process(std::string_view message,
-                                                    Clock::time_point now, bool writes_fail) {
+std::vector<std::string> VirtualInstrument::process(std::string_view message, Clock::time_point now,
+                                                    bool writes_fail) {
   writes_fail_ = writes_fail;
   std::vector<std::string> replies;
   for (const auto command : scpi::split_commands(message)) {

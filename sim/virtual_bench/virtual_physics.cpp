@@ -190,9 +190,9 @@ void VirtualPhysics::check_against_device(const BenchConfig& bench) const {
     if (row.role == BenchRole::probe_nodes) {
       // The nodes are as many as the layer description says; its elements must be the device's.
       if (bench.probe_map && bench.probe_map->elements.size() != d.parameter_count())
-        throw ConfigError(fmt::format(
-            "probes.layered: {} elements, but the physics ({}) has {} parameters",
-            bench.probe_map->elements.size(), d.model, d.parameter_count()));
+        throw ConfigError(
+            fmt::format("probes.layered: {} elements, but the physics ({}) has {} parameters",
+                        bench.probe_map->elements.size(), d.model, d.parameter_count()));
       continue;
     }
     const auto expected = row.for_device(d);
@@ -310,8 +310,8 @@ std::vector<double> VirtualPhysics::setpoints(std::size_t instrument,
         try {
           apply_setpoints();
         } catch (const std::exception& e) {
-          throw scpi::Error(-240, std::string("Hardware error; the physics refused the set-points: ") +
-                                      e.what());
+          throw scpi::Error(
+              -240, std::string("Hardware error; the physics refused the set-points: ") + e.what());
         }
         parameters.resize(device_.describe().parameter_count());
         device_.read_parameters(parameters);

@@ -95,8 +95,7 @@ class PotBench : public ProgramTest {
     double worst = 0.0;
     for (std::size_t i = 0; i < pa.size(); ++i) worst = std::max(worst, std::abs(pa[i] - pb[i]));
     EXPECT_LE(worst, 1e-9) << "largest conductance difference, in-process against the bench";
-    EXPECT_EQ(nlohmann::json::parse(read_file(tmp_ / "B" / "summary.json"))["status"],
-              "completed");
+    EXPECT_EQ(nlohmann::json::parse(read_file(tmp_ / "B" / "summary.json"))["status"], "completed");
   }
 };
 
@@ -131,8 +130,8 @@ TEST_F(PotBench, WithoutProbesEqpropIsRefusedNamingTheRole) {
   const auto r = run({"train", "--config", example("pots-eqprop.json").string(), "--bench", served,
                       "--out", (tmp_ / "S").string()});
   // SPSA needs no probes: the same bench trains with it.
-  const auto spsa = run({"train", "--config", example("pots-spsa.json").string(), "--bench",
-                         served, "--set", "trainer.epochs=1", "--out", (tmp_ / "T").string()});
+  const auto spsa = run({"train", "--config", example("pots-spsa.json").string(), "--bench", served,
+                         "--set", "trainer.epochs=1", "--out", (tmp_ / "T").string()});
   serve.stop();
   EXPECT_EQ(r.status, 2) << r.all();
   EXPECT_NE(r.err.find("no local probes"), std::string::npos) << r.all();
@@ -153,8 +152,8 @@ TEST_F(PotBench, AeqpropRunsOnTheResistorArraysByEmulatedPlasticity) {
   {
     const std::string served = (tmp_ / "served-plain.json").string();
     ServedBench serve(tmp_.string(), {"--bench", plain.string(), "--bench-out", served});
-    const auto r = run({"train", "--config", config, "--bench", served, "--set",
-                        "trainer.epochs=1", "--out", (tmp_ / "P").string()});
+    const auto r = run({"train", "--config", config, "--bench", served, "--set", "trainer.epochs=1",
+                        "--out", (tmp_ / "P").string()});
     serve.stop();
     EXPECT_EQ(r.status, 2) << r.all();
     EXPECT_NE(r.err.find("no knobs"), std::string::npos) << r.all();

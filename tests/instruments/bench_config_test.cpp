@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "core/error.hpp"
 #include "core/config.hpp"
+#include "core/error.hpp"
 #include "instruments/bench_config.hpp"
 #include "instruments/profile.hpp"
 

@@ -71,8 +71,8 @@ TEST(BenchRoles, OneRowPerRoleCoveringEveryKeyOfTheChannelMap) {
     top.insert(row.group ? row.group : row.key);
   }
   EXPECT_EQ(top, (std::set<std::string>{"inputs", "outputs", "nudge", "knobs", "parameters",
-                                        "parameter_setpoints", "homeostat", "compliance",
-                                        "probes", "probe_nodes"}));
+                                        "parameter_setpoints", "homeostat", "compliance", "probes",
+                                        "probe_nodes"}));
   EXPECT_EQ(role_label(bench_role(BenchRole::nudge_targets)), "channels.nudge.targets");
   EXPECT_EQ(role_label(bench_role(BenchRole::knobs), 1), "channels.knobs[1]");
 }

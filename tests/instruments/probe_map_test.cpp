@@ -113,8 +113,7 @@ TEST(ProbeMap, ProbeMapsThatDoNotMatchTheParametersAreRefusedByKey) {
   j = pots();
   j["probes"]["layered"]["layers"] = {3, 8, 2};
   why = refusal(j);
-  EXPECT_NE(why.find("starts with 3 inputs, but channels.inputs maps 2"), std::string::npos)
-      << why;
+  EXPECT_NE(why.find("starts with 3 inputs, but channels.inputs maps 2"), std::string::npos) << why;
 
   j = pots();
   j["channels"]["probe_nodes"]["map"][0]["channels"] = "1:11";
@@ -139,10 +138,11 @@ TEST(ProbeMap, ProbeMapsThatDoNotMatchTheParametersAreRefusedByKey) {
   json groups = json::array();
   int first = 1;
   for (int n : {32, 32, 16, 8}) {
-    groups.push_back({{"safe", {-2, 2}},
-                      {"map", {{{"instrument", "adc_nodes"},
-                                {"channels", std::to_string(first) + ":" +
-                                                 std::to_string(first + n - 1)}}}}});
+    groups.push_back(
+        {{"safe", {-2, 2}},
+         {"map",
+          {{{"instrument", "adc_nodes"},
+            {"channels", std::to_string(first) + ":" + std::to_string(first + n - 1)}}}}});
     first += n;
   }
   j["channels"]["probes"] = groups;
