@@ -17,8 +17,8 @@ using nlohmann::json;
 
 namespace {
 
-const std::set<std::string> kTop = {"name",    "instruments", "channels",   "settle",
-                                    "virtual", "probes",      "plasticity", "write_verify"};
+const std::set<std::string> kTop = {"name",   "instruments", "channels",     "settle",   "virtual",
+                                    "probes", "plasticity",  "write_verify", "setpoints"};
 const std::set<std::string> kInstrument = {"name",         "profile",          "address",
                                            "timeout_s",    "retries",          "reconnects",
                                            "check_errors", "reconnect_delay_s"};
@@ -428,6 +428,12 @@ BenchConfig parse_bench(const json& j, const std::string& source) {
     if (!(b.settle.timeout_s > 0)) throw ConfigError(w + ".timeout_s: must be > 0");
   }
   if (j.contains("plasticity")) b.plasticity = parse_plasticity(j.at("plasticity"), b, source);
+  if (j.contains("setpoints")) {
+    if (b.parameter_setpoints.empty())
+      throw ConfigError(source + ".setpoints: the bench maps no channels.parameter_setpoints");
+    for (const auto& p : b.parameter_setpoints)
+      b.setpoint_grid = parse_setpoint_grid(j.at("setpoints"), p.group.safe, source + ".setpoints");
+  }
   if (j.contains("write_verify"))
     b.write_verify = parse_write_verify(j.at("write_verify"), b, source);
   if (j.contains("virtual")) {
@@ -516,6 +522,7 @@ json bench_to_json(const BenchConfig& b) {
                  {"poll_interval_s", b.settle.poll_interval_s},
                  {"timeout_s", b.settle.timeout_s}};
   if (b.probe_map) j["probes"] = probe_map_to_json(*b.probe_map);
+  if (b.setpoint_grid) j["setpoints"] = setpoint_grid_to_json(*b.setpoint_grid);
   if (b.write_verify)
     j["write_verify"] = {{"tolerance", b.write_verify->tolerance},
                          {"retries", b.write_verify->retries}};

@@ -14,6 +14,7 @@
 
 #include "core/device.hpp"
 #include "instruments/probe_map.hpp"
+#include "instruments/resistor_setpoints.hpp"
 
 namespace aeqlab::instruments {
 
@@ -110,6 +111,7 @@ struct BenchConfig {
   bool parameters_from_setpoints = false;
   std::optional<PlasticityEmulation> plasticity;  // `plasticity`: emulate relaxing elements
   std::optional<WriteVerify> write_verify;        // `write_verify`
+  std::optional<SetpointGrid> setpoint_grid;      // `setpoints`: the parts' taps
   SettleRule settle;
   nlohmann::json virtual_section = nlohmann::json::object();  // `virtual`: for aeqlab serve
 

@@ -320,9 +320,53 @@ void BenchDevice::do_write_parameters(std::span<const double> values) {
     require_in_range(p.group, values.subspan(at, p.group.count), "parameter");
     at += p.group.count;
   }
+  if (bench_.setpoint_grid) {
+    on_the_grid(values);
+    return;
+  }
   at = 0;
   for (const auto& p : bench_.parameter_setpoints) {
     stage(p, values.subspan(at, p.group.count));
+    at += p.group.count;
+  }
+}
+
+// Every set-point onto its part's grid, by the bench's stated rule (docs/pot-bench.md).
+void BenchDevice::on_the_grid(std::span<const double> values) {
+  const auto& grid = *bench_.setpoint_grid;
+  if (grids_.empty())
+    for (const auto& p : bench_.parameter_setpoints)
+      grids_.push_back(grid_values(grid, p.group.safe));
+  std::vector<double> snapped(values.begin(), values.end());
+  std::size_t at = 0, rounded = 0;
+  for (std::size_t k = 0; k < bench_.parameter_setpoints.size(); ++k) {
+    const auto& p = bench_.parameter_setpoints[k];
+    for (std::size_t i = 0; i < p.group.count; ++i, ++at) {
+      const double v = values[at], tap = nearest_tap(grids_[k], v);
+      if (std::abs(tap - v) <= grid.tolerance * std::abs(v)) continue;
+      if (grid.off_grid == SetpointGrid::OffGrid::refuse)
+        throw DeviceError(fmt::format(
+            "{}: parameter {}[{}]: {} {} is off the part's grid (nearest tap {}); the bench's "
+            "setpoints.off_grid is \"refuse\"",
+            bench_.name, p.group.name, i, v, p.group.unit, tap));
+      snapped[at] = tap;
+      ++rounded;
+    }
+  }
+  if (rounded > 0) {
+    if (!grid_rounding_logged_)
+      spdlog::info(
+          "{}: set-points off the parts' grid are rounded to the nearest tap "
+          "(setpoints.off_grid: \"round\")",
+          bench_.name);
+    grid_rounding_logged_ = true;
+    spdlog::debug("{}: {} of {} set-points rounded to the nearest tap", bench_.name, rounded,
+                  values.size());
+  }
+  tally_.rounded_setpoints += rounded;
+  at = 0;
+  for (const auto& p : bench_.parameter_setpoints) {
+    stage(p, std::span<const double>(snapped).subspan(at, p.group.count));
     at += p.group.count;
   }
 }

@@ -27,8 +27,9 @@ struct BenchTally {
   std::size_t round_trips = 0;  // all round trips, every instrument
   std::size_t settles = 0;
   std::size_t polls = 0;
-  double waited_seconds = 0.0;  // time spent in the settle rule's waits
-  std::size_t rewrites = 0;     // set-points written again after a read-back did not verify
+  double waited_seconds = 0.0;        // time spent in the settle rule's waits
+  std::size_t rewrites = 0;           // set-points written again after a read-back did not verify
+  std::size_t rounded_setpoints = 0;  // set-points rounded onto the parts' grid
 };
 
 class BenchDevice final : public Device {
@@ -69,6 +70,8 @@ class BenchDevice final : public Device {
   // Reads the set-points just written back and writes again those that did not take
   // (instruments/bench_verify.cpp).
   void verify(const std::vector<RoleState*>& written);
+  // The parameters' set-points onto the parts' grid (`setpoints`), then staged.
+  void on_the_grid(std::span<const double> values);
   void measure(const ChannelRole& role, std::span<double> out);
   // A set role's values as its instruments report them, or as last written where they cannot.
   void read_back(const ChannelRole& role, std::span<double> dest, const char* what);
@@ -84,7 +87,9 @@ class BenchDevice final : public Device {
   std::vector<std::unique_ptr<RoleState>> states_;  // one per set role
   std::vector<double> compliance_;
   std::vector<double> outputs_cache_;
-  std::vector<double> nodes_;  // the probe nodes' last reading
+  std::vector<double> nodes_;               // the probe nodes' last reading
+  std::vector<std::vector<double>> grids_;  // per set-point group: its taps (siemens)
+  bool grid_rounding_logged_ = false;
   bool outputs_valid_ = false;
   double hold_ = -1.0;  // last hold value written (-1: unknown)
   std::chrono::steady_clock::time_point last_flush_{};

@@ -62,7 +62,8 @@ class PotBench : public ProgramTest {
     return path;
   }
 
-  void train_both_ways(const std::string& rule, const std::string& transport) {
+  void train_both_ways(const std::string& rule, const std::string& transport,
+                       const std::function<void(nlohmann::json&)>& change = {}) {
     const std::string config = example("pots-" + rule + ".json").string();
     const std::vector<std::string> common = {"--set", "trainer.epochs=2", "--set",
                                              "session.detail=step"};
@@ -75,7 +76,7 @@ class PotBench : public ProgramTest {
     ASSERT_EQ(in_process.status, 0) << in_process.all();
 
     const std::string served = (tmp_ / "served.json").string();
-    ServedBench serve(tmp_.string(), {"--bench", bench_copy().string(), "--bench-out", served,
+    ServedBench serve(tmp_.string(), {"--bench", bench_copy(change).string(), "--bench-out", served,
                                       "--transport", transport});
     auto through = args("B");
     through.insert(through.end(), {"--bench", served});
@@ -116,6 +117,33 @@ TEST_F(PotBench, CoupledLearningOverPseudoTerminalsTrainsExactlyAsInProcess) {
 }
 TEST_F(PotBench, SpsaOverPseudoTerminalsTrainsExactlyAsInProcess) {
   train_both_ways("spsa", "serial");
+}
+
+// The bench puts every set-point on the parts' grid itself (256 taps spaced in conductance, as
+// the circuit's pots), rounding by its stated rule: the same taps as the part's own rounding.
+TEST_F(PotBench, SetpointsRoundedOntoTheGridByTheBenchTrainAsInProcess) {
+  train_both_ways("eqprop", "tcp", [](nlohmann::json& b) {
+    b["setpoints"] = {{"spacing", "conductance"}, {"taps", 256}, {"off_grid", "round"}};
+  });
+}
+
+// With "refuse", the first step's off-grid values stop the run, naming the element.
+TEST_F(PotBench, OffGridSetpointsAreRefusedNamingTheElementWhenTheBenchSaysSo) {
+  const auto bench = bench_copy([](nlohmann::json& b) {
+    b["setpoints"] = {{"spacing", "conductance"}, {"taps", 256}, {"off_grid", "refuse"}};
+  });
+  const std::string served = (tmp_ / "served.json").string();
+  ServedBench serve(tmp_.string(), {"--bench", bench.string(), "--bench-out", served});
+  const auto r = run({"train", "--config", example("pots-eqprop.json").string(), "--bench", served,
+                      "--set", "trainer.epochs=1", "--out", (tmp_ / "S").string()});
+  const auto tally = serve.stop();
+  EXPECT_EQ(r.status, 1) << r.all();
+  const auto summary = nlohmann::json::parse(read_file(tmp_ / "S" / "summary.json"));
+  EXPECT_EQ(summary["status"], "failed");
+  const std::string reason = summary.value("reason", "");
+  EXPECT_NE(reason.find("is off the part's grid"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("parameter W1["), std::string::npos) << reason;
+  EXPECT_EQ(tally["out_of_range"].get<std::uint64_t>(), 0u) << tally.dump();
 }
 
 // A bench that measures no probes cannot serve EqProp, and says which roles would give them,
