@@ -53,6 +53,9 @@ enum class ProbeLaw { identity, half_square };
 struct ProbeDescription {
   std::string unit;  // of the measured probe, e.g. "V"
   ProbeLaw law = ProbeLaw::identity;
+  // Without local probes: what the device would need for them, for the refusal of a rule that
+  // contrasts probes (a bench names the roles it does not map). Empty: nothing to add.
+  std::string missing = {};
 };
 
 // Who answered for the device: an instrument's name, its identity string (*IDN?) and address.

@@ -13,7 +13,9 @@ void require_settable_device(const char* algorithm, const DeviceDescription& d, 
   const auto& c = d.capabilities;
   std::vector<std::string> missing;
   if (!c.settable_parameters) missing.push_back("no settable parameters");
-  if (needs_probes && !c.local_probes) missing.push_back("no local probes");
+  if (needs_probes && !c.local_probes)
+    missing.push_back(d.probes.missing.empty() ? "no local probes"
+                                               : "no local probes (" + d.probes.missing + ")");
   if (!c.parameter_readback) missing.push_back("no parameter readback");
   if (missing.empty()) return;
   std::string lacks;

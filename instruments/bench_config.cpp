@@ -8,6 +8,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "instruments/bench_options.hpp"
 #include "instruments/bench_roles.hpp"
 
 namespace aeqlab::instruments {
@@ -16,7 +17,8 @@ using nlohmann::json;
 
 namespace {
 
-const std::set<std::string> kTop = {"name", "instruments", "channels", "settle", "virtual"};
+const std::set<std::string> kTop = {"name",   "instruments", "channels",     "settle",   "virtual",
+                                    "probes", "plasticity",  "write_verify", "setpoints"};
 const std::set<std::string> kInstrument = {"name",         "profile",          "address",
                                            "timeout_s",    "retries",          "reconnects",
                                            "check_errors", "reconnect_delay_s"};
@@ -266,7 +268,12 @@ void parse_channels(const json& ch, const std::string& source, BenchConfig& b) {
             throw ConfigError(fmt::format("{}.{}: missing key", where, other.key));
       }
     }
-    if (is_list(row)) {
+    if (row.role == BenchRole::parameters && !parent->contains(row.key) &&
+        parent->contains("parameter_setpoints")) {
+      // Programmable resistors: the parameters are the set-points themselves.
+      set_groups(b, row, parse_roles(*parent, "parameter_setpoints", where, b, false));
+      b.parameters_from_setpoints = true;
+    } else if (is_list(row)) {
       set_groups(b, row, parse_roles(*parent, row.key, where, b, row.with_compliance));
     } else if (parent->contains(row.key)) {
       set_groups(b, row,
@@ -284,6 +291,12 @@ void parse_channels(const json& ch, const std::string& source, BenchConfig& b) {
       check_role(b, row, source);
   }
   for (const BenchRoleRow* w : waiting) check_role(b, *w, source);
+}
+
+bool is_parameter_group(const BenchConfig& b, const ChannelRole* r) {
+  for (const auto& p : b.parameters)
+    if (&p == r) return true;
+  return false;
 }
 
 }  // namespace
@@ -382,13 +395,15 @@ BenchConfig parse_bench(const json& j, const std::string& source) {
     b.instruments.push_back(std::move(c));
   }
 
+  if (j.contains("probes")) b.probe_map = parse_probe_map(j.at("probes"), source + ".probes");
   const std::string cw = source + ".channels";
   if (!j.contains("channels")) throw ConfigError(cw + ": missing key (the channel map)");
   parse_channels(j.at("channels"), source, b);
 
   // One physical channel, one role: two roles on one wire would fight.
   std::map<std::pair<std::string, int>, std::string> owner;
-  for (const ChannelRole* r : b.roles())
+  for (const ChannelRole* r : b.roles()) {
+    if (b.parameters_from_setpoints && is_parameter_group(b, r)) continue;
     for (const auto& span : r->map)
       for (int c : span.channels) {
         auto [it, fresh] = owner.emplace(std::make_pair(span.instrument, c), r->group.name);
@@ -398,6 +413,8 @@ BenchConfig parse_bench(const json& j, const std::string& source) {
                           "\"{}\" and \"{}\"",
                           cw, c, span.instrument, it->second, r->group.name));
       }
+  }
+  check_probes(j, b, source);
 
   if (j.contains("settle")) {
     const std::string w = source + ".settle";
@@ -410,6 +427,15 @@ BenchConfig parse_bench(const json& j, const std::string& source) {
     b.settle.timeout_s = number(s, "timeout_s", b.settle.timeout_s, w);
     if (!(b.settle.timeout_s > 0)) throw ConfigError(w + ".timeout_s: must be > 0");
   }
+  if (j.contains("plasticity")) b.plasticity = parse_plasticity(j.at("plasticity"), b, source);
+  if (j.contains("setpoints")) {
+    if (b.parameter_setpoints.empty())
+      throw ConfigError(source + ".setpoints: the bench maps no channels.parameter_setpoints");
+    for (const auto& p : b.parameter_setpoints)
+      b.setpoint_grid = parse_setpoint_grid(j.at("setpoints"), p.group.safe, source + ".setpoints");
+  }
+  if (j.contains("write_verify"))
+    b.write_verify = parse_write_verify(j.at("write_verify"), b, source);
   if (j.contains("virtual")) {
     require_object(j.at("virtual"), source + ".virtual");
     b.virtual_section = j.at("virtual");
@@ -473,6 +499,7 @@ json bench_to_json(const BenchConfig& b) {
                                 {"check_errors", i.check_errors}});
   json ch = json::object();
   for (const auto& row : bench_roles()) {
+    if (row.role == BenchRole::parameters && b.parameters_from_setpoints) continue;
     const auto groups = groups_of(b, row);
     json value;
     if (is_list(row)) {
@@ -494,6 +521,15 @@ json bench_to_json(const BenchConfig& b) {
                  {"tolerance", b.settle.tolerance},
                  {"poll_interval_s", b.settle.poll_interval_s},
                  {"timeout_s", b.settle.timeout_s}};
+  if (b.probe_map) j["probes"] = probe_map_to_json(*b.probe_map);
+  if (b.setpoint_grid) j["setpoints"] = setpoint_grid_to_json(*b.setpoint_grid);
+  if (b.write_verify)
+    j["write_verify"] = {{"tolerance", b.write_verify->tolerance},
+                         {"retries", b.write_verify->retries}};
+  if (b.plasticity)
+    j["plasticity"] = {{"compliance", b.plasticity->compliance},
+                       {"rounds", b.plasticity->rounds},
+                       {"tolerance", b.plasticity->tolerance}};
   if (!b.virtual_section.empty()) j["virtual"] = b.virtual_section;
   return j;
 }

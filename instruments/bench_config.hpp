@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/device.hpp"
+#include "instruments/probe_map.hpp"
+#include "instruments/resistor_setpoints.hpp"
 
 namespace aeqlab::instruments {
 
@@ -62,6 +64,24 @@ struct SettleRule {
   double timeout_s = 10.0;
 };
 
+// AEqprop on programmable resistors by emulated plasticity (docs/pot-bench.md): after each settle
+// the bench itself moves every element by its law, g <- clamp(u - eps law(probe)), with knobs u
+// the bench holds, so the agnostic AEqprop trainer runs unchanged on parts that do not relax.
+struct PlasticityEmulation {
+  std::vector<double> compliance;  // eps per parameter group (one number: all of them)
+  std::size_t rounds = 1;          // moves per settle (1: slow conductances, as the circuit's
+                                   // parameter_steps 1); more stop early once stable
+  double tolerance = 0.0;          // a move below this (in the parameters' unit) is stable
+};
+
+// Write-verify for parts that can be read (docs/pot-bench.md): after each write of the parameter
+// set-points the bench reads them back; a part further than `tolerance` from what was written is
+// written again, up to `retries` times, then the run stops (safe state) naming the element.
+struct WriteVerify {
+  double tolerance = 0.0;  // in the parameters' unit (half a tap accepts the part's rounding)
+  int retries = 2;
+};
+
 struct BenchConfig {
   std::string name;  // the device's model in logs and sessions
   std::vector<InstrumentConfig> instruments;
@@ -79,6 +99,19 @@ struct BenchConfig {
   std::vector<ChannelRole> parameter_setpoints;
   std::optional<ChannelRole> homeostat;   // one channel: 1 = hold parameters, 0 = free
   std::optional<ChannelRole> compliance;  // one channel per parameter group
+  // Local probes (docs/pot-bench.md): a measured channel per element, probes[k] for
+  // parameters[k]; or the nodes measured once, each element's probe the difference of its ends as
+  // `probe_map` (the file's `probes` section) lays them out. `probe_map` also declares the law.
+  std::vector<ChannelRole> probes;
+  std::optional<ChannelRole> probe_nodes;
+  std::optional<ProbeMap> probe_map;
+  // A bench of programmable resistors may leave out `channels.parameters`: its parameters are
+  // then its set-points, read back from the parts where their profile can (the resistance they
+  // report), otherwise as last written.
+  bool parameters_from_setpoints = false;
+  std::optional<PlasticityEmulation> plasticity;  // `plasticity`: emulate relaxing elements
+  std::optional<WriteVerify> write_verify;        // `write_verify`
+  std::optional<SetpointGrid> setpoint_grid;      // `setpoints`: the parts' taps
   SettleRule settle;
   nlohmann::json virtual_section = nlohmann::json::object();  // `virtual`: for aeqlab serve
 

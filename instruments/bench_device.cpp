@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/safe_range.hpp"
 #include "drivers/errors.hpp"
+#include "instruments/bench_role_state.hpp"
 #include "instruments/bench_roles.hpp"
 #include "instruments/crew.hpp"
 #include "instruments/instrument.hpp"
@@ -21,29 +22,6 @@ namespace aeqlab::instruments {
 
 using Clock = std::chrono::steady_clock;
 constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
-
-// A set role's channels on each instrument, what was last written there, and what waits to go.
-struct BenchDevice::RoleState {
-  const ChannelRole* role = nullptr;
-  struct Part {
-    std::size_t instrument = 0;
-    std::vector<int> channels;
-    std::size_t offset = 0;  // into the role's flat values
-  };
-  std::vector<Part> parts;
-  std::vector<double> last;  // last written (NaN = unknown)
-  std::vector<double> staged;
-  bool pending = false;
-};
-
-template <class F>
-auto BenchDevice::on_the_wire(const char* what, F&& f) {
-  try {
-    return f();
-  } catch (const drivers::TransportError& e) {
-    throw DeviceError(fmt::format("{}: {} failed: {}", bench_.name, what, e.what()));
-  }
-}
 
 namespace {
 
@@ -64,7 +42,9 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
   std::map<std::string, Profile> profiles;
   for (const auto& i : bench_.instruments)
     if (!profiles.count(i.profile)) profiles.emplace(i.profile, load_profile(i.profile));
-  for (const auto& row : bench_roles())
+  for (const auto& row : bench_roles()) {
+    // Parameters that are their set-points are read back by the set-point commands.
+    if (row.role == BenchRole::parameters && bench_.parameters_from_setpoints) continue;
     for (const ChannelRole* r : groups_of(bench_, row)) {
       const bool measured = row.direction == RoleDirection::measured;
       for (const auto& span : r->map) {
@@ -81,6 +61,7 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
                           bench_.name, r->group.name, span.instrument, p.name));
       }
     }
+  }
 
   // Connect to everything at once: a bench of twenty instruments should not take twenty
   // connect timeouts to report the one that is off.
@@ -123,7 +104,13 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
   // A role that gives the device a capability (the homeostat switch, the compliance channel,
   // parameter set-points) declares it when the bench has it.
   for (const auto& row : bench_roles())
-    if (row.capability) caps.*row.capability = !groups_of(bench_, row).empty();
+    if (row.capability) caps.*row.capability |= !groups_of(bench_, row).empty();
+  if (bench_.probe_map)
+    description_.probes = {bench_.probe_map->unit, bench_.probe_map->law, ""};
+  else
+    description_.probes.missing =
+        "the bench measures none: map channels.probe_nodes (node voltages) or channels.probes "
+        "(a channel per element) and declare their law in \"probes\"";
   for (const auto& p : bench_.parameters) compliance_.push_back(p.compliance);
 
   // Set roles remember what their channels hold, read back where the profile can, so a ramp
@@ -262,13 +249,17 @@ void BenchDevice::flush() {
                       }});
     crew_->run(std::move(jobs));
   });
+  std::vector<RoleState*> setpoints;
   for (auto& s : states_)
     if (s->pending) {
       s->last = s->staged;
       s->pending = false;
+      for (const auto& p : bench_.parameter_setpoints)
+        if (s->role == &p) setpoints.push_back(s.get());
     }
   count_round_trips_since(before);
   ++tally_.flushes;
+  if (bench_.write_verify && !setpoints.empty()) verify(setpoints);
   last_flush_ = Clock::now();
 }
 
@@ -329,9 +320,53 @@ void BenchDevice::do_write_parameters(std::span<const double> values) {
     require_in_range(p.group, values.subspan(at, p.group.count), "parameter");
     at += p.group.count;
   }
+  if (bench_.setpoint_grid) {
+    on_the_grid(values);
+    return;
+  }
   at = 0;
   for (const auto& p : bench_.parameter_setpoints) {
     stage(p, values.subspan(at, p.group.count));
+    at += p.group.count;
+  }
+}
+
+// Every set-point onto its part's grid, by the bench's stated rule (docs/pot-bench.md).
+void BenchDevice::on_the_grid(std::span<const double> values) {
+  const auto& grid = *bench_.setpoint_grid;
+  if (grids_.empty())
+    for (const auto& p : bench_.parameter_setpoints)
+      grids_.push_back(grid_values(grid, p.group.safe));
+  std::vector<double> snapped(values.begin(), values.end());
+  std::size_t at = 0, rounded = 0;
+  for (std::size_t k = 0; k < bench_.parameter_setpoints.size(); ++k) {
+    const auto& p = bench_.parameter_setpoints[k];
+    for (std::size_t i = 0; i < p.group.count; ++i, ++at) {
+      const double v = values[at], tap = nearest_tap(grids_[k], v);
+      if (std::abs(tap - v) <= grid.tolerance * std::abs(v)) continue;
+      if (grid.off_grid == SetpointGrid::OffGrid::refuse)
+        throw DeviceError(fmt::format(
+            "{}: parameter {}[{}]: {} {} is off the part's grid (nearest tap {}); the bench's "
+            "setpoints.off_grid is \"refuse\"",
+            bench_.name, p.group.name, i, v, p.group.unit, tap));
+      snapped[at] = tap;
+      ++rounded;
+    }
+  }
+  if (rounded > 0) {
+    if (!grid_rounding_logged_)
+      spdlog::info(
+          "{}: set-points off the parts' grid are rounded to the nearest tap "
+          "(setpoints.off_grid: \"round\")",
+          bench_.name);
+    grid_rounding_logged_ = true;
+    spdlog::debug("{}: {} of {} set-points rounded to the nearest tap", bench_.name, rounded,
+                  values.size());
+  }
+  tally_.rounded_setpoints += rounded;
+  at = 0;
+  for (const auto& p : bench_.parameter_setpoints) {
+    stage(p, std::span<const double>(snapped).subspan(at, p.group.count));
     at += p.group.count;
   }
 }
@@ -343,29 +378,39 @@ void BenchDevice::do_set_compliance(std::size_t group, double compliance) {
   stage(*bench_.compliance, compliance_);
 }
 
+void BenchDevice::read_back(const ChannelRole& role, std::span<double> dest, const char* what) {
+  auto& s = state_of(role);
+  const bool readable = std::all_of(s.parts.begin(), s.parts.end(), [&](const RoleState::Part& p) {
+    return instruments_[p.instrument]->can_read_setpoints();
+  });
+  if (readable) {
+    const auto before = round_trips_now();
+    on_the_wire(fmt::format("reading the {} back", what).c_str(), [&] {
+      std::map<std::size_t, std::vector<const RoleState::Part*>> by_instrument;
+      for (const auto& p : s.parts) by_instrument[p.instrument].push_back(&p);
+      std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
+      for (auto& [i, parts] : by_instrument)
+        jobs.push_back({i, [this, dest, i = i, parts = parts] {
+                          for (const auto* p : parts)
+                            instruments_[i]->read_setpoints(
+                                p->channels, dest.subspan(p->offset, p->channels.size()));
+                        }});
+      crew_->run(std::move(jobs));
+    });
+    count_round_trips_since(before);
+    return;
+  }
+  if (std::any_of(s.last.begin(), s.last.end(), [](double v) { return std::isnan(v); }))
+    throw DeviceError(fmt::format("{}: the {} \"{}\" cannot be read back and have not been set yet",
+                                  bench_.name, what, role.group.name));
+  std::copy(s.last.begin(), s.last.end(), dest.begin());
+}
+
 void BenchDevice::do_read_knobs(std::span<double> out) {
   flush();
   std::size_t at = 0;
   for (const auto& k : bench_.knobs) {
-    auto& s = state_of(k);
-    const bool readable = std::all_of(
-        s.parts.begin(), s.parts.end(),
-        [&](const RoleState::Part& p) { return instruments_[p.instrument]->can_read_setpoints(); });
-    auto dest = out.subspan(at, k.group.count);
-    if (readable) {
-      on_the_wire("reading the knobs", [&] {
-        for (const auto& p : s.parts)
-          instruments_[p.instrument]->read_setpoints(p.channels,
-                                                     dest.subspan(p.offset, p.channels.size()));
-      });
-    } else {
-      if (std::any_of(s.last.begin(), s.last.end(), [](double v) { return std::isnan(v); }))
-        throw DeviceError(
-            fmt::format("{}: the knobs \"{}\" cannot be read back and have not been "
-                        "set yet",
-                        bench_.name, k.group.name));
-      std::copy(s.last.begin(), s.last.end(), dest.begin());
-    }
+    read_back(k, out.subspan(at, k.group.count), "knobs");
     at += k.group.count;
   }
 }
@@ -373,7 +418,32 @@ void BenchDevice::do_read_knobs(std::span<double> out) {
 void BenchDevice::do_read_parameters(std::span<double> out) {
   flush();
   std::size_t at = 0;
+  if (bench_.parameters_from_setpoints) {
+    for (const auto& p : bench_.parameter_setpoints) {
+      read_back(p, out.subspan(at, p.group.count), "parameters");
+      at += p.group.count;
+    }
+    return;
+  }
   for (const auto& p : bench_.parameters) {
+    measure(p, out.subspan(at, p.group.count));
+    at += p.group.count;
+  }
+}
+
+void BenchDevice::do_read_probes(std::span<double> out) {
+  flush();
+  if (bench_.probe_nodes) {
+    // The nodes once (one scan per instrument, all at once), then each element's difference.
+    nodes_.resize(bench_.probe_nodes->group.count);
+    measure(*bench_.probe_nodes, nodes_);
+    const auto& inputs = state_of(bench_.inputs).last;
+    probes_from_nodes(*bench_.probe_map, nodes_, inputs, out);
+    return;
+  }
+  // A channel per element: every group's scan at once, instrument by instrument.
+  std::size_t at = 0;
+  for (const auto& p : bench_.probes) {
     measure(p, out.subspan(at, p.group.count));
     at += p.group.count;
   }

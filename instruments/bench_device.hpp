@@ -27,7 +27,9 @@ struct BenchTally {
   std::size_t round_trips = 0;  // all round trips, every instrument
   std::size_t settles = 0;
   std::size_t polls = 0;
-  double waited_seconds = 0.0;  // time spent in the settle rule's waits
+  double waited_seconds = 0.0;        // time spent in the settle rule's waits
+  std::size_t rewrites = 0;           // set-points written again after a read-back did not verify
+  std::size_t rounded_setpoints = 0;  // set-points rounded onto the parts' grid
 };
 
 class BenchDevice final : public Device {
@@ -52,6 +54,8 @@ class BenchDevice final : public Device {
   void do_read_knobs(std::span<double> out) override;
   void do_read_parameters(std::span<double> out) override;
   void do_read_outputs(std::span<double> out) override;
+  // Local probes: the nodes measured once and differenced, or a channel per element.
+  void do_read_probes(std::span<double> out) override;
   // The settle rule: a wait after the last flush, then polls until the outputs agree.
   SettleReport do_settle() override;
   SettleReport do_settle_homeostatic() override;
@@ -63,7 +67,14 @@ class BenchDevice final : public Device {
   RoleState& state_of(const ChannelRole& role);
   void stage(const ChannelRole& role, std::span<const double> values);
   void flush();
+  // Reads the set-points just written back and writes again those that did not take
+  // (instruments/bench_verify.cpp).
+  void verify(const std::vector<RoleState*>& written);
+  // The parameters' set-points onto the parts' grid (`setpoints`), then staged.
+  void on_the_grid(std::span<const double> values);
   void measure(const ChannelRole& role, std::span<double> out);
+  // A set role's values as its instruments report them, or as last written where they cannot.
+  void read_back(const ChannelRole& role, std::span<double> dest, const char* what);
   SettleReport settle_with(bool hold);
   std::vector<std::size_t> round_trips_now() const;
   void count_round_trips_since(const std::vector<std::size_t>& before);
@@ -76,6 +87,9 @@ class BenchDevice final : public Device {
   std::vector<std::unique_ptr<RoleState>> states_;  // one per set role
   std::vector<double> compliance_;
   std::vector<double> outputs_cache_;
+  std::vector<double> nodes_;               // the probe nodes' last reading
+  std::vector<std::vector<double>> grids_;  // per set-point group: its taps (siemens)
+  bool grid_rounding_logged_ = false;
   bool outputs_valid_ = false;
   double hold_ = -1.0;  // last hold value written (-1: unknown)
   std::chrono::steady_clock::time_point last_flush_{};

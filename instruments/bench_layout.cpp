@@ -47,7 +47,7 @@ const VirtualInstrument kInstruments[] = {
     {"dac_inputs", "aeqlab-vdac", false},     {"dac_nudge", "aeqlab-vdac", false},
     {"adc_outputs", "aeqlab-vadc", false},    {"dac_knobs", "aeqlab-vdac", true},
     {"adc_parameters", "aeqlab-vadc", true},  {"dac_control", "aeqlab-vdac", false},
-    {"vres_parameters", "aeqlab-vres", true},
+    {"vres_parameters", "aeqlab-vres", true}, {"adc_probes", "aeqlab-vadc", true},
 };
 
 // Lays groups back to back over instruments "<prefix>_1", "<prefix>_2", ... of `per` channels:
@@ -94,9 +94,12 @@ BenchConfig virtual_bench_layout(const DeviceDescription& d, std::size_t channel
     const auto& row = rows[i];
     if (row.layout_on_request) {
       if (!settable_parameters) continue;
-      if (row.capability && !(d.capabilities.*row.capability))
+      // Set-points asked for must be possible; probes are laid where the device has them.
+      if (row.capability && !(d.capabilities.*row.capability)) {
+        if (row.direction == RoleDirection::measured) continue;
         throw std::invalid_argument(
             fmt::format("virtual_bench_layout: {} {}", d.model, row.lacking));
+      }
     }
     groups[i] = row.for_device(d);
   }
@@ -134,6 +137,15 @@ BenchConfig virtual_bench_layout(const DeviceDescription& d, std::size_t channel
     set_groups(b, row, std::move(laid[i]));
   }
 
+  if (!b.probes.empty()) b.probe_map = ProbeMap{d.probes.law, d.probes.unit, {}, {}, 0};
+  if (settable_parameters && d.knobs.empty()) {
+    // Programmable resistors with nothing to relax them: the parameters are the set-points, read
+    // back from the array, and need no ADC of their own.
+    b.parameters = b.parameter_setpoints;
+    b.parameters_from_setpoints = true;
+    std::erase_if(b.instruments,
+                  [](const InstrumentConfig& i) { return i.name.rfind("adc_parameters", 0) == 0; });
+  }
   b.settle.wait_s = 0.0;
   b.settle.stable_reads = 2;
   b.settle.tolerance = 1e-9;

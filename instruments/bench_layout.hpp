@@ -19,7 +19,10 @@ namespace aeqlab::instruments {
 //   dac_control           homeostat on 1 (native homeostasis), compliance per group on 2..
 //                         (adjustable compliance); absent when the device has neither
 //   vres_parameters_1..   parameter setpoints, only with `settable_parameters` (and the device's
-//                         capability)
+//                         capability); a device without knobs then has no adc_parameters: its
+//                         parameters are the set-points, read back from the array
+//   adc_probes_1..        a probe channel per element, with `settable_parameters` when the
+//                         device has local probes
 BenchConfig virtual_bench_layout(const DeviceDescription& device,
                                  std::size_t channels_per_instrument = 65536,
                                  bool settable_parameters = false);

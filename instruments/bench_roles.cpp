@@ -63,6 +63,24 @@ std::vector<ChannelGroup> compliance_of(const DeviceDescription& d) {
   return {{"compliance", d.parameters.size(), "", {0.0, std::max(1.0, 10 * largest)}, smallest}};
 }
 
+// A probe per element, in the parameter groups' shape. Its range is the widest voltage across an
+// element the outputs' range allows (a passive network's node voltages lie within it).
+std::vector<ChannelGroup> probes_of(const DeviceDescription& d) {
+  if (!d.capabilities.local_probes) return {};
+  const double width = d.outputs.safe.high - d.outputs.safe.low;
+  std::vector<ChannelGroup> groups;
+  for (const auto& p : d.parameters)
+    groups.push_back(
+        {"p_" + p.channels.name, p.channels.count, d.probes.unit, {-width, width}, 0.0});
+  return groups;
+}
+
+// The node form needs the circuit's layer description, which a description does not carry: a
+// virtual layout gives a channel per element instead (channels.probes).
+std::vector<ChannelGroup> probe_nodes_of(const DeviceDescription&) {
+  return {};
+}
+
 // The compliance channel must be able to hold every compliance the parameters declare.
 void compliances_in_range(const BenchConfig& b, const std::string& where) {
   for (std::size_t k = 0; k < b.parameters.size(); ++k)
@@ -125,6 +143,8 @@ const BenchRoleRow kRoles[] = {
      .count_why = "it drives parameters[{0}], which has {1}",
      .groups_why =
          "{0}: {1} knob group(s) for {2} parameter group(s); knobs[k] drives parameters[k]",
+     // None on a bench of programmable resistors: its parameters are set, not relaxed.
+     .may_be_empty = true,
      .written_when_empty = true,
      .for_device = knobs_of,
      .layout_instrument = "dac_knobs",
@@ -179,6 +199,33 @@ const BenchRoleRow kRoles[] = {
      .device_unit = "parameter groups",
      .layout_instrument = "dac_control",
      .layout_holds = true},
+    // Measured, so they stage nothing; last, so the parameters they follow are read first.
+    {.role = R::probes,
+     .key = "probes",
+     .field = &BenchConfig::probes,
+     .direction = D::measured,
+     .default_name = "probes",
+     .count = C::as_parameters,
+     .count_why = "one probe per element of parameters[{0}], which has {1}",
+     .groups_why = "{0}.probes: {1} group(s) for {2} parameter group(s); probes[k] measures "
+                   "parameters[k]",
+     .may_be_empty = true,
+     .capability = &Capabilities::local_probes,
+     .lacking = "has no local probes",
+     .for_device = probes_of,
+     .layout_instrument = "adc_probes",
+     .layout_on_request = true},
+    {.role = R::probe_nodes,
+     .key = "probe_nodes",
+     .field = &BenchConfig::probe_nodes,
+     .direction = D::measured,
+     .default_name = "nodes",
+     .capability = &Capabilities::local_probes,
+     .lacking = "has no local probes",
+     .for_device = probe_nodes_of,
+     .device_unit = "nodes",
+     .layout_instrument = "adc_probes",
+     .layout_on_request = true},
 };
 
 }  // namespace

@@ -29,6 +29,8 @@ enum class BenchRole {
   parameter_setpoints,
   homeostat,
   compliance,
+  probes,
+  probe_nodes,
 };
 
 // Set: the bench writes the channels (a DAC, a switch, a resistor array). Measured: it reads them

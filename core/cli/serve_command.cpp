@@ -193,7 +193,11 @@ int serve(const ServeOptions& o) {
   if (o.bench.empty()) {
     // The layout waits the virtual settle time before it polls, so a bench written out with
     // --bench-out reads equilibria, not transients; --set settle.* says otherwise.
-    json laid = instruments::bench_to_json(instruments::virtual_bench_layout(device->describe()));
+    // A device whose parameters are only set (digital potentiometers) is laid out as a resistor
+    // array with its probes (docs/pot-bench.md).
+    const auto& d = device->describe();
+    const bool pots = d.knobs.empty() && d.capabilities.settable_parameters;
+    json laid = instruments::bench_to_json(instruments::virtual_bench_layout(d, 65536, pots));
     laid["settle"]["wait_s"] = options.settle_s;
     merge_config(laid, l.overrides);
     l.bench = instruments::parse_bench(laid, l.source);

@@ -20,7 +20,7 @@ namespace aeqlab::sim {
 // A misbehaviour injected into one instrument, for rehearsing faults.
 struct VirtualFault {
   std::string instrument;
-  std::string kind;       // "no_reply", "garbled", "disconnect", "error"
+  std::string kind;       // "no_reply", "garbled", "disconnect", "error", "no_verify"
   std::size_t after = 0;  // messages the instrument answers normally first
   std::size_t count = 1;  // messages affected (0 = every one from then on)
   int code = -300;        // for "error": the entry pushed into the error queue

@@ -67,8 +67,9 @@ const VirtualFault* VirtualInstrument::fault_for_next_message() {
   return nullptr;
 }
 
-std::vector<std::string> VirtualInstrument::process(std::string_view message,
-                                                    Clock::time_point now) {
+std::vector<std::string> VirtualInstrument::process(std::string_view message, Clock::time_point now,
+                                                    bool writes_fail) {
+  writes_fail_ = writes_fail;
   std::vector<std::string> replies;
   for (const auto command : scpi::split_commands(message)) {
     try {
@@ -173,7 +174,7 @@ void VirtualInstrument::set_level(const Params& p, Clock::time_point now,
   const double v = scpi::parse_number(p[0]);
   const auto ch = channels(p[1]);
   const std::vector<double> values(ch.size(), v);
-  physics_.set(index_, ch, values, now);
+  if (!writes_fail_) physics_.set(index_, ch, values, now);
 }
 
 void VirtualInstrument::set_list(const Params& p, Clock::time_point now,
@@ -193,7 +194,7 @@ void VirtualInstrument::set_list(const Params& p, Clock::time_point now,
     if (p[i].empty()) throw scpi::Error(-109, fmt::format("Missing parameter; value {}", i + 1));
     values[i] = scpi::parse_number(p[i]);
   }
-  physics_.set(index_, ch, values, now);
+  if (!writes_fail_) physics_.set(index_, ch, values, now);
 }
 
 void VirtualInstrument::set_block(const Params& p, Clock::time_point now,
@@ -205,7 +206,7 @@ void VirtualInstrument::set_block(const Params& p, Clock::time_point now,
     throw scpi::Error(-160, fmt::format("Block data error; {} bytes for {} channels (expected {} "
                                         "float64 little-endian values)",
                                         payload.size(), ch.size(), ch.size()));
-  physics_.set(index_, ch, scpi::unpack_f64le(payload), now);
+  if (!writes_fail_) physics_.set(index_, ch, scpi::unpack_f64le(payload), now);
 }
 
 void VirtualInstrument::level_query(const Params& p, Clock::time_point,

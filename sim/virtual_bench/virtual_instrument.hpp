@@ -33,7 +33,10 @@ class VirtualInstrument {
 
   // Carries out every command of `message` in order; returns one line per answered query, each
   // ending "\n". An error in one command is queued and the rest still run.
-  std::vector<std::string> process(std::string_view message, Clock::time_point now);
+  // With `writes_fail`, set commands are accepted without error but change nothing: a part that
+  // did not take its write (the "no_verify" fault), which only a read-back can tell.
+  std::vector<std::string> process(std::string_view message, Clock::time_point now,
+                                   bool writes_fail = false);
 
   void push_error(int code, const std::string& text);
 
@@ -76,6 +79,7 @@ class VirtualInstrument {
   VirtualPhysics& physics_;
   std::vector<VirtualFault> faults_;
   std::size_t received_ = 0;
+  bool writes_fail_ = false;
   std::deque<std::pair<int, std::string>> errors_;
   std::vector<Entry> table_;
 };

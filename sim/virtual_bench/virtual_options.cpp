@@ -18,7 +18,8 @@ const std::set<std::string> kKeys = {"latency_ms", "settle_ms", "noise", "dac_bi
                                      "adc_bits",   "seed",      "bind",  "tcp",
                                      "pty",        "faults",    "device"};
 const std::set<std::string> kFaultKeys = {"instrument", "kind", "after", "count", "code", "text"};
-const std::set<std::string> kFaultKinds = {"no_reply", "garbled", "disconnect", "error"};
+const std::set<std::string> kFaultKinds = {"no_reply", "garbled", "disconnect", "error",
+                                           "no_verify"};
 
 std::string joined(const std::set<std::string>& names) {
   std::string out;

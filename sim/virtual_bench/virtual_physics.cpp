@@ -45,6 +45,10 @@ bool present(const ChannelRole& role) {
   return !role.map.empty() || role.group.count > 0;
 }
 
+unsigned bit(BenchRole kind) {
+  return 1u << static_cast<unsigned>(kind);
+}
+
 double seconds(VirtualPhysics::Clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
@@ -53,7 +57,7 @@ double seconds(VirtualPhysics::Clock::duration d) {
 
 VirtualPhysics::VirtualPhysics(Device& device, const BenchConfig& bench,
                                const VirtualOptions& options)
-    : device_(device), options_(options), rng_(options.seed) {
+    : device_(device), options_(options), probe_map_(bench.probe_map), rng_(options.seed) {
   std::map<std::string, std::size_t> by_name;
   for (const auto& ic : bench.instruments) {
     const auto kind = virtual_instrument_kind(ic.profile);
@@ -73,12 +77,15 @@ VirtualPhysics::VirtualPhysics(Device& device, const BenchConfig& bench,
   // Every role of the bench, in table order; a list's groups index into the device's flat knob
   // or parameter values.
   for (const auto& row : instruments::bench_roles()) {
+    // Parameters that are their set-points have no channels of their own.
+    if (row.role == BenchRole::parameters && bench.parameters_from_setpoints) continue;
     const auto groups = instruments::groups_of(bench, row);
     const bool list = instruments::is_list(row);
     std::size_t offset = 0;
     for (std::size_t k = 0; k < groups.size(); ++k) {
       if (row.required && !present(*groups[k])) continue;
       if (row.role == BenchRole::homeostat) homeostat_role_ = roles_.size();
+      if (row.role == BenchRole::inputs) inputs_role_ = roles_.size();
       add_role(row, *groups[k],
                instruments::role_label(row, list ? std::optional<std::size_t>(k) : std::nullopt),
                offset);
@@ -179,6 +186,15 @@ void VirtualPhysics::check_against_device(const BenchConfig& bench) const {
     if (row.capability && !(d.capabilities.*row.capability))
       throw ConfigError(fmt::format("{}: the physics ({}) {}", instruments::role_label(row),
                                     d.model, row.lacking));
+    if (row.role == BenchRole::parameters && bench.parameters_from_setpoints) continue;
+    if (row.role == BenchRole::probe_nodes) {
+      // The nodes are as many as the layer description says; its elements must be the device's.
+      if (bench.probe_map && bench.probe_map->elements.size() != d.parameter_count())
+        throw ConfigError(
+            fmt::format("probes.layered: {} elements, but the physics ({}) has {} parameters",
+                        bench.probe_map->elements.size(), d.model, d.parameter_count()));
+      continue;
+    }
     const auto expected = row.for_device(d);
     if (!list) {
       same(instruments::role_label(row), *given.front(),
@@ -232,7 +248,7 @@ void VirtualPhysics::set(std::size_t instrument, std::span<const int> channels,
     // outputs ramp: snapshotting a parameter readback of 200,000 channels at every change would
     // cost the simulated bench more than the settle it models (parameters read mid-settle show
     // the new equilibrium).
-    refresh_targets(true, false);
+    refresh_targets(bit(BenchRole::outputs));
     for (auto& role : roles_) {
       if (!role.measured) continue;
       if (role.kind != BenchRole::outputs) {
@@ -270,7 +286,8 @@ std::vector<double> VirtualPhysics::setpoints(std::size_t instrument,
                                               std::span<const int> channels) {
   const Instrument& ins = instruments_[instrument];
   std::vector<double> out(channels.size());
-  bool knobs_read = false;
+  bool knobs_read = false, parameters_read = false;
+  std::vector<double> parameters;
   for (std::size_t i = 0; i < channels.size(); ++i) {
     const auto c = static_cast<std::size_t>(channels[i] - 1);
     const ChannelRef& ref = ins.refs[c];
@@ -286,6 +303,21 @@ std::vector<double> VirtualPhysics::setpoints(std::size_t instrument,
         knobs_read = true;
       }
       out[i] = scratch_[role.offset + ref.index];
+    } else if (role.kind == BenchRole::parameter_setpoints) {
+      // A resistor array reports the setting its parts hold (a pot's wiper register, the tap it
+      // landed on), not the number it was sent.
+      if (!parameters_read) {
+        try {
+          apply_setpoints();
+        } catch (const std::exception& e) {
+          throw scpi::Error(
+              -240, std::string("Hardware error; the physics refused the set-points: ") + e.what());
+        }
+        parameters.resize(device_.describe().parameter_count());
+        device_.read_parameters(parameters);
+        parameters_read = true;
+      }
+      out[i] = parameters[role.offset + ref.index];
     } else {
       out[i] = role.staged[ref.index];
     }
@@ -303,13 +335,12 @@ std::vector<double> VirtualPhysics::measure(std::size_t instrument, std::span<co
     }
   }
   const Instrument& ins = instruments_[instrument];
-  bool outputs = false, parameters = false;
+  unsigned kinds = 0;
   for (int c : channels) {
     const ChannelRef& ref = ins.refs[static_cast<std::size_t>(c - 1)];
-    if (ref.role == kUnmapped) continue;
-    (roles_[ref.role].kind == BenchRole::outputs ? outputs : parameters) = true;
+    if (ref.role != kUnmapped) kinds |= bit(roles_[ref.role].kind);
   }
-  refresh_targets(outputs, parameters);
+  refresh_targets(kinds);
   std::vector<double> out(channels.size());
   for (std::size_t i = 0; i < channels.size(); ++i) {
     const ChannelRef& ref = ins.refs[static_cast<std::size_t>(channels[i] - 1)];
@@ -407,12 +438,7 @@ void VirtualPhysics::apply_staged() {
     patch(BenchRole::knobs, full);
     device_.set_knobs(full);
   }
-  if (setpoints_dirty) {
-    std::vector<double> full(d.parameter_count());
-    device_.read_parameters(full);
-    patch(BenchRole::parameter_setpoints, full);
-    device_.write_parameters(full);
-  }
+  if (setpoints_dirty) apply_setpoints();
   for (const auto& role : roles_) {
     if (role.kind != BenchRole::compliance || !role.dirty) continue;
     for (std::size_t g = 0; g < role.staged.size(); ++g)
@@ -429,13 +455,49 @@ void VirtualPhysics::apply_staged() {
   }
 }
 
-void VirtualPhysics::refresh_targets(bool outputs, bool parameters) {
-  bool parameters_read = false;
+// Writes the staged set-points to the device now (a query of them, or the settle that follows
+// the writes) and marks them applied; a settle still follows, as after any change.
+void VirtualPhysics::apply_setpoints() {
+  bool dirty = false;
+  for (const auto& role : roles_)
+    dirty = dirty || (role.kind == BenchRole::parameter_setpoints && role.dirty);
+  if (!dirty) return;
+  std::vector<double> full(device_.describe().parameter_count());
+  device_.read_parameters(full);
+  for (auto& role : roles_) {
+    if (role.kind != BenchRole::parameter_setpoints) continue;
+    for (std::size_t i = 0; i < role.staged.size(); ++i)
+      if (role.written[i]) full[role.offset + i] = role.staged[i];
+    role.dirty = false;
+    std::fill(role.written.begin(), role.written.end(), 0);
+  }
+  device_.write_parameters(full);
+}
+
+void VirtualPhysics::refresh_targets(unsigned kinds) {
+  bool parameters_read = false, probes_read = false;
+  std::vector<double> probes;
   for (auto& role : roles_) {
     if (!role.measured || role.target_valid) continue;
-    if (!(role.kind == BenchRole::outputs ? outputs : parameters)) continue;
+    if (!(kinds & bit(role.kind))) continue;
     if (role.kind == BenchRole::outputs) {
       device_.read_outputs(role.target);
+    } else if (role.kind == BenchRole::probes || role.kind == BenchRole::probe_nodes) {
+      // The device's probes at its last equilibrium; the node voltages behind them when the
+      // bench measures nodes (docs/pot-bench.md).
+      if (!probes_read) {
+        probes.resize(device_.describe().parameter_count());
+        device_.read_probes(probes);
+        probes_read = true;
+      }
+      if (role.kind == BenchRole::probes) {
+        std::copy_n(probes.begin() + static_cast<std::ptrdiff_t>(role.offset), role.target.size(),
+                    role.target.begin());
+      } else {
+        const std::vector<double> none;
+        const auto& inputs = inputs_role_ == kUnmapped ? none : roles_[inputs_role_].staged;
+        instruments::nodes_from_probes(*probe_map_, probes, inputs, role.target);
+      }
     } else {
       if (!parameters_read) {
         scratch_.resize(device_.describe().parameter_count());

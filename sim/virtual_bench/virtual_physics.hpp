@@ -104,7 +104,9 @@ class VirtualPhysics {
   void check_against_device(const instruments::BenchConfig& bench) const;
   std::optional<std::string> settle(Clock::time_point now);
   void apply_staged();
-  void refresh_targets(bool outputs, bool parameters);
+  void apply_setpoints();
+  // The equilibrium values of the measured roles whose kinds are in `kinds` (a bit per BenchRole).
+  void refresh_targets(unsigned kinds);
   double ramp_value(const Role& role, std::size_t i, Clock::time_point now) const;
   double quantise(double v, const SafeRange& range, int bits) const;
 
@@ -113,6 +115,8 @@ class VirtualPhysics {
   std::vector<Role> roles_;
   std::vector<Instrument> instruments_;
   std::size_t homeostat_role_ = kUnmapped;
+  std::size_t inputs_role_ = kUnmapped;
+  std::optional<instruments::ProbeMap> probe_map_;  // the node form of the probes
 
   bool dirty_ = false;
   bool changed_ = false;  // any change ever (the ramp needs a start time)

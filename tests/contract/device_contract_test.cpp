@@ -1,7 +1,8 @@
 // The device contract's promises, checked on every device aeqlab has: the Hopfield and circuit
 // simulators (relaxing and potentiometer circuits), the bench of instruments over the virtual
-// bench (real drivers, loopback TCP), and the core tests' own devices. The promises are kept by
-// the contract's base class (core/device.hpp), so they must hold for each device alike:
+// bench (real drivers, loopback TCP) serving a Hopfield network or a potentiometer circuit on
+// resistor arrays (also behind emulated plasticity), and the core tests' own devices. The promises
+// are kept by the contract's base class (core/device.hpp), so they must hold for each device alike:
 //
 // * describe() is consistent with what the device accepts;
 // * a request outside a safe range, of the wrong size or for an undeclared capability is refused
@@ -31,6 +32,7 @@
 #include "core/error.hpp"
 #include "instruments/bench_device.hpp"
 #include "instruments/bench_layout.hpp"
+#include "instruments/emulated_plasticity.hpp"
 #include "sim/circuit/circuit_device.hpp"
 #include "sim/hopfield/hopfield_device.hpp"
 #include "sim/virtual_bench/virtual_bench.hpp"
@@ -83,11 +85,14 @@ test_devices::TinyHopfieldSpec tiny_pots() {
 }
 
 // The bench of instruments, its drivers talking SCPI over loopback TCP to the virtual bench,
-// which serves a Hopfield network on its own thread.
+// which serves a simulated device on its own thread: a Hopfield network, or a potentiometer
+// circuit laid out as resistor arrays with probe ADCs (docs/pot-bench.md).
+template <class Physics>
 struct BenchRig final : Rig {
-  BenchRig()
-      : physics(hopfield_spec(1)),
-        layout(instruments::virtual_bench_layout(physics.describe())),
+  template <class Spec>
+  explicit BenchRig(const Spec& spec, bool pots = false)
+      : physics(spec),
+        layout(instruments::virtual_bench_layout(physics.describe(), 65536, pots)),
         served(physics, layout, {}) {
     const auto answering = served.start();
     server = std::thread([this] { served.run(); });
@@ -97,20 +102,28 @@ struct BenchRig final : Rig {
     bench = std::make_unique<instruments::BenchDevice>(layout);
   }
   ~BenchRig() override {
+    plastic.reset();
     bench.reset();
     served.stop();
     server.join();
   }
-  Device& device() override { return *bench; }
+  Device& device() override { return plastic ? *plastic : *bench; }
   long long wire_writes() const override { return (long long)served.tally().values; }
   long long wire_out_of_range() const override { return (long long)served.tally().out_of_range; }
 
-  sim::HopfieldDevice physics;
+  Physics physics;
   instruments::BenchConfig layout;
   sim::VirtualBench served;
   std::thread server;
-  std::unique_ptr<instruments::BenchDevice> bench;
+  std::unique_ptr<Device> bench;
+  std::unique_ptr<Device> plastic;  // the bench behind emulated plasticity
 };
+
+sim::CircuitSpec pot_bench_spec() {
+  auto s = circuit_spec(true);
+  s.replicas = 1;
+  return s;
+}
 
 struct RigKind {
   std::string name;
@@ -135,7 +148,17 @@ std::vector<RigKind> rigs() {
        }},
       {"TinyHopfieldPotentiometers",
        [] { return std::make_unique<Plain<test_devices::TinyHopfield>>(tiny_pots()); }},
-      {"BenchOverVirtualBench", [] { return std::make_unique<BenchRig>(); }},
+      {"BenchOverVirtualBench",
+       [] { return std::make_unique<BenchRig<sim::HopfieldDevice>>(hopfield_spec(1)); }},
+      {"PotBenchOverVirtualBench",
+       [] { return std::make_unique<BenchRig<sim::CircuitDevice>>(pot_bench_spec(), true); }},
+      {"PotBenchWithEmulatedPlasticity",
+       [] {
+         auto rig = std::make_unique<BenchRig<sim::CircuitDevice>>(pot_bench_spec(), true);
+         rig->plastic = std::make_unique<instruments::EmulatedPlasticity>(
+             std::move(rig->bench), instruments::PlasticityEmulation{{1e-6, 1e-6, 1e-6, 1e-6}});
+         return rig;
+       }},
   };
 }
 

@@ -43,9 +43,23 @@ json full_bench() {
                               {"safe": [-5, 5], "map": [{"instrument": "res", "channels": "5"}]}],
       "homeostat": {"safe": [0, 1], "map": [{"instrument": "dac", "channels": "20"}]},
       "compliance": {"safe": [0, 1], "ramp": {"step": 0.1, "rate": 0},
-                     "map": [{"instrument": "dac", "channels": "21:22"}]}
-    }
+                     "map": [{"instrument": "dac", "channels": "21:22"}]},
+      "probes": [{"safe": [-1, 1], "map": [{"instrument": "adc", "channels": "31:34"}]},
+                 {"safe": [-1, 1], "map": [{"instrument": "adc", "channels": "35"}]}]
+    },
+    "probes": {"law": "identity", "unit": "V"}
   })json");
+}
+
+// The other form of the probes: the nodes of a 2-1-1 layered network (inputs as +/- pairs, no
+// biases) measured once; its 4 + 1 elements are as many as the parameters above.
+json node_probes(json bench) {
+  bench["channels"].erase("probes");
+  bench["channels"]["probe_nodes"] = {{"safe", {-1, 1}},
+                                      {"map", {{{"instrument", "adc"}, {"channels", "41:42"}}}}};
+  bench["probes"] = json::parse(R"({"law": "half_square", "layered": {"layers": [2, 1, 1],
+      "input_pairs": true, "biases": false}})");
+  return bench;
 }
 
 TEST(BenchRoles, OneRowPerRoleCoveringEveryKeyOfTheChannelMap) {
@@ -57,19 +71,26 @@ TEST(BenchRoles, OneRowPerRoleCoveringEveryKeyOfTheChannelMap) {
     top.insert(row.group ? row.group : row.key);
   }
   EXPECT_EQ(top, (std::set<std::string>{"inputs", "outputs", "nudge", "knobs", "parameters",
-                                        "parameter_setpoints", "homeostat", "compliance"}));
+                                        "parameter_setpoints", "homeostat", "compliance", "probes",
+                                        "probe_nodes"}));
   EXPECT_EQ(role_label(bench_role(BenchRole::nudge_targets)), "channels.nudge.targets");
   EXPECT_EQ(role_label(bench_role(BenchRole::knobs), 1), "channels.knobs[1]");
 }
 
 TEST(BenchRoles, EveryRoleIsReadAndWrittenBackWhole) {
   const auto b = parse_bench(full_bench(), "bench.json");
+  const auto nodes = parse_bench(node_probes(full_bench()), "nodes.json");
   for (const auto& row : bench_roles()) {
     SCOPED_TRACE(row.key);
-    EXPECT_FALSE(groups_of(b, row).empty());
-    EXPECT_EQ(groups_of(b, row).size(), is_list(row) ? 2u : 1u);
+    // The two forms of the probes exclude each other: the node form is in the other bench.
+    const auto& with = row.role == BenchRole::probe_nodes ? nodes : b;
+    EXPECT_FALSE(groups_of(with, row).empty());
+    EXPECT_EQ(groups_of(with, row).size(), is_list(row) ? 2u : 1u);
   }
-  EXPECT_EQ(b.roles().size(), 12u);
+  EXPECT_EQ(b.roles().size(), 14u);
+  const json nodes_written = bench_to_json(nodes);
+  EXPECT_EQ(nodes_written, bench_to_json(parse_bench(nodes_written, "again")));
+  EXPECT_EQ(nodes_written["probes"]["layered"]["layers"], json({2, 1, 1}));
   EXPECT_EQ(b.parameters[0].average, 3u);
   EXPECT_TRUE(b.knobs[0].hold_at_safe_state);
   EXPECT_DOUBLE_EQ(b.compliance->ramp.step, 0.1);
@@ -102,9 +123,14 @@ TEST(BenchRoles, TheLayoutGivesEveryRoleADeviceHasAnInstrumentOfItsDirection) {
   d.capabilities.native_homeostasis = true;
   d.capabilities.adjustable_compliance = true;
   d.capabilities.settable_parameters = true;
+  d.capabilities.local_probes = true;
+  d.probes = {"V", ProbeLaw::half_square};
   const auto b = virtual_bench_layout(d, 3, true);
   for (const auto& row : bench_roles()) {
     SCOPED_TRACE(row.key);
+    // Nodes need the circuit's layers, which a description does not hold: a layout measures a
+    // channel per element instead.
+    if (row.role == BenchRole::probe_nodes) continue;
     const auto groups = groups_of(b, row);
     ASSERT_FALSE(groups.empty());
     for (const ChannelRole* g : groups)
@@ -116,6 +142,8 @@ TEST(BenchRoles, TheLayoutGivesEveryRoleADeviceHasAnInstrumentOfItsDirection) {
   EXPECT_EQ(b.nudge_targets.group.name, "y_target");
   EXPECT_EQ(b.compliance->group.count, 2u);
   EXPECT_DOUBLE_EQ(b.parameters[1].compliance, 0.25);
+  ASSERT_TRUE(b.probe_map.has_value());
+  EXPECT_EQ(b.probe_map->law, ProbeLaw::half_square);
   // What the layout writes is a bench file like any other.
   EXPECT_EQ(bench_to_json(parse_bench(bench_to_json(b), "laid")), bench_to_json(b));
 

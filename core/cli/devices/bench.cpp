@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "instruments/bench_config.hpp"
 #include "instruments/bench_device.hpp"
+#include "instruments/emulated_plasticity.hpp"
 
 namespace aeqlab::cli {
 
@@ -49,7 +50,12 @@ nlohmann::json to_json(const BenchSection& s) {
 }
 
 std::unique_ptr<Device> build(BenchSection s) {
-  return std::make_unique<instruments::BenchDevice>(std::move(s.bench));
+  auto plasticity = s.bench.plasticity;
+  std::unique_ptr<Device> bench = std::make_unique<instruments::BenchDevice>(std::move(s.bench));
+  // A bench of programmable resistors made to relax (docs/pot-bench.md).
+  if (plasticity)
+    return std::make_unique<instruments::EmulatedPlasticity>(std::move(bench), *plasticity);
+  return bench;
 }
 
 }  // namespace

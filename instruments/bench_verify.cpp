@@ -1,0 +1,94 @@
+// Write-verify of the parameter set-points (docs/pot-bench.md): a part on SPI or I2C behind a
+// controller can miss a write without any error on the wire; only reading it back tells.
+
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.hpp"
+#include "instruments/bench_device.hpp"
+#include "instruments/bench_role_state.hpp"
+#include "instruments/crew.hpp"
+#include "instruments/instrument.hpp"
+
+namespace aeqlab::instruments {
+
+void BenchDevice::verify(const std::vector<RoleState*>& written) {
+  const auto& rule = *bench_.write_verify;
+  struct Miss {
+    RoleState* state;
+    const RoleState::Part* part;
+    std::size_t index;  // into the part
+    double read;
+  };
+  for (int attempt = 0;; ++attempt) {
+    // Read every written part back, instruments at once.
+    std::vector<Miss> misses;
+    std::map<std::size_t, std::vector<std::pair<RoleState*, const RoleState::Part*>>> by_instrument;
+    for (RoleState* s : written)
+      for (const auto& part : s->parts) {
+        if (!instruments_[part.instrument]->can_read_setpoints())
+          throw DeviceError(fmt::format(
+              "{}: write_verify: instrument \"{}\" cannot read its set-points back (its profile "
+              "has no get command)",
+              bench_.name, bench_.instruments[part.instrument].name));
+        by_instrument[part.instrument].push_back({s, &part});
+      }
+    std::map<const RoleState::Part*, std::vector<double>> read;
+    for (auto& [i, list] : by_instrument)
+      for (auto [s, part] : list) read[part].resize(part->channels.size());
+    const auto before = round_trips_now();
+    on_the_wire("reading the set-points back", [&] {
+      std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
+      for (auto& [i, list] : by_instrument)
+        jobs.push_back({i, [this, &read, i = i, list = list] {
+                          for (auto [s, part] : list)
+                            instruments_[i]->read_setpoints(part->channels, read[part]);
+                        }});
+      crew_->run(std::move(jobs));
+    });
+    count_round_trips_since(before);
+    for (auto& [i, list] : by_instrument)
+      for (auto [s, part] : list)
+        for (std::size_t c = 0; c < part->channels.size(); ++c) {
+          const double want = s->last[part->offset + c], got = read[part][c];
+          if (!(std::abs(got - want) <= rule.tolerance)) misses.push_back({s, part, c, got});
+        }
+    if (misses.empty()) return;
+    if (attempt >= rule.retries) {
+      const Miss& m = misses.front();
+      const std::size_t element = m.part->offset + m.index;
+      throw DeviceError(fmt::format(
+          "{}: parameter {}[{}] (instrument \"{}\" channel {}) did not take its write: wrote {}, "
+          "reads back {} (tolerance {}) after {} attempt(s){}",
+          bench_.name, m.state->role->group.name, element,
+          bench_.instruments[m.part->instrument].name, m.part->channels[m.index],
+          m.state->last[element], m.read, rule.tolerance, attempt + 1,
+          misses.size() > 1 ? fmt::format("; {} more element(s) did not either", misses.size() - 1)
+                            : std::string()));
+    }
+    // Write again only what did not take, one message per instrument.
+    spdlog::warn("{}: {} set-point(s) did not verify; writing them again", bench_.name,
+                 misses.size());
+    std::map<std::size_t, std::pair<std::vector<int>, std::vector<double>>> again;
+    for (const auto& m : misses) {
+      auto& [channels, values] = again[m.part->instrument];
+      channels.push_back(m.part->channels[m.index]);
+      values.push_back(m.state->last[m.part->offset + m.index]);
+    }
+    tally_.rewrites += misses.size();
+    const auto before_write = round_trips_now();
+    on_the_wire("writing the set-points again", [&] {
+      std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
+      for (auto& [i, cv] : again)
+        jobs.push_back({i, [this, i = i, &cv] { instruments_[i]->set(cv.first, cv.second); }});
+      crew_->run(std::move(jobs));
+    });
+    count_round_trips_since(before_write);
+  }
+}
+
+}  // namespace aeqlab::instruments

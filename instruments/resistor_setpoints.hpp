@@ -1,0 +1,42 @@
+#pragma once
+// The grid of values a programmable resistor can take, and the rule for a value off it
+// (docs/pot-bench.md, "Setpoints like the real parts"). A digital pot used as a rheostat has N
+// taps spaced evenly in resistance, R_n = R_wiper + n R_AB / (N - 1), so its conductances 1/R_n
+// crowd at the low end; a programmable-conductance module's taps are spaced evenly in
+// conductance over its range. The bench puts every set-point on the grid before it goes out,
+// rounding to the nearest tap or refusing, as the bench file says: never silently.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/device_description.hpp"
+
+namespace aeqlab::instruments {
+
+struct SetpointGrid {
+  enum class Spacing { conductance, resistance };
+  enum class OffGrid { round, refuse };
+  Spacing spacing = Spacing::conductance;
+  std::size_t taps = 256;
+  double wiper_ohms = 0.0;       // resistance spacing: the wiper's own resistance
+  double end_to_end_ohms = 0.0;  // resistance spacing: R_AB, nominal
+  OffGrid off_grid = OffGrid::round;
+  double tolerance = 1e-9;  // relative: a value this close to a tap is on it
+};
+
+// The `setpoints` section; `range` is the parameters' safe range (siemens), which a conductance
+// grid spans and a resistance grid's conductances must lie in. ConfigError names the key.
+SetpointGrid parse_setpoint_grid(const nlohmann::json& section, const SafeRange& range,
+                                 const std::string& where);
+nlohmann::json setpoint_grid_to_json(const SetpointGrid& grid);
+
+// The grid's values (siemens), ascending.
+std::vector<double> grid_values(const SetpointGrid& grid, const SafeRange& range);
+// The tap nearest `value` in `values` (ascending).
+double nearest_tap(const std::vector<double>& values, double value);
+
+}  // namespace aeqlab::instruments
