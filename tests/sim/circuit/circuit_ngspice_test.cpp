@@ -1,7 +1,8 @@
 // ngspice as the oracle: seeded diode-resistor networks (layered like Scellier's deep resistive
-// networks, and random graphs with diodes between free nodes and current sources), from a few
-// nodes to about 300, written with write_netlist, solved by `ngspice -b` and by CircuitSolver
-// from zero; every node must agree within 1 uV.
+// networks, random graphs with diodes between free nodes and current sources, ladders, meshes
+// and crossbars, which the sparse factorisation solves), from a few nodes to a few thousand,
+// written with write_netlist, solved by `ngspice -b` and by CircuitSolver from zero; every node
+// must agree within 1 uV.
 //
 // The oracle decks tighten ngspice's tolerances (kOracleOptions). Its defaults (RELTOL 1e-3,
 // VNTOL 1e-6) end Newton while a step is still up to ~1e-3 of the voltage: measured on this
@@ -150,9 +151,11 @@ Network random_graph(const std::string& name, std::size_t nodes, std::uint64_t s
 
 class CircuitNgspice : public ::testing::TestWithParam<int> {};
 
-const char* const kNetworkNames[] = {"layered_2_3_2",     "layered_4_10_10_3", "layered_8_40_5",
-                                     "layered_32_200_10", "random_5",          "random_20",
-                                     "random_60",         "random_150",        "random_300"};
+const char* const kNetworkNames[] = {
+    "layered_2_3_2", "layered_4_10_10_3", "layered_8_40_5", "layered_32_200_10",
+    "random_5",      "random_20",         "random_60",      "random_150",
+    "random_300",    "random_1000",       "ladder_30",      "ladder_1500",
+    "mesh_6x5",      "mesh_40x40",        "crossbar_4x3",   "crossbar_20x20"};
 
 Network network(int which) {
   const std::string name = kNetworkNames[which];
@@ -173,8 +176,22 @@ Network network(int which) {
       return random_graph(name, 60, 13);
     case 7:
       return random_graph(name, 150, 14);
-    default:
+    case 8:
       return random_graph(name, 300, 15);
+    case 9:
+      return random_graph(name, 1000, 16);
+    case 10:
+      return {name, test_support::ladder_network(30, false, 17).circuit};
+    case 11:
+      return {name, test_support::ladder_network(1500, false, 18).circuit};
+    case 12:
+      return {name, test_support::mesh_network(6, 5, false, 19).circuit};
+    case 13:
+      return {name, test_support::mesh_network(40, 40, false, 20).circuit};
+    case 14:
+      return {name, test_support::crossbar_network(4, 3, 21).circuit};
+    default:
+      return {name, test_support::crossbar_network(20, 20, 22).circuit};
   }
 }
 
@@ -235,7 +252,7 @@ TEST_P(CircuitNgspice, EveryNodeAgreesWithinOneMicrovolt) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Networks, CircuitNgspice, ::testing::Range(0, 9),
+INSTANTIATE_TEST_SUITE_P(Networks, CircuitNgspice, ::testing::Range(0, 16),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return kNetworkNames[info.param];
                          });
