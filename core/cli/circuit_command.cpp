@@ -154,10 +154,10 @@ int circuit_export_command(const std::filesystem::path& session_dir,
         fmt::format("{}: not a session folder (no config.json)", session_dir.string()));
   const auto config = resolve_config(default_config(), config_file, {});
   const auto& device_section = config.at("device");
-  if (device_section.value("type", std::string()) != "circuit")
+  const std::string type = device_section.value("type", std::string());
+  if (type != "circuit" && type != "netlist")
     throw ConfigError(fmt::format("{}: the session's device is \"{}\", not a circuit",
-                                  session_dir.string(),
-                                  device_section.value("type", std::string())));
+                                  session_dir.string(), type));
   // One replica is enough: the conductances are shared and the inputs are left at 0 V.
   auto device = make_device(device_section, 1);
   auto& circuit_device = dynamic_cast<sim::CircuitDevice&>(*device);

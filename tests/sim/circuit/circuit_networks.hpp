@@ -233,7 +233,8 @@ inline TopologyNetwork ladder_network(std::size_t nodes, bool ideal, std::uint64
   auto resistor = [&](std::size_t a, std::size_t b, double lo, double hi) {
     c.add(sim::ElementKind::resistor, name_of("R", resistors++), a, b, log_uniform(rng, lo, hi));
   };
-  const std::size_t left = topology_detail::new_node(c, "inl"), right = topology_detail::new_node(c, "inr");
+  const std::size_t left = topology_detail::new_node(c, "inl"),
+                    right = topology_detail::new_node(c, "inr");
   net.input_sources.push_back(c.add(sim::ElementKind::voltage_source, "Vinl", left, 0,
                                     uniform(rng, -amplitude, amplitude)));
   net.input_sources.push_back(c.add(sim::ElementKind::voltage_source, "Vinr", right, 0,

@@ -24,6 +24,7 @@
 
 #include "../../core/temp_dir.hpp"
 #include "circuit_networks.hpp"
+#include "netlist_deck.hpp"
 #include "sim/circuit/circuit_device.hpp"
 #include "sim/circuit/circuit_netlist.hpp"
 #include "sim/circuit/circuit_solver.hpp"
@@ -284,4 +285,33 @@ TEST(CircuitDeviceNgspice, TheDevicesCircuitAgreesWithNgspice) {
                                  << d.theirs << " V";
   std::size_t forward = forward_diodes(c, device.voltages(0));
   EXPECT_GT(forward, 0u) << "no diode conducts: the check would be linear";
+}
+
+// A lab's own netlist as the device (device.type "netlist"), its resistors moved as training
+// moves them: the circuit it exports (as `aeqlab circuit export` writes it) gives ngspice the
+// node voltages the device sees.
+TEST(NetlistDeviceNgspice, TheTrainedNetlistAgreesWithNgspice) {
+  ASSERT_TRUE(ngspice_installed()) << "ngspice is not installed (scripts/install-deps)";
+  test_support::TempDir dir;
+  sim::CircuitDevice device(
+      sim::netlist_spec_from_json(test_support::netlist_device_section(dir / "deck.cir")));
+  std::vector<double> theta(device.describe().parameter_count());
+  device.read_parameters(theta);
+  for (std::size_t k = 0; k < theta.size(); ++k) theta[k] *= 1.0 + 0.5 * std::sin(double(k));
+  device.write_parameters(theta);
+  device.set_inputs(std::vector<double>{1.8, -0.7}, 1);
+  device.set_nudge(0.0, std::vector<double>{0.0, 0.0});
+  device.settle_homeostatic();
+  const Circuit c = device.circuit(0);
+  const auto theirs = ngspice_op(c, dir, "netlist_device", true);
+  ASSERT_FALSE(theirs.empty());
+  const Comparison d = compare(c, device.voltages(0), theirs);
+  EXPECT_LE(d.worst, kAgreement) << "node " << d.node << " aeqlab " << d.ours << " V, ngspice "
+                                 << d.theirs << " V";
+  // Its diodes (IS 1e-9 A) carry microamperes from 0.2 V forward.
+  std::size_t conducting = 0;
+  for (const auto& e : c.elements)
+    conducting += e.kind == sim::ElementKind::diode &&
+                  device.voltages(0)[e.a] - device.voltages(0)[e.b] > 0.2;
+  EXPECT_GT(conducting, 0u) << "no diode conducts: the check would be linear";
 }
