@@ -13,7 +13,7 @@
 
 #include "../../core/temp_dir.hpp"
 #include "core/error.hpp"
-#include "core/homeostat.hpp"
+#include "learning_signals.hpp"
 #include "netlist_deck.hpp"
 #include "sim/circuit/circuit_device.hpp"
 
@@ -117,12 +117,7 @@ TEST_F(NetlistDeviceMapping, ANetlistErrorNamesTheFileAndLine) {
 
 // --- learning signals against the exact gradient ------------------------------------------------
 
-double cosine(const std::vector<double>& a, const std::vector<double>& b) {
-  const double ab = std::inner_product(a.begin(), a.end(), b.begin(), 0.0);
-  const double aa = std::inner_product(a.begin(), a.end(), a.begin(), 0.0);
-  const double bb = std::inner_product(b.begin(), b.end(), b.begin(), 0.0);
-  return ab / std::sqrt(aa * bb);
-}
+using test_support::cosine;
 
 constexpr double eps = 1e-6;
 constexpr double beta = 1e-7;  // about 1e-3 of an output's conductance
@@ -162,18 +157,10 @@ TEST(NetlistDeviceGradient, AeqpropFeedbackStepFollowsTheExactGradient) {
   std::vector<double> theta(device.describe().parameter_count());
   const auto gradient = exact_gradient(device);
   device.read_parameters(theta);
-  FeedbackHomeostat homeostat({1.0, 1e-15, 200});
-  device.set_nudge(-beta / 2, targets);
-  const auto held = homeostat.hold(device, theta);
-  ASSERT_TRUE(held.converged) << "feedback homeostat error " << held.max_error;
-  device.set_nudge(beta / 2, targets);
-  device.settle();
-  std::vector<double> moved(theta.size()), step(theta.size()), descent(theta.size());
-  device.read_parameters(moved);
-  for (std::size_t k = 0; k < theta.size(); ++k) {
-    step[k] = moved[k] - theta[k];
-    descent[k] = -gradient[k];
-  }
+  const auto step = test_support::aeqprop_feedback_step(device, theta, targets, beta);
+  ASSERT_EQ(step.size(), theta.size());
+  std::vector<double> descent(theta.size());
+  for (std::size_t k = 0; k < theta.size(); ++k) descent[k] = -gradient[k];
   const double c = cosine(step, descent);
   EXPECT_GE(c, 0.999);
   std::printf("netlist device, AEqprop (feedback homeostat): cosine %.9f\n", c);
@@ -183,18 +170,7 @@ TEST(NetlistDeviceGradient, EqpropProbeContrastFollowsTheExactGradient) {
   test_support::TempDir dir;
   CircuitDevice device(gradient_spec(dir / "deck.cir", true));
   const auto gradient = exact_gradient(device);
-  const std::size_t p = device.describe().parameter_count();
-  auto probe_energy = [&](double b) {
-    device.set_nudge(b, targets);
-    device.settle();
-    std::vector<double> probes(p);
-    device.read_probes(probes);
-    for (auto& v : probes) v = 0.5 * v * v;
-    return probes;
-  };
-  const auto low = probe_energy(-beta / 2), high = probe_energy(beta / 2);
-  std::vector<double> estimate(p);
-  for (std::size_t k = 0; k < p; ++k) estimate[k] = (high[k] - low[k]) / beta;
+  const auto estimate = test_support::eqprop_probe_contrast(device, targets, beta);
   const double c = cosine(estimate, gradient);
   EXPECT_GE(c, 0.999);
   std::printf("netlist device, EqProp (probe contrast, digital pots): cosine %.9f\n", c);
