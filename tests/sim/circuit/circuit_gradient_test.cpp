@@ -9,13 +9,18 @@
 
 #include <gtest/gtest.h>
 
-#include "learning_signals.hpp"
+#include "core/homeostat.hpp"
 #include "sim/circuit/circuit_device.hpp"
 
 namespace aeqlab::sim {
 namespace {
 
-using test_support::cosine;
+double cosine(const std::vector<double>& a, const std::vector<double>& b) {
+  const double ab = std::inner_product(a.begin(), a.end(), b.begin(), 0.0);
+  const double aa = std::inner_product(a.begin(), a.end(), a.begin(), 0.0);
+  const double bb = std::inner_product(b.begin(), b.end(), b.begin(), 0.0);
+  return ab / std::sqrt(aa * bb);
+}
 
 // S/V^2: small enough that the feedback loop on a 1e-4 S conductance is stable.
 constexpr double eps = 1e-6;
@@ -67,10 +72,20 @@ void aeqprop_step_follows_gradient(bool ideal) {
   }
 
   // Centered nudging: hold at -beta/2 by feedback, then release the knobs at +beta/2.
-  const auto step = test_support::aeqprop_feedback_step(device, theta, targets, beta);
-  ASSERT_EQ(step.size(), theta.size());
-  std::vector<double> descent(theta.size());
-  for (std::size_t k = 0; k < theta.size(); ++k) descent[k] = -gradient[k];
+  FeedbackHomeostat homeostat({1.0, 1e-15, 200});
+  device.set_nudge(-beta / 2, targets);
+  const auto held = homeostat.hold(device, theta);
+  ASSERT_TRUE(held.converged) << "feedback homeostat error " << held.max_error;
+  device.set_nudge(beta / 2, targets);
+  device.settle();
+  std::vector<double> moved(theta.size());
+  device.read_parameters(moved);
+
+  std::vector<double> step(theta.size()), descent(theta.size());
+  for (std::size_t k = 0; k < theta.size(); ++k) {
+    step[k] = moved[k] - theta[k];
+    descent[k] = -gradient[k];
+  }
   const double c = cosine(step, descent);
   EXPECT_GE(c, 0.999) << (ideal ? "ideal" : "shockley") << " diodes";
   // The step is an SGD step with learning rate eps * beta (every group has the same eps here).
@@ -95,8 +110,19 @@ TEST(CircuitGradient, AeqpropFeedbackStepFollowsTheExactGradientShockleyDiodes) 
 void eqprop_contrast_follows_gradient(bool ideal) {
   CircuitDevice device(small_circuit(ideal, true));
   const auto gradient = exact_gradient(device);
+  const std::size_t p = device.describe().parameter_count();
   ASSERT_EQ(device.describe().probes.law, ProbeLaw::half_square);
-  const auto estimate = test_support::eqprop_probe_contrast(device, targets, beta);
+  auto probe_energy = [&](double b) {
+    device.set_nudge(b, targets);
+    device.settle();
+    std::vector<double> probes(p);
+    device.read_probes(probes);
+    for (auto& v : probes) v = 0.5 * v * v;
+    return probes;
+  };
+  const auto low = probe_energy(-beta / 2), high = probe_energy(beta / 2);
+  std::vector<double> estimate(p);
+  for (std::size_t k = 0; k < p; ++k) estimate[k] = (high[k] - low[k]) / beta;
   const double c = cosine(estimate, gradient);
   EXPECT_GE(c, 0.999) << (ideal ? "ideal" : "shockley") << " diodes";
   std::printf("EqProp (probe contrast, digital pots), %s diodes: cosine %.9f\n",
