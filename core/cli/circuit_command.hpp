@@ -32,8 +32,9 @@ int circuit_op_command(const std::filesystem::path& netlist, std::ostream& out, 
 // time and the factorisation used on `err`.
 int circuit_dc_command(const CircuitDcOptions& options, std::ostream& out, std::ostream& err);
 
-// The circuit a session trained, as a SPICE netlist: its conductances as built (a potentiometer's
-// tap times its own tolerance), inputs at 0 V (sources Vinp1, Vinn1, ... to set in SPICE).
+// The circuit a session trained (device type circuit or netlist), as a SPICE netlist: its
+// conductances as built (a potentiometer's tap times its own tolerance), inputs at 0 V (sources
+// Vinp1, Vinn1, ... for the layered circuit; the lab's own names for a netlist).
 int circuit_export_command(const std::filesystem::path& session_dir,
                            const std::optional<std::filesystem::path>& out_file, std::ostream& out);
 
