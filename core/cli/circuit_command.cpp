@@ -47,11 +47,25 @@ double sweep_argument(const std::string& text, const char* what) {
   return v;
 }
 
+sim::SolveSettings settings_for(const std::string& factorisation) {
+  sim::SolveSettings s;
+  if (factorisation == "layered")
+    s.factorisation = sim::Factorisation::layered;
+  else if (factorisation == "sparse")
+    s.factorisation = sim::Factorisation::sparse;
+  else if (factorisation != "auto")
+    throw ConfigError("circuit: --factorisation '" + factorisation +
+                      "' is not one of auto, layered, sparse");
+  return s;
+}
+
 }  // namespace
 
-int circuit_op_command(const std::filesystem::path& netlist, std::ostream& out, std::ostream& err) {
+int circuit_op_command(const std::filesystem::path& netlist, std::ostream& out, std::ostream& err,
+                       const std::string& factorisation) {
+  const sim::SolveSettings settings = settings_for(factorisation);
   const sim::Circuit circuit = sim::load_netlist(netlist);
-  sim::CircuitSolver solver(circuit, sim::SolveSettings{});
+  sim::CircuitSolver solver(circuit, settings);
   const std::vector<double> values = values_of(circuit);
   std::vector<double> voltages(circuit.nodes.size(), 0.0);
   const auto result = solver.solve(values, voltages);
@@ -90,7 +104,7 @@ int circuit_dc_command(const CircuitDcOptions& options, std::ostream& out, std::
     throw ConfigError("circuit dc: '" + options.source + "' in " + options.netlist.string() +
                       " is not a voltage or current source");
 
-  sim::CircuitSolver solver(circuit, sim::SolveSettings{});
+  sim::CircuitSolver solver(circuit, settings_for(options.factorisation));
   std::vector<double> values = values_of(circuit);
   std::vector<double> voltages(circuit.nodes.size(), 0.0);
 
@@ -121,8 +135,10 @@ int circuit_dc_command(const CircuitDcOptions& options, std::ostream& out, std::
   if (options.time) {
     const double seconds = std::chrono::duration<double>(solving).count();
     char buffer[128];
-    std::snprintf(buffer, sizeof buffer, "solves %zu seconds %.6f per_solve_us %.3f\n", points,
-                  seconds, 1e6 * seconds / static_cast<double>(points));
+    std::snprintf(buffer, sizeof buffer,
+                  "solves %zu seconds %.6f per_solve_us %.3f factorisation %s\n", points, seconds,
+                  1e6 * seconds / static_cast<double>(points),
+                  solver.factorisation() == sim::Factorisation::sparse ? "sparse" : "layered");
     err << buffer;
   }
   return 0;
@@ -138,10 +154,10 @@ int circuit_export_command(const std::filesystem::path& session_dir,
         fmt::format("{}: not a session folder (no config.json)", session_dir.string()));
   const auto config = resolve_config(default_config(), config_file, {});
   const auto& device_section = config.at("device");
-  if (device_section.value("type", std::string()) != "circuit")
+  const std::string type = device_section.value("type", std::string());
+  if (type != "circuit" && type != "netlist")
     throw ConfigError(fmt::format("{}: the session's device is \"{}\", not a circuit",
-                                  session_dir.string(),
-                                  device_section.value("type", std::string())));
+                                  session_dir.string(), type));
   // One replica is enough: the conductances are shared and the inputs are left at 0 V.
   auto device = make_device(device_section, 1);
   auto& circuit_device = dynamic_cast<sim::CircuitDevice&>(*device);

@@ -10,12 +10,14 @@ namespace aeqlab::cli {
 DeviceType hopfield_device_type();
 DeviceType circuit_device_type();
 DeviceType bench_device_type();
+DeviceType netlist_device_type();
 
 const std::vector<DeviceType>& device_types() {
   static const std::vector<DeviceType> types = {
       hopfield_device_type(),
       circuit_device_type(),
       bench_device_type(),
+      netlist_device_type(),
   };
   return types;
 }

@@ -59,13 +59,14 @@ constexpr std::uint64_t snapshot_magic = 0x6165716c63697231ULL;  // "aeqlcir1"
 }  // namespace
 
 CircuitDevice::CircuitDevice(const CircuitSpec& spec)
-    : spec_(spec), layout_(layered_circuit(spec)), noise_(spec.seed * 7919 + 17) {
+    : spec_(spec), layout_(circuit_layout(spec)), noise_(spec.seed * 7919 + 17) {
   const auto& c = layout_.circuit;
   auto& d = description_;
   d.model = spec_.name();
   d.replicas = spec_.replicas;
   d.inputs = {"x", spec_.layers.front(), "V", {spec_.input_low, spec_.input_high}, 0.0};
-  const SafeRange hull = source_hull(spec_);
+  const SafeRange hull =
+      layout_.has_hull ? SafeRange{layout_.hull_low, layout_.hull_high} : source_hull(spec_);
   const SafeRange out_range =
       spec_.output_pairs ? SafeRange{hull.low - hull.high, hull.high - hull.low} : hull;
   d.outputs = {"y", spec_.layers.back(), "V", out_range, 0.0};

@@ -29,6 +29,9 @@ const Circuit& CircuitSolver::circuit() const {
 bool CircuitSolver::ideal() const {
   return impl_->ideal;
 }
+Factorisation CircuitSolver::factorisation() const {
+  return impl_->sparse ? Factorisation::sparse : Factorisation::layered;
+}
 
 SolveResult CircuitSolver::solve(std::span<const double> values, std::span<double> voltages,
                                  std::span<const NudgeTerm> nudges, bool conductances_unchanged) {

@@ -10,6 +10,12 @@
 // A circuit mixes no ideal and Shockley diodes.
 //
 // Voltage sources must reach ground through other voltage sources (no floating sources).
+//
+// Two factorisations of the Newton and active-set systems, chosen per topology (docs/circuit.md,
+// "Sparse and layered solves"): the layered split (a greedy independent set eliminated exactly,
+// a dense Schur complement on the rest), which wins on Scellier's layered networks, and a sparse
+// LDL^T of the whole Hessian (AMD ordering), which takes every other topology in memory
+// O(elements + fill).
 
 #include <cstddef>
 #include <memory>
@@ -21,11 +27,18 @@
 
 namespace aeqlab::sim {
 
+enum class Factorisation {
+  automatic,  // whichever the topology's operation counts favour
+  layered,    // independent set + dense Schur complement
+  sparse,     // sparse LDL^T of the whole Hessian
+};
+
 struct SolveSettings {
   double tolerance = 1e-10;          // volts: stop when no node moves more than this in a step
   std::size_t max_iterations = 200;  // Newton steps, or coordinate sweeps for ideal diodes
   double gmin = 1e-12;               // siemens across every Shockley diode, as ngspice
   double temperature = 300.15;       // kelvin (ngspice's 27 degC)
+  Factorisation factorisation = Factorisation::automatic;
 };
 
 struct SolveResult {
@@ -79,6 +92,8 @@ class CircuitSolver {
 
   const Circuit& circuit() const;
   bool ideal() const;  // whether the circuit's diodes are ideal
+  // The factorisation the analysis chose (never `automatic`).
+  Factorisation factorisation() const;
 
  private:
   struct Impl;

@@ -8,6 +8,9 @@
 //                                  energy, gradient and Hessian at a point
 //   circuit_solver_schur.cpp       the Newton step: A eliminated, the Schur complement on B
 //                                  factored, nodes on an active bound pinned
+//   circuit_solver_sparse.cpp      the other factorisation: every free node in one sparse
+//                                  LDL^T (AMD ordering, symbolic analysis once per topology),
+//                                  and the choice between the two
 //   circuit_solver_iterations.cpp  Newton with line search (Shockley), projected coordinate
 //                                  descent with an active-set finish (ideal diodes)
 //   circuit_solver_adjoint.cpp     the exact loss gradient (implicit differentiation)
@@ -25,6 +28,8 @@
 
 #include <spdlog/fmt/fmt.h>
 #include <Eigen/Dense>
+#include <Eigen/SparseCholesky>
+#include <Eigen/SparseCore>
 
 #include "sim/circuit/circuit_solver.hpp"
 
@@ -34,6 +39,17 @@ namespace solver_detail {
 
 using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Vector = Eigen::VectorXd;
+using SparseMatrix = Eigen::SparseMatrix<double, Eigen::ColMajor, int>;
+// The Hessian of the co-content is symmetric positive definite (a weighted Laplacian tied to
+// fixed nodes, plus positive diode conductances): LDL^T without pivoting, AMD fill-reducing
+// ordering (docs/circuit.md, "Sparse and layered solves").
+using SparseLdlt = Eigen::SimplicialLDLT<SparseMatrix, Eigen::Lower, Eigen::AMDOrdering<int>>;
+
+// Where a coupling between nodes p and q adds into a sparse matrix's values: (p,p), (q,q),
+// (p,q), (q,p); -1 where that end is not a free node.
+struct Slots {
+  int pp = -1, qq = -1, pq = -1, qp = -1;
+};
 
 constexpr double euler = 2.718281828459045;
 constexpr double infinity = std::numeric_limits<double>::infinity();
@@ -95,9 +111,15 @@ struct CircuitSolver::Impl {
   using Side = solver_detail::Side;
   using Place = solver_detail::Place;
   using DiodeLaw = solver_detail::DiodeLaw;
+  using SparseMatrix = solver_detail::SparseMatrix;
+  using SparseLdlt = solver_detail::SparseLdlt;
+  using Slots = solver_detail::Slots;
   Circuit circuit;
   SolveSettings settings;
   bool ideal = false;
+  // Sparse: every free node is in B and the Hessian is a sparse matrix, factored by sparse
+  // LDL^T; otherwise the layered split with a dense Schur complement (docs/circuit.md).
+  bool sparse = false;
 
   std::vector<Place> place;                            // per node
   std::vector<std::size_t> a_nodes, b_nodes, f_nodes;  // node ids per side
@@ -133,6 +155,18 @@ struct CircuitSolver::Impl {
   Matrix h_ab, w, s, h_bb;
   Eigen::LDLT<Eigen::MatrixXd> ldlt;
 
+  // The sparse path. `laplacian`: the resistors' weighted Laplacian on the free nodes, stored
+  // whole (both triangles) on the pattern of the Hessian (resistors, diodes, nudged pairs,
+  // diagonal); `sparse_hessian`: the same pattern at the present point. `g_bf_sparse`: conductances
+  // from free to fixed nodes.
+  SparseMatrix laplacian, sparse_hessian, sparse_masked, g_bf_sparse;
+  std::vector<int> diagonal_slot;        // per free node
+  std::vector<Slots> resistor_slots;     // per entry of `resistors`, into `laplacian`
+  std::vector<int> resistor_fixed_slot;  // per entry of `resistors`, into `g_bf_sparse`, or -1
+  std::vector<Slots> diode_slots;        // per entry of `diodes`, into `sparse_hessian`
+  SparseLdlt sparse_ldlt;
+  bool pattern_analysed = false;
+
   std::size_t free_count() const { return a_nodes.size() + b_nodes.size(); }
 
   void analyse(const std::vector<std::pair<std::size_t, std::size_t>>& nudged);
@@ -145,6 +179,16 @@ struct CircuitSolver::Impl {
   double evaluate(const Vector& va, const Vector& vb, std::span<const NudgeTerm> nudges, Vector& ga,
                   Vector& gb, bool hessian);
   void factor_and_solve(const std::vector<char>* pinned);
+  // The sparse path's parts (circuit_solver_sparse.cpp).
+  void choose_factorisation(const std::vector<std::vector<std::size_t>>& adjacent);
+  void build_sparse(std::span<const double> values);
+  void factor_and_solve_sparse(const std::vector<char>* pinned);
+  Slots slots_of(std::size_t p_node, std::size_t q_node) const;
+  double diagonal(std::size_t j) const;  // the Hessian's (j, j) on B
+  // gb += delta * column j of the Hessian on B (the ideal solve's coordinate step).
+  void add_column(std::size_t j, double delta, Vector& gb) const;
+  // The largest conductance at one free node, for the ideal solve's balance tolerance.
+  double largest_self_conductance() const;
   // A node whose own conductance is not positive has no equilibrium: a negative nudge larger
   // than what ties the node to the circuit makes the co-content unbounded below.
   void require_positive_diagonal() const;

@@ -112,14 +112,14 @@ SolveResult CircuitSolver::Impl::solve_ideal(std::span<double> voltages,
     }
     // The B nodes see A's new values through the gradient: g_b += H_ba * delta_a.
     if (nb > 0) {
-      grad_b.noalias() += h_ab.transpose() * sweep_a;
+      if (na > 0) grad_b.noalias() += h_ab.transpose() * sweep_a;
       for (std::size_t j = 0; j < nb; ++j) {
-        const double diag = h_bb(j, j);
+        const double diag = diagonal(j);
         const double v = std::clamp(vb[j] - grad_b[j] / diag, low[na + j], high[na + j]);
         const double delta = v - vb[j];
         moved = std::max(moved, std::abs(delta));
         vb[j] = v;
-        if (delta != 0.0) grad_b.noalias() += h_bb.col(j) * delta;
+        if (delta != 0.0) add_column(j, delta, grad_b);
       }
     }
     if (moved <= settings.tolerance) {
@@ -152,7 +152,7 @@ SolveResult CircuitSolver::Impl::solve_ideal(std::span<double> voltages,
     // KKT: free nodes balanced; a node on its upper bound pushes current out through its diode
     // (gradient <= 0), on its lower bound takes current in (gradient >= 0).
     bool kkt = true;
-    const double balance = 1e-12 * (1.0 + d_a0.cwiseAbs().maxCoeff());
+    const double balance = 1e-12 * (1.0 + largest_self_conductance());
     for (std::size_t i = 0; i < na + nb && kkt; ++i) {
       const double v = i < na ? trial_a[i] : trial_b[i - na];
       const double g = i < na ? ga[i] : gb[i - na];

@@ -14,6 +14,10 @@ using namespace solver_detail;
 // Newton step from the present gradient and Hessian: the A block is diagonal, so it is
 // eliminated exactly and only the Schur complement on B is factored.
 void CircuitSolver::Impl::factor_and_solve(const std::vector<char>* pinned) {
+  if (sparse) {
+    factor_and_solve_sparse(pinned);
+    return;
+  }
   const std::size_t na = a_nodes.size(), nb = b_nodes.size();
   require_positive_diagonal();
   Vector inv_a(na);
@@ -65,7 +69,7 @@ void CircuitSolver::Impl::require_positive_diagonal() const {
   for (std::size_t i = 0; i < a_nodes.size(); ++i)
     if (!(hd_a[i] > 0.0)) fail(a_nodes[i], hd_a[i]);
   for (std::size_t j = 0; j < b_nodes.size(); ++j)
-    if (!(h_bb(j, j) > 0.0)) fail(b_nodes[j], h_bb(j, j));
+    if (!(diagonal(j) > 0.0)) fail(b_nodes[j], diagonal(j));
 }
 
 }  // namespace aeqlab::sim

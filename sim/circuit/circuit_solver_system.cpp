@@ -15,6 +15,10 @@ namespace aeqlab::sim {
 using namespace solver_detail;
 
 void CircuitSolver::Impl::build(std::span<const double> values) {
+  if (sparse) {
+    build_sparse(values);
+    return;
+  }
   g_ab.setZero();
   g_af.setZero();
   g_bb.setZero();
@@ -75,7 +79,10 @@ void CircuitSolver::Impl::prepare(std::span<const double> values, std::span<cons
     volts[step.node] = volts[step.from] + step.sign * values[step.element];
   for (std::size_t i = 0; i < f_nodes.size(); ++i) v_fixed[i] = volts[f_nodes[i]];
   drive_a.noalias() = g_af * v_fixed;
-  drive_b.noalias() = g_bf * v_fixed;
+  if (sparse)
+    drive_b.noalias() = g_bf_sparse * v_fixed;
+  else
+    drive_b.noalias() = g_bf * v_fixed;
   for (std::size_t e : current_sources) {
     const auto& el = circuit.elements[e];
     // Current leaves a and enters b.
@@ -88,7 +95,11 @@ void CircuitSolver::Impl::prepare(std::span<const double> values, std::span<cons
   for (const auto& nu : nudges) {
     if (nu.a >= circuit.nodes.size() || nu.b >= circuit.nodes.size())
       throw DeviceError("circuit: a nudge names a node that does not exist");
-    if (place[nu.a].side == Side::a && place[nu.b].side == Side::a && nu.a != nu.b)
+    const bool unannounced =
+        nu.a != nu.b && (sparse ? place[nu.a].side == Side::b && place[nu.b].side == Side::b &&
+                                      slots_of(nu.a, nu.b).pq < 0
+                                : place[nu.a].side == Side::a && place[nu.b].side == Side::a);
+    if (unannounced)
       throw DeviceError(
           fmt::format("circuit: nodes {} and {} are nudged as a pair the solver was not told about",
                       circuit.nodes[nu.a], circuit.nodes[nu.b]));
@@ -131,24 +142,43 @@ double CircuitSolver::Impl::evaluate(const Vector& va, const Vector& vb,
                                      bool hessian) {
   // Resistors as a weighted Laplacian: gradient L v - drive, energy 1/2 v.L v - v.drive.
   ga.noalias() = d_a0.cwiseProduct(va) - g_ab * vb;
-  gb.noalias() = d_b0.cwiseProduct(vb) - g_ab.transpose() * va - g_bb * vb;
+  if (sparse)
+    gb.noalias() = laplacian * vb;
+  else
+    gb.noalias() = d_b0.cwiseProduct(vb) - g_ab.transpose() * va - g_bb * vb;
   double energy = 0.5 * (va.dot(ga) + vb.dot(gb));
   ga -= drive_a;
   gb -= drive_b;
   energy -= va.dot(drive_a) + vb.dot(drive_b);
-  if (hessian) {
+  if (hessian && sparse) {
+    hd_a.resize(0);
+    h_ab.resize(0, Eigen::Index(b_nodes.size()));
+    std::copy(laplacian.valuePtr(), laplacian.valuePtr() + laplacian.nonZeros(),
+              sparse_hessian.valuePtr());
+  } else if (hessian) {
     hd_a = d_a0;
     h_ab = -g_ab;
     h_bb = -g_bb;
     h_bb.diagonal() += d_b0;
   }
-  auto couple = [&](std::size_t p_node, std::size_t q_node, double flow, double g) {
+  double* const sparse_h = sparse ? sparse_hessian.valuePtr() : nullptr;
+  // `slots`: where the coupling adds into the sparse Hessian (found here when not given).
+  auto couple = [&](std::size_t p_node, std::size_t q_node, double flow, double g,
+                    const Slots* slots) {
     const Place p = place[p_node], q = place[q_node];
     if (p.side == Side::a) ga[p.index] += flow;
     if (p.side == Side::b) gb[p.index] += flow;
     if (q.side == Side::a) ga[q.index] -= flow;
     if (q.side == Side::b) gb[q.index] -= flow;
     if (!hessian) return;
+    if (sparse_h) {
+      const Slots s = slots ? *slots : slots_of(p_node, q_node);
+      if (s.pp >= 0) sparse_h[s.pp] += g;
+      if (s.qq >= 0) sparse_h[s.qq] += g;
+      if (s.pq >= 0) sparse_h[s.pq] -= g;
+      if (s.qp >= 0) sparse_h[s.qp] -= g;
+      return;
+    }
     if (p.side == Side::a) hd_a[p.index] += g;
     if (p.side == Side::b) h_bb(p.index, p.index) += g;
     if (q.side == Side::a) hd_a[q.index] += g;
@@ -168,14 +198,14 @@ double CircuitSolver::Impl::evaluate(const Vector& va, const Vector& vb,
       double content, current, conductance;
       if (!diode_law[k].evaluate(v, content, current, conductance)) return infinity;
       energy += content;
-      couple(ends.a, ends.b, current, conductance);
+      couple(ends.a, ends.b, current, conductance, sparse ? &diode_slots[k] : nullptr);
     }
   }
   for (const auto& nu : nudges) {
     if (nu.beta == 0.0 || nu.a == nu.b) continue;
     const double gap = node_voltage(nu.a, va, vb) - node_voltage(nu.b, va, vb) - nu.target;
     energy += 0.5 * nu.beta * gap * gap;
-    couple(nu.a, nu.b, nu.beta * gap, nu.beta);
+    couple(nu.a, nu.b, nu.beta * gap, nu.beta, nullptr);
   }
   return energy;
 }

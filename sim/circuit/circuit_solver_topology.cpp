@@ -1,5 +1,6 @@
 // Analysing a circuit once per topology: the elements by kind, the nodes sources fix, and the
-// split of the free nodes that keeps the dense block small.
+// split of the free nodes that keeps the dense block small, or the sparse pattern when that
+// block would not be small.
 
 #include "sim/circuit/circuit_solver_impl.hpp"
 
@@ -135,12 +136,7 @@ void CircuitSolver::Impl::analyse(const std::vector<std::pair<std::size_t, std::
     place[i] = {Side::b, b_nodes.size()};
     b_nodes.push_back(i);
   }
-  const double dense = double(a_nodes.size()) * double(b_nodes.size()) +
-                       double(b_nodes.size()) * double(b_nodes.size());
-  if (dense > 64e6)
-    throw DataError(fmt::format(
-        "circuit: {} free nodes couple too densely for the solver ({} need the dense block)",
-        free_count(), b_nodes.size()));
+  choose_factorisation(adjacent);
 
   // Ideal diodes bound one free node each.
   if (ideal) {
@@ -157,8 +153,10 @@ void CircuitSolver::Impl::analyse(const std::vector<std::pair<std::size_t, std::
   const std::size_t na = a_nodes.size(), nb = b_nodes.size(), nf = f_nodes.size();
   g_ab = Matrix::Zero(na, nb);
   g_af = Matrix::Zero(na, nf);
-  g_bb = Matrix::Zero(nb, nb);
-  g_bf = Matrix::Zero(nb, nf);
+  if (!sparse) {  // the sparse path keeps these blocks sparse (circuit_solver_sparse.cpp)
+    g_bb = Matrix::Zero(nb, nb);
+    g_bf = Matrix::Zero(nb, nf);
+  }
   d_a0 = Vector::Zero(na);
   d_b0 = Vector::Zero(nb);
   v_fixed = Vector::Zero(nf);

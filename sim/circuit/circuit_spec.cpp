@@ -1,5 +1,6 @@
 #include "sim/circuit/circuit_spec.hpp"
 
+#include <filesystem>
 #include <random>
 
 #include <spdlog/fmt/fmt.h>
@@ -13,6 +14,9 @@
 namespace aeqlab::sim {
 
 std::string CircuitSpec::name() const {
+  if (!netlist.file.empty())
+    return fmt::format("netlist {} {}", std::filesystem::path(netlist.file).filename().string(),
+                       settable ? "digital-pot" : "relaxing");
   return fmt::format("circuit {} {} {}", fmt::join(layers, "-"),
                      ideal_diodes ? "ideal-diode" : "shockley-diode",
                      settable ? "digital-pot" : "relaxing");

@@ -16,6 +16,17 @@
 
 namespace aeqlab::sim {
 
+// device.type "netlist": a lab's own SPICE netlist and how the contract maps onto it
+// (docs/circuit-device.md, "Your own netlist"). An empty `file` means the layered network.
+struct NetlistMapping {
+  std::string file;  // absolute path of the SPICE netlist
+  // Per data input: one voltage source, or a + and a - source (driven with x and -x).
+  std::vector<std::vector<std::string>> inputs;
+  // Per output: a node (against ground), or a + and a - node (their difference).
+  std::vector<std::vector<std::string>> outputs;
+  std::vector<std::string> trainable;  // resistor names or glob patterns (case-insensitive)
+};
+
 struct CircuitSpec {
   std::vector<std::size_t> layers{2, 8, 2};  // data inputs, hidden..., outputs
   bool input_pairs = true;    // each input drives a +x and a -x source (signed weights)
@@ -55,6 +66,7 @@ struct CircuitSpec {
   std::size_t solver_max_iterations = 200;
   std::size_t replicas = 1;
   std::uint64_t seed = 1;
+  NetlistMapping netlist;  // set: the circuit is this netlist, not the layered network
 
   std::size_t edges() const { return layers.size() - 1; }
   std::string name() const;
@@ -76,9 +88,23 @@ struct CircuitLayout {
   std::vector<std::string> group_names;
   std::vector<std::size_t> group_sizes;
   std::vector<double> group_compliance;
+  // Where node voltages can go (a passive circuit stays within its fixed nodes' voltages); set
+  // by netlist_circuit, derived from the spec for the layered network.
+  bool has_hull = false;
+  double hull_low = 0.0, hull_high = 0.0;
 };
 
 // Initial conductances are drawn uniformly in [init_low, init_high] from the seed.
 CircuitLayout layered_circuit(const CircuitSpec& spec);
+
+// device.type "netlist" (sim/circuit/netlist_spec.cpp): the keys, and the layout the mapping
+// gives on the netlist (sim/circuit/netlist_layout.cpp), the resistors' values as written being
+// the initial conductances. Mapping mistakes are ConfigErrors naming the key, the element or
+// node, and the netlist's file and line.
+CircuitSpec netlist_spec_from_json(const nlohmann::json& device);
+nlohmann::json netlist_spec_to_json(const CircuitSpec& spec);
+CircuitLayout netlist_circuit(const CircuitSpec& spec);
+// Either of the two, by the spec.
+CircuitLayout circuit_layout(const CircuitSpec& spec);
 
 }  // namespace aeqlab::sim

@@ -1,8 +1,9 @@
 // The device contract's promises, checked on every device aeqlab has: the Hopfield and circuit
-// simulators (relaxing and potentiometer circuits), the bench of instruments over the virtual
-// bench (real drivers, loopback TCP) serving a Hopfield network or a potentiometer circuit on
-// resistor arrays (also behind emulated plasticity), and the core tests' own devices. The promises
-// are kept by the contract's base class (core/device.hpp), so they must hold for each device alike:
+// simulators (relaxing and potentiometer circuits, and a lab netlist as the circuit device), the
+// bench of instruments over the virtual bench (real drivers, loopback TCP) serving a Hopfield
+// network or a potentiometer circuit on resistor arrays (also behind emulated plasticity), and the
+// core tests' own devices. The promises are kept by the contract's base class (core/device.hpp),
+// so they must hold for each device alike:
 //
 // * describe() is consistent with what the device accepts;
 // * a request outside a safe range, of the wrong size or for an undeclared capability is refused
@@ -76,6 +77,19 @@ sim::CircuitSpec circuit_spec(bool settable) {
   return s;
 }
 
+// A lab's own netlist as the circuit device (device.type "netlist"): the mesh example.
+sim::CircuitSpec netlist_spec() {
+  using nlohmann::json;
+  const std::string file = std::string(AEQLAB_SOURCE_DIR) + "/docs/examples/circuits/mesh-xor.cir";
+  return sim::netlist_spec_from_json(
+      {{"type", "netlist"},
+       {"netlist", file},
+       {"inputs", json::array({json::array({"Vx1p", "Vx1n"}), json::array({"Vx2p", "Vx2n"})})},
+       {"outputs", json::array({json::array({"o1p", "o1n"}), json::array({"o2p", "o2n"})})},
+       {"trainable", json::array({"Rin*", "Rm*", "Rout*"})},
+       {"replicas", 2u}});
+}
+
 test_devices::TinyHopfieldSpec tiny_pots() {
   test_devices::TinyHopfieldSpec s;
   s.settable = true;
@@ -141,6 +155,8 @@ std::vector<RigKind> rigs() {
        [] { return std::make_unique<Plain<sim::CircuitDevice>>(circuit_spec(false)); }},
       {"CircuitPotentiometers",
        [] { return std::make_unique<Plain<sim::CircuitDevice>>(circuit_spec(true)); }},
+      {"CircuitNetlist",
+       [] { return std::make_unique<Plain<sim::CircuitDevice>>(netlist_spec()); }},
       {"TinyHopfield",
        [] {
          return std::make_unique<Plain<test_devices::TinyHopfield>>(

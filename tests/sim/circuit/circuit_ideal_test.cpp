@@ -52,17 +52,17 @@ class CircuitIdeal : public ::testing::TestWithParam<Case> {};
 
 }  // namespace
 
-TEST_P(CircuitIdeal, SolutionMeetsTheKktConditions) {
-  const auto net = test_support::layered_network(GetParam().layers, true, GetParam().seed);
-  const Circuit& c = net.circuit;
-  sim::CircuitSolver solver(c, sim::SolveSettings{});
+namespace {
+
+// The KKT conditions at the solver's solution of `c` (at least one diode on and one off).
+void expect_kkt(const Circuit& c, sim::SolveSettings settings = {}) {
+  sim::CircuitSolver solver(c, settings);
   ASSERT_TRUE(solver.ideal());
   const auto values = values_of(c);
   std::vector<double> v(c.nodes.size(), 0.0);
   const auto result = solver.solve(values, v);
   EXPECT_TRUE(result.converged) << result.iterations << " iterations, residual " << result.residual
                                 << " A";
-
   std::vector<double> current(c.elements.size(), 0.0);
   solver.element_currents(values, v, current);
   const auto fixed = test_support::fixed_nodes(c);
@@ -91,6 +91,35 @@ TEST_P(CircuitIdeal, SolutionMeetsTheKktConditions) {
   // Both kinds present, or the check would prove little.
   EXPECT_GT(on, 0u);
   EXPECT_GT(off, 0u);
+}
+
+}  // namespace
+
+TEST_P(CircuitIdeal, SolutionMeetsTheKktConditions) {
+  const auto net = test_support::layered_network(GetParam().layers, true, GetParam().seed);
+  expect_kkt(net.circuit);
+}
+
+// The sparse factorisation's active-set solve, on topologies only it takes (and on a layered
+// network forced onto it).
+TEST(CircuitIdealSparse, LadderMeetsTheKktConditions) {
+  expect_kkt(test_support::ladder_network(600, true, 55, 10.0).circuit);
+}
+
+TEST(CircuitIdealSparse, MeshMeetsTheKktConditions) {
+  expect_kkt(test_support::mesh_network(25, 20, true, 52, 1.0).circuit);
+}
+
+TEST(CircuitIdealSparse, LayeredNetworkOnTheSparsePathMeetsTheKktConditions) {
+  sim::SolveSettings settings;
+  settings.factorisation = sim::Factorisation::sparse;
+  expect_kkt(test_support::layered_network({8, 40, 5}, true, 23).circuit, settings);
+}
+
+TEST(CircuitIdealRefusals, DiodeBetweenTwoFreeNodesOfAMeshIsNamed) {
+  Circuit c = test_support::mesh_network(30, 30, true, 54, 1.0).circuit;
+  c.add(ElementKind::diode, "Dacross", *c.find_node("m3_4"), *c.find_node("m17_20"), 0.0, 0);
+  EXPECT_THAT(refusal(c, "an ideal diode between two free nodes of a mesh"), HasSubstr("Dacross"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Layered, CircuitIdeal,

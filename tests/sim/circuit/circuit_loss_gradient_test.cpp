@@ -17,9 +17,12 @@ using aeqlab::sim::ElementKind;
 
 namespace {
 
-void gradient_matches_finite_differences(bool ideal, std::uint64_t seed) {
-  const auto net = test_support::layered_network({3, 5, 2}, ideal, seed, ideal ? 1.0 : 10.0);
-  const auto& c = net.circuit;
+void gradient_matches_finite_differences(const sim::Circuit& c,
+                                         const std::vector<std::size_t>& output_nodes, bool ideal,
+                                         sim::Factorisation factorisation) {
+  struct {
+    std::vector<std::size_t> outputs;
+  } net{{output_nodes.begin(), output_nodes.begin() + 2}};
   std::vector<sim::NudgeTerm> outputs;
   const double targets[] = {0.1, -0.05};
   for (std::size_t k = 0; k < net.outputs.size(); ++k)
@@ -27,8 +30,10 @@ void gradient_matches_finite_differences(bool ideal, std::uint64_t seed) {
   sim::SolveSettings settings;
   settings.tolerance = 1e-14;
   settings.max_iterations = 2000;
+  settings.factorisation = factorisation;
   sim::CircuitSolver solver(c, settings);
   ASSERT_EQ(solver.ideal(), ideal);
+  ASSERT_EQ(solver.factorisation(), factorisation);
 
   std::vector<double> values;
   for (const auto& e : c.elements) values.push_back(e.value);
@@ -76,12 +81,28 @@ void gradient_matches_finite_differences(bool ideal, std::uint64_t seed) {
       << "largest |dL/dg| " << largest << ", worst difference " << worst;
 }
 
+void layered_gradient_matches_finite_differences(bool ideal, std::uint64_t seed) {
+  const auto net = test_support::layered_network({3, 5, 2}, ideal, seed, ideal ? 1.0 : 10.0);
+  gradient_matches_finite_differences(net.circuit, net.outputs, ideal, sim::Factorisation::layered);
+}
+
 }  // namespace
 
 TEST(CircuitLossGradient, ShockleyNetworkMatchesFiniteDifferences) {
-  gradient_matches_finite_differences(false, 31);
+  layered_gradient_matches_finite_differences(false, 31);
 }
 
 TEST(CircuitLossGradient, IdealNetworkMatchesFiniteDifferences) {
-  gradient_matches_finite_differences(true, 32);
+  layered_gradient_matches_finite_differences(true, 32);
+}
+
+// The sparse factorisation's adjoint, on a small mesh (Shockley) and a ladder (ideal).
+TEST(CircuitLossGradient, SparseShockleyMeshMatchesFiniteDifferences) {
+  const auto net = test_support::mesh_network(4, 3, false, 33, 10.0);
+  gradient_matches_finite_differences(net.circuit, net.outputs, false, sim::Factorisation::sparse);
+}
+
+TEST(CircuitLossGradient, SparseIdealLadderMatchesFiniteDifferences) {
+  auto net = test_support::ladder_network(12, true, 34, 10.0);
+  gradient_matches_finite_differences(net.circuit, net.outputs, true, sim::Factorisation::sparse);
 }

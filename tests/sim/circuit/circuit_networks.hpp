@@ -179,6 +179,164 @@ inline sim::Circuit random_network(std::size_t free_nodes, std::uint64_t seed) {
   return c;
 }
 
+// The topologies of docs/circuit.md's sparse solve, each seeded: inputs as voltage sources,
+// resistors drawn log-uniform in 1e-4..1e-2 S, Shockley diodes (or ideal ones where `ideal`) to
+// bias sources so that some conduct. Inputs in [-amplitude, amplitude].
+struct TopologyNetwork {
+  sim::Circuit circuit;
+  std::vector<std::size_t> input_sources;  // element indices
+  std::vector<std::size_t> outputs;        // node indices
+};
+
+namespace topology_detail {
+
+// A node known to be new: Circuit::node's search is linear, which would make building a
+// 10^4-node mesh quadratic.
+inline std::size_t new_node(sim::Circuit& c, std::string name) {
+  c.nodes.push_back(std::move(name));
+  return c.nodes.size() - 1;
+}
+
+inline void add_bias(sim::Circuit& c, std::mt19937_64& rng, std::size_t& high, std::size_t& low) {
+  high = c.node("bh");
+  low = c.node("bl");
+  c.add(sim::ElementKind::voltage_source, "Vbh", high, 0, uniform(rng, 0.1, 0.4));
+  c.add(sim::ElementKind::voltage_source, "Vbl", low, 0, uniform(rng, -0.4, -0.1));
+}
+
+// A clamp at `node`: a diode up to the high bias or down from the low one, by turns.
+inline void add_clamp(sim::Circuit& c, std::mt19937_64& rng, bool ideal, std::size_t node,
+                      std::size_t high, std::size_t low, std::size_t& count) {
+  const std::size_t model = ideal ? 0 : pick(rng, c.models.size());
+  const std::string name = name_of("D", count);
+  if (count++ % 2 == 0)
+    c.add(sim::ElementKind::diode, name, node, high, 0.0, model);
+  else
+    c.add(sim::ElementKind::diode, name, low, node, 0.0, model);
+}
+
+}  // namespace topology_detail
+
+// A resistor ladder: `nodes` nodes in a chain of series resistors, each with a shunt resistor to
+// ground, and every third one clamped by a diode; an input source at each end.
+inline TopologyNetwork ladder_network(std::size_t nodes, bool ideal, std::uint64_t seed,
+                                      double amplitude = 5.0) {
+  std::mt19937_64 rng(seed);
+  TopologyNetwork net;
+  sim::Circuit& c = net.circuit;
+  c.title = name_of(name_of("resistor ladder ", nodes, " nodes seed "), seed);
+  add_diode_models(c, rng, ideal);
+  std::size_t high = 0, low = 0, diodes = 0, resistors = 0;
+  topology_detail::add_bias(c, rng, high, low);
+  // Series conductances 1e-3..1e-2 S, shunts 1e-5..1e-4 S: the inputs reach well into the
+  // ladder, so clamps along it conduct.
+  auto resistor = [&](std::size_t a, std::size_t b, double lo, double hi) {
+    c.add(sim::ElementKind::resistor, name_of("R", resistors++), a, b, log_uniform(rng, lo, hi));
+  };
+  const std::size_t left = topology_detail::new_node(c, "inl"),
+                    right = topology_detail::new_node(c, "inr");
+  net.input_sources.push_back(c.add(sim::ElementKind::voltage_source, "Vinl", left, 0,
+                                    uniform(rng, -amplitude, amplitude)));
+  net.input_sources.push_back(c.add(sim::ElementKind::voltage_source, "Vinr", right, 0,
+                                    uniform(rng, -amplitude, amplitude)));
+  std::size_t previous = left, middle = 0;
+  for (std::size_t i = 0; i < nodes; ++i) {
+    const std::size_t node = topology_detail::new_node(c, name_of("n", i));
+    if (i == nodes / 2) middle = node;
+    resistor(previous, node, 1e-3, 1e-2);
+    resistor(node, 0, 1e-5, 1e-4);
+    if (i % 3 == 1) topology_detail::add_clamp(c, rng, ideal, node, high, low, diodes);
+    previous = node;
+  }
+  resistor(previous, right, 1e-3, 1e-2);
+  net.outputs = {middle, previous};
+  return net;
+}
+
+// A width x height resistor mesh: neighbours joined by resistors, the left column driven by
+// input sources through resistors, the right column loaded to ground, every fifth node clamped.
+inline TopologyNetwork mesh_network(std::size_t width, std::size_t height, bool ideal,
+                                    std::uint64_t seed, double amplitude = 5.0) {
+  std::mt19937_64 rng(seed);
+  TopologyNetwork net;
+  sim::Circuit& c = net.circuit;
+  c.title = name_of(name_of(name_of("resistor mesh ", width, "x"), height, " seed "), seed);
+  add_diode_models(c, rng, ideal);
+  std::size_t high = 0, low = 0, diodes = 0, resistors = 0;
+  topology_detail::add_bias(c, rng, high, low);
+  auto resistor = [&](std::size_t a, std::size_t b) {
+    c.add(sim::ElementKind::resistor, name_of("R", resistors++), a, b,
+          log_uniform(rng, 1e-4, 1e-2));
+  };
+  std::vector<std::size_t> grid(width * height);
+  for (std::size_t y = 0; y < height; ++y)
+    for (std::size_t x = 0; x < width; ++x)
+      grid[y * width + x] = topology_detail::new_node(c, name_of(name_of("m", x, "_"), y));
+  for (std::size_t y = 0; y < height; ++y) {
+    const std::size_t in = topology_detail::new_node(c, name_of("in", y));
+    net.input_sources.push_back(c.add(sim::ElementKind::voltage_source, name_of("Vin", y), in, 0,
+                                      uniform(rng, -amplitude, amplitude)));
+    resistor(in, grid[y * width]);
+    resistor(grid[y * width + width - 1], 0);
+    net.outputs.push_back(grid[y * width + width - 1]);
+  }
+  for (std::size_t y = 0; y < height; ++y)
+    for (std::size_t x = 0; x < width; ++x) {
+      const std::size_t node = grid[y * width + x];
+      if (x + 1 < width) resistor(node, grid[y * width + x + 1]);
+      if (y + 1 < height) resistor(node, grid[(y + 1) * width + x]);
+      if ((x + 2 * y) % 5 == 2) topology_detail::add_clamp(c, rng, ideal, node, high, low, diodes);
+    }
+  return net;
+}
+
+// A rows x columns crossbar, a programmable resistor array: each row line and column line is a
+// chain of line resistances (one node per crossing), and at every crossing a cell, a resistor
+// from the row line in series with a diode to the column line. Rows are driven by input sources,
+// columns end in sense resistors to ground (the outputs).
+inline TopologyNetwork crossbar_network(std::size_t rows, std::size_t columns, std::uint64_t seed,
+                                        double amplitude = 5.0) {
+  std::mt19937_64 rng(seed);
+  TopologyNetwork net;
+  sim::Circuit& c = net.circuit;
+  c.title = name_of(name_of(name_of("crossbar ", rows, "x"), columns, " seed "), seed);
+  add_diode_models(c, rng, false);
+  std::size_t resistors = 0;
+  auto resistor = [&](std::size_t a, std::size_t b, double lo, double hi) {
+    c.add(sim::ElementKind::resistor, name_of("R", resistors++), a, b, log_uniform(rng, lo, hi));
+  };
+  std::vector<std::size_t> row_line(rows * columns), column_line(rows * columns);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t k = 0; k < columns; ++k) {
+      row_line[r * columns + k] = topology_detail::new_node(c, name_of(name_of("r", r, "_"), k));
+      column_line[r * columns + k] = topology_detail::new_node(c, name_of(name_of("c", k, "_"), r));
+    }
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::size_t in = topology_detail::new_node(c, name_of("in", r));
+    net.input_sources.push_back(c.add(sim::ElementKind::voltage_source, name_of("Vin", r), in, 0,
+                                      uniform(rng, -amplitude, amplitude)));
+    resistor(in, row_line[r * columns], 0.5, 1.0);  // line resistance 1..2 ohm
+    for (std::size_t k = 0; k + 1 < columns; ++k)
+      resistor(row_line[r * columns + k], row_line[r * columns + k + 1], 0.5, 1.0);
+  }
+  for (std::size_t k = 0; k < columns; ++k) {
+    for (std::size_t r = 0; r + 1 < rows; ++r)
+      resistor(column_line[r * columns + k], column_line[(r + 1) * columns + k], 0.5, 1.0);
+    const std::size_t last = column_line[(rows - 1) * columns + k];
+    resistor(last, 0, 1e-3, 1e-2);  // the sense resistor
+    net.outputs.push_back(last);
+  }
+  std::size_t diodes = 0;
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t k = 0; k < columns; ++k) {
+      const std::size_t cell = topology_detail::new_node(c, name_of(name_of("x", r, "_"), k));
+      resistor(row_line[r * columns + k], cell, 1e-5, 1e-3);
+      c.add(sim::ElementKind::diode, name_of("D", diodes++), cell, column_line[r * columns + k],
+            0.0, pick(rng, c.models.size()));
+    }
+  return net;
+}
+
 // Nodes a voltage source ties to ground, directly or through other sources: the rest are free.
 inline std::vector<bool> fixed_nodes(const sim::Circuit& c) {
   std::vector<bool> fixed(c.nodes.size(), false);

@@ -1,7 +1,8 @@
 // ngspice as the oracle: seeded diode-resistor networks (layered like Scellier's deep resistive
-// networks, and random graphs with diodes between free nodes and current sources), from a few
-// nodes to about 300, written with write_netlist, solved by `ngspice -b` and by CircuitSolver
-// from zero; every node must agree within 1 uV.
+// networks, random graphs with diodes between free nodes and current sources, ladders, meshes
+// and crossbars, which the sparse factorisation solves), from a few nodes to a few thousand,
+// written with write_netlist, solved by `ngspice -b` and by CircuitSolver from zero; every node
+// must agree within 1 uV.
 //
 // The oracle decks tighten ngspice's tolerances (kOracleOptions). Its defaults (RELTOL 1e-3,
 // VNTOL 1e-6) end Newton while a step is still up to ~1e-3 of the voltage: measured on this
@@ -23,6 +24,7 @@
 
 #include "../../core/temp_dir.hpp"
 #include "circuit_networks.hpp"
+#include "netlist_deck.hpp"
 #include "sim/circuit/circuit_device.hpp"
 #include "sim/circuit/circuit_netlist.hpp"
 #include "sim/circuit/circuit_solver.hpp"
@@ -150,9 +152,11 @@ Network random_graph(const std::string& name, std::size_t nodes, std::uint64_t s
 
 class CircuitNgspice : public ::testing::TestWithParam<int> {};
 
-const char* const kNetworkNames[] = {"layered_2_3_2",     "layered_4_10_10_3", "layered_8_40_5",
-                                     "layered_32_200_10", "random_5",          "random_20",
-                                     "random_60",         "random_150",        "random_300"};
+const char* const kNetworkNames[] = {
+    "layered_2_3_2", "layered_4_10_10_3", "layered_8_40_5", "layered_32_200_10",
+    "random_5",      "random_20",         "random_60",      "random_150",
+    "random_300",    "random_1000",       "ladder_30",      "ladder_1500",
+    "mesh_6x5",      "mesh_40x40",        "crossbar_4x3",   "crossbar_20x20"};
 
 Network network(int which) {
   const std::string name = kNetworkNames[which];
@@ -173,8 +177,22 @@ Network network(int which) {
       return random_graph(name, 60, 13);
     case 7:
       return random_graph(name, 150, 14);
-    default:
+    case 8:
       return random_graph(name, 300, 15);
+    case 9:
+      return random_graph(name, 1000, 16);
+    case 10:
+      return {name, test_support::ladder_network(30, false, 17).circuit};
+    case 11:
+      return {name, test_support::ladder_network(1500, false, 18).circuit};
+    case 12:
+      return {name, test_support::mesh_network(6, 5, false, 19).circuit};
+    case 13:
+      return {name, test_support::mesh_network(40, 40, false, 20).circuit};
+    case 14:
+      return {name, test_support::crossbar_network(4, 3, 21).circuit};
+    default:
+      return {name, test_support::crossbar_network(20, 20, 22).circuit};
   }
 }
 
@@ -235,7 +253,7 @@ TEST_P(CircuitNgspice, EveryNodeAgreesWithinOneMicrovolt) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Networks, CircuitNgspice, ::testing::Range(0, 9),
+INSTANTIATE_TEST_SUITE_P(Networks, CircuitNgspice, ::testing::Range(0, 16),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return kNetworkNames[info.param];
                          });
@@ -267,4 +285,33 @@ TEST(CircuitDeviceNgspice, TheDevicesCircuitAgreesWithNgspice) {
                                  << d.theirs << " V";
   std::size_t forward = forward_diodes(c, device.voltages(0));
   EXPECT_GT(forward, 0u) << "no diode conducts: the check would be linear";
+}
+
+// A lab's own netlist as the device (device.type "netlist"), its resistors moved as training
+// moves them: the circuit it exports (as `aeqlab circuit export` writes it) gives ngspice the
+// node voltages the device sees.
+TEST(NetlistDeviceNgspice, TheTrainedNetlistAgreesWithNgspice) {
+  ASSERT_TRUE(ngspice_installed()) << "ngspice is not installed (scripts/install-deps)";
+  test_support::TempDir dir;
+  sim::CircuitDevice device(
+      sim::netlist_spec_from_json(test_support::netlist_device_section(dir / "deck.cir")));
+  std::vector<double> theta(device.describe().parameter_count());
+  device.read_parameters(theta);
+  for (std::size_t k = 0; k < theta.size(); ++k) theta[k] *= 1.0 + 0.2 * std::sin(double(k));
+  device.write_parameters(theta);
+  device.set_inputs(std::vector<double>{1.8, -0.7}, 1);
+  device.set_nudge(0.0, std::vector<double>{0.0, 0.0});
+  device.settle_homeostatic();
+  const Circuit c = device.circuit(0);
+  const auto theirs = ngspice_op(c, dir, "netlist_device", true);
+  ASSERT_FALSE(theirs.empty());
+  const Comparison d = compare(c, device.voltages(0), theirs);
+  EXPECT_LE(d.worst, kAgreement) << "node " << d.node << " aeqlab " << d.ours << " V, ngspice "
+                                 << d.theirs << " V";
+  // Its diodes (IS 1e-9 A) carry tens of nanoamperes from 0.1 V forward.
+  std::size_t conducting = 0;
+  for (const auto& e : c.elements)
+    conducting += e.kind == sim::ElementKind::diode &&
+                  device.voltages(0)[e.a] - device.voltages(0)[e.b] > 0.1;
+  EXPECT_GT(conducting, 0u) << "no diode conducts: the check would be linear";
 }
