@@ -20,6 +20,9 @@ void ConsoleSink::resumed(const ResumeReport& r) {
                  (dir_ / "events.jsonl").string(), r.dropped_bytes);
   spdlog::info("resuming from checkpoint {}: epoch {}, sample {} of {}", *r.checkpoint, r.epoch,
                r.position, r.train_samples);
+  if (r.restore)
+    spdlog::info("the device holds checkpoint {}'s parameters: {} (tolerance {:.3g})",
+                 *r.checkpoint, describe(*r.restore), r.restore_tolerance);
 }
 
 void ConsoleSink::epoch_started(std::size_t epoch, std::size_t epochs, std::size_t samples) {

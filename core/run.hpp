@@ -55,6 +55,7 @@ class Run {
   void checkpoint(const char* why);
   bool checkpoint_due() const;
   void restore(const Checkpoint& c);
+  void restore_parameters_of(const Checkpoint& c);
 
   // run_finish.cpp
   struct Outcome {
@@ -90,7 +91,9 @@ class Run {
   std::vector<std::size_t> order_;
   std::vector<double> epoch_start_;
   std::uint64_t next_sequence_ = 0, last_sequence_ = 0;
-  double wall_before_ = 0.0;  // wall time of the segments before this one
+  double wall_before_ = 0.0;                  // wall time of the segments before this one
+  std::optional<RestoreReport> restored_;     // a resume on a device without snapshots
+  std::vector<double> restore_knobs_memory_;  // the knobs that hold the restored parameters
 
   // The outputs, fed from one place: sinks_ (metrics, console, event log, in that order).
   EventLogSink events_;

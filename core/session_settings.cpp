@@ -29,6 +29,13 @@ SessionSettings session_settings_from(const nlohmann::json& session) {
   s.checkpoint_every_epochs = c.get<std::size_t>("every_epochs");
   s.checkpoint_keep = c.get<std::size_t>("keep");
   if (s.checkpoint_keep == 0) throw ConfigError("session.checkpoint.keep: must be >= 1");
+  // Sessions recorded before these keys existed take the defaults (the embedded default config).
+  if (session.contains("restore")) {
+    ConfigReader rs(session.at("restore"), "session.restore");
+    s.restore_tolerance = rs.in_range("tolerance", 0.0, 1e9);
+    s.restore_max_rounds = rs.get<std::size_t>("max_rounds");
+    if (s.restore_max_rounds == 0) throw ConfigError("session.restore.max_rounds: must be >= 1");
+  }
   return s;
 }
 

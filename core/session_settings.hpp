@@ -25,6 +25,10 @@ struct SessionSettings {
   double checkpoint_every_seconds = 600.0;  // 0: not by time
   std::size_t checkpoint_every_epochs = 1;  // 0: not at epoch ends
   std::size_t checkpoint_keep = 2;
+  // A resume on a device without snapshots (a bench) brings it back to the checkpoint's
+  // parameters and refuses to continue unless readback finds every one within this distance.
+  double restore_tolerance = 1e-3;
+  std::size_t restore_max_rounds = 200;
 };
 
 // Reads and checks the `session` section.
