@@ -257,7 +257,11 @@ void Run::finish_epoch() {
   }
   sinks_.feed(&RunSink::epoch_ended, report);
   p.tally = {};
-  if (ss_.checkpoint_every_epochs && epoch % ss_.checkpoint_every_epochs == 0)
+  // The last epoch always: the end of a run is a point to extend from. The others within the
+  // budget of session.checkpoint.max_share.
+  if (epoch == settings_.epochs ||
+      (ss_.checkpoint_every_epochs && epoch % ss_.checkpoint_every_epochs == 0 &&
+       checkpoint_affordable()))
     checkpoint("epoch");
   else if (checkpoint_due())
     checkpoint("periodic");

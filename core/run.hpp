@@ -54,6 +54,7 @@ class Run {
   // run_checkpoint.cpp
   void checkpoint(const char* why);
   bool checkpoint_due() const;
+  bool checkpoint_affordable() const;  // session.checkpoint.max_share
   void restore(const Checkpoint& c);
   void restore_parameters_of(const Checkpoint& c);
 
@@ -103,6 +104,7 @@ class Run {
 
   Clock::time_point segment_t0_ = Clock::now(), last_checkpoint_t_ = Clock::now();
   std::size_t steps_since_checkpoint_ = 0;
+  double last_checkpoint_cost_ = 0.0;  // seconds the last checkpoint took
   std::size_t batch_n_ = 0;
   std::vector<double> step_params_, outputs_, change_;
 };

@@ -56,6 +56,7 @@ void Run::checkpoint(const char* why) {
   ++next_sequence_;
   steps_since_checkpoint_ = 0;
   last_checkpoint_t_ = Clock::now();
+  last_checkpoint_cost_ = seconds_since(t0);
   sinks_.feed(&RunSink::checkpointed, CheckpointReport{.sequence = c.sequence,
                                                        .why = why,
                                                        .epoch = progress_.epochs_done + 1,
@@ -64,10 +65,17 @@ void Run::checkpoint(const char* why) {
   progress_.checkpoint_seconds += seconds_since(t0);
 }
 
+bool Run::checkpoint_affordable() const {
+  return ss_.checkpoint_max_share <= 0.0 ||
+         seconds_since(last_checkpoint_t_) * ss_.checkpoint_max_share >= last_checkpoint_cost_;
+}
+
 bool Run::checkpoint_due() const {
-  return (ss_.checkpoint_every_steps && steps_since_checkpoint_ >= ss_.checkpoint_every_steps) ||
-         (ss_.checkpoint_every_seconds > 0 &&
-          seconds_since(last_checkpoint_t_) >= ss_.checkpoint_every_seconds);
+  const bool by_steps =
+      ss_.checkpoint_every_steps && steps_since_checkpoint_ >= ss_.checkpoint_every_steps;
+  const bool by_time = ss_.checkpoint_every_seconds > 0 &&
+                       seconds_since(last_checkpoint_t_) >= ss_.checkpoint_every_seconds;
+  return (by_steps || by_time) && checkpoint_affordable();
 }
 
 void Run::restore_parameters_of(const Checkpoint& c) {

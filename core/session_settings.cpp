@@ -28,6 +28,8 @@ SessionSettings session_settings_from(const nlohmann::json& session) {
   s.checkpoint_every_seconds = c.in_range("every_seconds", 0.0, 1e9);
   s.checkpoint_every_epochs = c.get<std::size_t>("every_epochs");
   s.checkpoint_keep = c.get<std::size_t>("keep");
+  if (session.at("checkpoint").contains("max_share"))
+    s.checkpoint_max_share = c.in_range("max_share", 0.0, 1.0);
   if (s.checkpoint_keep == 0) throw ConfigError("session.checkpoint.keep: must be >= 1");
   // Sessions recorded before these keys existed take the defaults (the embedded default config).
   if (session.contains("restore")) {
