@@ -12,12 +12,15 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "core/cli/bench_repoint.hpp"
+#include "core/cli/bench_reset.hpp"
 #include "core/cli/default_config.hpp"
 #include "core/cli/device_factory.hpp"
 #include "core/config.hpp"
 #include "core/evaluation.hpp"
 #include "core/homeostat.hpp"
 #include "core/mnist.hpp"
+#include "core/parameter_restore.hpp"
 #include "core/session.hpp"
 #include "core/stop_request.hpp"
 #include "core/toy_tasks.hpp"
@@ -184,10 +187,10 @@ int train_command(const TrainOptions& options) {
   const bool resume = options.resume.has_value();
   nlohmann::json config;
   if (resume) {
-    if (options.config || !options.settings.empty() || options.out || options.bench)
+    if (options.config || !options.settings.empty() || options.out)
       throw ConfigError(
           "--resume continues a session with the config it recorded; it takes no --config, "
-          "--set, --out or --bench");
+          "--set or --out (--bench only re-points its recorded bench at new addresses)");
     const fs::path config_file = *options.resume / "config.json";
     if (!fs::exists(config_file))
       throw ConfigError(
@@ -205,10 +208,19 @@ int train_command(const TrainOptions& options) {
     }
   }
   setup_logging(config);
+  // The session's config.json keeps the bench it was trained on; device.json, written again
+  // below, records where its instruments were reached this time.
+  if (resume && options.bench)
+    config["device"] = repoint_bench(config.at("device"), *options.bench);
   const TrainerSettings settings = trainer_settings_from(config.at("trainer"));
   const SessionSettings session_settings = session_settings_from(config.at("session"));
   config["device"] = resolved_device_section(config.at("device"), settings.batch_size);
   const Split data = load_data(config.at("data"));
+  // A new session on a virtual bench starts from the server's initial state, not from where the
+  // last session left it (docs/virtual-bench.md, "*RST").
+  if (!resume && config.at("device").value("type", "") == "bench" &&
+      ConfigReader(config.at("session"), "session").get<bool>("reset_virtual_bench"))
+    reset_virtual_bench(config.at("device"));
   auto device = make_device(config.at("device"), settings.batch_size);
   check_run(settings, *device, data);
 
@@ -270,14 +282,17 @@ int train_command(const TrainOptions& options) {
   return result.status == RunStatus::completed ? 0 : 1;
 }
 
-int eval_command(const fs::path& session_dir, const std::vector<std::string>& settings) {
+int eval_command(const fs::path& session_dir, const std::vector<std::string>& settings,
+                 const std::optional<fs::path>& bench) {
   const fs::path config_file = session_dir / "config.json";
   if (!fs::exists(config_file))
     throw ConfigError(
         fmt::format("{}: not a session folder (no config.json)", session_dir.string()));
   nlohmann::json config = resolve_config(default_config(), config_file, settings);
   setup_logging(config);
+  if (bench) config["device"] = repoint_bench(config.at("device"), *bench);
   const TrainerSettings ts = trainer_settings_from(config.at("trainer"));
+  const SessionSettings ss = session_settings_from(config.at("session"));
   const Split data = load_data(config.at("data"));
   auto device = make_device(config.at("device"), ts.batch_size);
   const auto& d = device->describe();
@@ -290,9 +305,23 @@ int eval_command(const fs::path& session_dir, const std::vector<std::string>& se
   if (in.gcount() != std::streamsize(theta.size() * sizeof(double)) || in.peek() != EOF)
     throw DataError(fmt::format("{}: expected {} float64 values for {}", param_file.string(),
                                 theta.size(), d.model));
-  if (!d.capabilities.settable_parameters)
-    throw ConfigError(d.model + " cannot have its parameters written; eval needs that");
-  device->write_parameters(theta);
+  // Written where the device can set them, else held by its knobs (a bench), and verified by
+  // readback as a resume does (docs/sessions.md, "Continuing a run").
+  const RestoreReport restored = restore_parameters(*device, theta,
+                                                    {.tolerance = ss.restore_tolerance,
+                                                     .max_rounds = ss.restore_max_rounds,
+                                                     .gain = ts.feedback_gain});
+  if (!restored.written && !restored.verified)
+    throw ConfigError(d.model +
+                      " can neither have its parameters written nor read them back; eval cannot "
+                      "put the session's parameters on it");
+  if (restored.verified && !restored.within)
+    throw DeviceError(fmt::format(
+        "{}: cannot bring the device to the session's parameters: {} (tolerance {:.3g}, "
+        "session.restore.tolerance)",
+        d.model, describe(restored), ss.restore_tolerance));
+  if (restored.verified)
+    spdlog::info("the device holds the session's parameters: {}", describe(restored));
 
   auto homeostat = make_trainer_homeostat(ts, *device);
   Dataset train = data.train, test = data.test;

@@ -21,8 +21,9 @@ struct TrainOptions {
 };
 
 int train_command(const TrainOptions& options);
-int eval_command(const std::filesystem::path& session_dir,
-                 const std::vector<std::string>& settings);
+// `bench`: re-point the session's recorded bench at the addresses of this bench file.
+int eval_command(const std::filesystem::path& session_dir, const std::vector<std::string>& settings,
+                 const std::optional<std::filesystem::path>& bench = std::nullopt);
 int print_default_config();
 
 // The data set a config's `data` section names; errors name the key or the file.

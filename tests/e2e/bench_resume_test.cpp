@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -22,8 +23,16 @@
 namespace aeqlab::e2e {
 namespace {
 
-const std::string kConfig = xor_bench_config(R"("trainer": {"epochs": 16, "batch_size": 1},
-  "session": {"detail": "epoch"})");
+// docs/examples/xor.json (a 2-16-2 network that learns XOR within about 50 epochs) on a bench:
+// one sample per step.
+const std::string kConfig = R"({
+  "device": {"layers": [2, 16, 2], "gains": [4.0, 1.0],
+             "compliance": {"weights": [0.5, 0.1], "biases": [0.2, 0.02]}},
+  "data": {"set": "xor"},
+  "trainer": {"epochs": 40, "batch_size": 1, "compliance_decay": 0.995},
+  "session": {"detail": "epoch"}
+})";
+constexpr std::size_t kEpochs = 40;
 
 struct Row {
   double test_error = 0, test_cost = 0;
@@ -111,7 +120,15 @@ class BenchResume : public ProgramTest {
 
   // Uninterrupted, interrupted at `epochs` by `signal`, resumed on a fresh server: the resumed
   // run's figures against the uninterrupted one's, epoch by epoch.
-  void check_resume_matches(int signal, std::size_t epochs) {
+  // A server on new ports (as after a restart of `aeqlab serve --bench-out`), its bench file.
+  std::unique_ptr<ServedBench> serve_elsewhere(const std::string& bench_out) {
+    const auto config = tmp_ / "config.json";
+    return std::make_unique<ServedBench>(
+        tmp_.string(), std::vector<std::string>{"--config", config.string(), "--bench-out",
+                                                bench_out, "--set", "virtual.settle_ms=1"});
+  }
+
+  void check_resume_matches(int signal, std::size_t epochs, bool repointed = false) {
     const std::string bench = fixed_bench();
     const auto reference = tmp_ / "U", session = tmp_ / "S";
     {
@@ -125,20 +142,35 @@ class BenchResume : public ProgramTest {
       train_and_interrupt(bench, session, epochs, signal);
     }
     const auto before = metrics(session).size();
-    ASSERT_LT(before, 16u) << "the run ended before it was interrupted";
-    ServedBench fresh(tmp_.string(), {"--bench", bench});
-    const auto r = run({"train", "--resume", session.string()});
+    ASSERT_LT(before, kEpochs) << "the run ended before it was interrupted";
+    std::unique_ptr<ServedBench> fresh;
+    std::vector<std::string> resume{"train", "--resume", session.string()};
+    if (repointed) {
+      const std::string elsewhere = (tmp_ / "elsewhere.json").string();
+      fresh = serve_elsewhere(elsewhere);
+      resume.insert(resume.end(), {"--bench", elsewhere});
+    } else {
+      fresh =
+          std::make_unique<ServedBench>(tmp_.string(), std::vector<std::string>{"--bench", bench});
+    }
+    const auto r = run(resume);
     ASSERT_EQ(r.status, 0) << r.all();
     EXPECT_NE(r.err.find("holds checkpoint"), std::string::npos) << r.err;
+    if (repointed) {
+      EXPECT_NE(r.err.find("re-pointed from"), std::string::npos) << r.err;
+    }
 
     const auto u = metrics(reference), s = metrics(session);
-    ASSERT_EQ(u.size(), 16u);
-    ASSERT_EQ(s.size(), 16u);
-    for (std::size_t e = 0; e < s.size(); ++e) {
-      // No error spike: every epoch after the resume tests as well as the uninterrupted run's
-      // (within 2x on the cost), not at chance as when the knobs alone were restored.
-      EXPECT_LE(s[e].test_error, u[e].test_error) << "epoch " << e + 1;
-      EXPECT_LE(s[e].test_cost, 2.0 * u[e].test_cost + 1e-9) << "epoch " << e + 1;
+    ASSERT_EQ(u.size(), kEpochs);
+    ASSERT_EQ(s.size(), kEpochs);
+    // Interrupted once the network has learned (the uninterrupted run is at 0 error from epoch
+    // 9): no error spike after the resume (0 error at every epoch, the cost never above 3x the
+    // uninterrupted run's at the same epoch), and the final cost within 2x, as it is not when the
+    // knobs alone are restored (test error 0.5, final cost 100x). The system's own state at the
+    // checkpoint is not restored, so the two runs may drift apart a little.
+    for (std::size_t e = before; e < s.size(); ++e) {
+      EXPECT_EQ(s[e].test_error, 0.0) << "epoch " << e + 1;
+      EXPECT_LE(s[e].test_cost, 3.0 * u[e].test_cost) << "epoch " << e + 1;
     }
     EXPECT_LE(s.back().test_cost, 2.0 * u.back().test_cost);
 
@@ -161,11 +193,12 @@ class BenchResume : public ProgramTest {
 };
 
 TEST_F(BenchResume, CtrlCThenResumeOnAFreshBenchEndsWhereTheUninterruptedRunEnds) {
-  check_resume_matches(SIGINT, 5);
+  check_resume_matches(SIGINT, 14);
 }
 
-TEST_F(BenchResume, KillThenResumeOnAFreshBenchEndsWhereTheUninterruptedRunEnds) {
-  check_resume_matches(SIGKILL, 9);
+// Resumed on a server at other addresses, with --bench re-pointing the recorded bench.
+TEST_F(BenchResume, KillThenResumeOnARepointedBenchEndsWhereTheUninterruptedRunEnds) {
+  check_resume_matches(SIGKILL, 24, /*repointed=*/true);
 }
 
 TEST_F(BenchResume, ABenchThatCannotBeBroughtBackIsRefusedWithTheDistance) {
@@ -190,6 +223,55 @@ TEST_F(BenchResume, ABenchThatCannotBeBroughtBackIsRefusedWithTheDistance) {
   EXPECT_NE(r.err.find("session.restore.tolerance"), std::string::npos) << r.err;
   // Nothing was trained: the metrics stand where the checkpoint left them.
   EXPECT_EQ(metrics(session).size(), rows_before);
+}
+
+double number(const nlohmann::json& j, const char* key) {
+  return j.at(key).get<double>();
+}
+
+// `aeqlab eval` on a bench session: the session's parameters held on a fresh bench, at the
+// recorded addresses and re-pointed at new ones; a bench whose channel map differs is refused.
+TEST_F(BenchResume, EvalOnABenchSessionGivesTheSummarysTestError) {
+  const std::string bench = fixed_bench();
+  const auto session = tmp_ / "S";
+  {
+    ServedBench serve(tmp_.string(), {"--bench", bench});
+    const auto r = run({"train", "--config", (tmp_ / "config.json").string(), "--bench", bench,
+                        "--out", session.string()});
+    ASSERT_EQ(r.status, 0) << r.all();
+  }
+  const auto summary = nlohmann::json::parse(read_file(session / "summary.json"));
+  auto check = [&](const ProgramTest::Result& r) {
+    ASSERT_EQ(r.status, 0) << r.all();
+    const auto e = nlohmann::json::parse(r.out);
+    EXPECT_EQ(number(e, "test_error"), number(summary, "test_error"));
+    EXPECT_NEAR(number(e, "test_cost"), number(summary, "test_cost"),
+                0.05 * number(summary, "test_cost"));
+    EXPECT_NE(r.err.find("holds the session's parameters"), std::string::npos) << r.err;
+  };
+  {
+    ServedBench fresh(tmp_.string(), {"--bench", bench});
+    check(run({"eval", session.string()}));
+  }
+  const std::string elsewhere = (tmp_ / "elsewhere.json").string();
+  auto served = serve_elsewhere(elsewhere);
+  check(run({"eval", session.string(), "--bench", elsewhere}));
+
+  // The inputs wired the other way round: refused by key, nothing evaluated.
+  auto crossed = nlohmann::json::parse(read_file(elsewhere));
+  crossed["channels"]["inputs"]["map"][0]["channels"] = {2, 1};
+  std::ofstream(tmp_ / "crossed.json") << crossed.dump(2);
+  const auto r = run({"eval", session.string(), "--bench", (tmp_ / "crossed.json").string()});
+  EXPECT_EQ(r.status, 2) << r.all();
+  EXPECT_NE(r.err.find("channels.inputs.map[0].channels differs from the session's recorded bench"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  // And --resume with it the same way.
+  const auto again =
+      run({"train", "--resume", session.string(), "--bench", (tmp_ / "crossed.json").string()});
+  EXPECT_EQ(again.status, 2) << again.all();
+  EXPECT_NE(again.err.find("channels.inputs.map[0].channels"), std::string::npos) << again.err;
 }
 
 }  // namespace

@@ -30,7 +30,8 @@ Subcommand train_subcommand() {
                            "train on the bench this file describes (instruments and channel map)")
                 ->check(CLI::ExistingFile);
             cmd.add_option("--resume", g->resume,
-                           "continue an interrupted session from its newest checkpoint")
+                           "continue an interrupted session from its newest checkpoint (with "
+                           "--bench: its recorded bench re-pointed at that file's addresses)")
                 ->check(CLI::ExistingDirectory);
             return [g] {
               TrainOptions o = g->train;
