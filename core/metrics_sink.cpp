@@ -1,6 +1,8 @@
 #include "core/metrics_sink.hpp"
 
+#include <chrono>
 #include <cmath>
+#include <fstream>
 
 namespace aeqlab {
 
@@ -17,12 +19,43 @@ std::vector<std::string> MetricsSink::columns(const DeviceDescription& d) {
   }
   c.push_back("device_settles");
   c.push_back("device_settles_total");
+  // The wall clock when the row was written: Unix time (seconds since 1970-01-01 UTC), to the
+  // millisecond; the lab's clock beside the run's figures (docs/sessions.md, metrics.csv).
+  c.push_back("unix_seconds");
   return c;
 }
 
+bool MetricsSink::has_wall_clock(const std::filesystem::path& file, const DeviceDescription& device,
+                                 std::size_t keep_bytes) {
+  if (keep_bytes == 0) return true;
+  std::ifstream in(file);
+  std::string header;
+  std::getline(in, header);
+  auto legacy = columns(device);
+  legacy.pop_back();
+  std::string joined;
+  for (const auto& c : legacy) {
+    if (!joined.empty()) joined += ',';
+    joined += c;
+  }
+  return header != joined;
+}
+
+namespace {
+
+std::vector<std::string> columns_of(const DeviceDescription& device, bool wall_clock) {
+  auto c = MetricsSink::columns(device);
+  if (!wall_clock) c.pop_back();
+  return c;
+}
+
+}  // namespace
+
 MetricsSink::MetricsSink(const std::filesystem::path& session_dir, const DeviceDescription& device,
                          std::size_t keep_bytes)
-    : device_(device), table_(session_dir / "metrics.csv", columns(device), keep_bytes) {}
+    : device_(device),
+      wall_clock_(has_wall_clock(session_dir / "metrics.csv", device, keep_bytes)),
+      table_(session_dir / "metrics.csv", columns_of(device, wall_clock_), keep_bytes) {}
 
 void MetricsSink::epoch_ended(const EpochReport& r) {
   const EpochTally& t = r.tally;
@@ -55,6 +88,10 @@ void MetricsSink::epoch_ended(const EpochReport& r) {
       row.set("change_rms_" + name, r.parameter_change_rms.at(g));
     }
   }
+  if (wall_clock_)
+    row.set(
+        "unix_seconds",
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   table_.add_row(row);
 }
 

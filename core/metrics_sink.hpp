@@ -28,7 +28,12 @@ class MetricsSink final : public RunSink {
   void sync() { table_.sync(); }
 
  private:
+  // A session recorded before the wall-clock column existed keeps its header when resumed.
+  static bool has_wall_clock(const std::filesystem::path& file, const DeviceDescription& device,
+                             std::size_t keep_bytes);
+
   const DeviceDescription& device_;
+  const bool wall_clock_;  // the table has the unix_seconds column
   MetricsTable table_;
 };
 

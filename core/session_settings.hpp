@@ -3,6 +3,7 @@
 // taken (the folder's root and name are the program's business).
 
 #include <cstddef>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +30,8 @@ struct SessionSettings {
   // one's cost divided by this share, so checkpoints take at most about this share of the run's
   // time; the start, a stop and the last epoch are always checkpointed. 0: no budget.
   double checkpoint_max_share = 0.0;
+  // The lab's own record, copied into summary.json and listed by `aeqlab sessions`.
+  std::string operator_name, sample, notes;
   // A resume on a device without snapshots (a bench) brings it back to the checkpoint's
   // parameters and refuses to continue unless readback finds every one within this distance.
   double restore_tolerance = 1e-3;
