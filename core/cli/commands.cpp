@@ -16,6 +16,7 @@
 #include "core/cli/bench_reset.hpp"
 #include "core/cli/default_config.hpp"
 #include "core/cli/device_factory.hpp"
+#include "core/cli/init_from.hpp"
 #include "core/config.hpp"
 #include "core/evaluation.hpp"
 #include "core/homeostat.hpp"
@@ -187,10 +188,11 @@ int train_command(const TrainOptions& options) {
   const bool resume = options.resume.has_value();
   nlohmann::json config;
   if (resume) {
-    if (options.config || !options.settings.empty() || options.out)
+    if (options.config || !options.settings.empty() || options.out || options.init_from)
       throw ConfigError(
           "--resume continues a session with the config it recorded; it takes no --config, "
-          "--set or --out (--bench only re-points its recorded bench at new addresses)");
+          "--set, --out or --init-from (--bench only re-points its recorded bench at new "
+          "addresses)");
     const fs::path config_file = *options.resume / "config.json";
     if (!fs::exists(config_file))
       throw ConfigError(
@@ -198,6 +200,9 @@ int train_command(const TrainOptions& options) {
     config = resolve_config(default_config(), config_file, {});
   } else {
     config = resolve_config(default_config(), options.config, options.settings);
+    // Recorded in the session's config.json as an absolute path: where this session started from.
+    if (options.init_from)
+      config["session"]["init_from"] = fs::absolute(*options.init_from).lexically_normal().string();
     if (options.bench) {
       config["device"] = {{"type", "bench"}, {"bench", options.bench->string()}};
       // Hardware has one replica: one sample per step, one per evaluation pass.
@@ -223,6 +228,13 @@ int train_command(const TrainOptions& options) {
     reset_virtual_bench(config.at("device"));
   auto device = make_device(config.at("device"), settings.batch_size);
   check_run(settings, *device, data);
+  const std::string init_from =
+      ConfigReader(config.at("session"), "session").get<std::string>("init_from");
+  if (!resume && !init_from.empty())
+    init_from_session(*device, init_from,
+                      {.tolerance = session_settings.restore_tolerance,
+                       .max_rounds = session_settings.restore_max_rounds,
+                       .gain = settings.feedback_gain});
 
   std::unique_ptr<Session> session;
   if (resume) {

@@ -16,8 +16,9 @@ struct TrainOptions {
   std::optional<std::filesystem::path> config;
   std::vector<std::string> settings;
   std::optional<std::filesystem::path> out;
-  std::optional<std::filesystem::path> resume;  // continue this session from its checkpoint
-  std::optional<std::filesystem::path> bench;   // train on this bench instead of config's device
+  std::optional<std::filesystem::path> resume;     // continue this session from its checkpoint
+  std::optional<std::filesystem::path> bench;      // train on this bench instead of config's device
+  std::optional<std::filesystem::path> init_from;  // start from this session's final parameters
 };
 
 int train_command(const TrainOptions& options);

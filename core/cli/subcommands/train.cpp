@@ -13,7 +13,7 @@ namespace {
 
 struct Given {
   TrainOptions train;
-  std::string config, out, bench, resume;
+  std::string config, out, bench, resume, init_from;
 };
 
 }  // namespace
@@ -29,6 +29,9 @@ Subcommand train_subcommand() {
             cmd.add_option("--bench", g->bench,
                            "train on the bench this file describes (instruments and channel map)")
                 ->check(CLI::ExistingFile);
+            cmd.add_option("--init-from", g->init_from,
+                           "start from this session's final parameters (same device shape)")
+                ->check(CLI::ExistingDirectory);
             cmd.add_option("--resume", g->resume,
                            "continue an interrupted session from its newest checkpoint (with "
                            "--bench: its recorded bench re-pointed at that file's addresses)")
@@ -39,6 +42,7 @@ Subcommand train_subcommand() {
               if (!g->out.empty()) o.out = g->out;
               if (!g->resume.empty()) o.resume = g->resume;
               if (!g->bench.empty()) o.bench = g->bench;
+              if (!g->init_from.empty()) o.init_from = g->init_from;
               return train_command(o);
             };
           }};
