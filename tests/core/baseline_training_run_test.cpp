@@ -133,10 +133,12 @@ TEST_F(BaselineRun, EachRuleTrainsXorAndTheSessionCountsItsSettles) {
     EXPECT_EQ(epoch_lines.back()["device_settles_total"], per_step * epochs);
     const auto rows = read_csv(tmp / "run" / "metrics.csv");
     ASSERT_EQ(rows.size(), epochs + 1);
-    ASSERT_GE(rows[0].size(), 2u);
-    EXPECT_EQ(rows[0][rows[0].size() - 2], "device_settles");
-    EXPECT_EQ(rows[0].back(), "device_settles_total");
-    EXPECT_EQ(rows.back().back(), std::to_string(per_step * epochs));
+    ASSERT_GE(rows[0].size(), 3u);
+    // The last columns: the device queries, then the wall clock (added after them).
+    EXPECT_EQ(rows[0][rows[0].size() - 3], "device_settles");
+    EXPECT_EQ(rows[0][rows[0].size() - 2], "device_settles_total");
+    EXPECT_EQ(rows[0].back(), "unix_seconds");
+    EXPECT_EQ(rows.back()[rows.back().size() - 2], std::to_string(per_step * epochs));
     EXPECT_EQ(events_of_kind(tmp / "run", "run_start")[0]["algorithm"], algorithm);
 
     // No knobs anywhere, and no homeostasis: the parameters stay where they are written.

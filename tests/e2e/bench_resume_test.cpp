@@ -79,12 +79,12 @@ class BenchResume : public ProgramTest {
     const std::string laid = (tmp_ / "laid.json").string();
     {
       ServedBench first(tmp_.string(), {"--config", config.string(), "--bench-out", laid, "--set",
-                                        "virtual.settle_ms=1"});
+                                        "virtual.settle_ms=0"});
       first.stop();
     }
     auto bench = nlohmann::json::parse(read_file(laid));
     bench["virtual"]["device"] = nlohmann::json::parse(kConfig)["device"];
-    bench["virtual"]["settle_ms"] = 1;
+    bench["virtual"]["settle_ms"] = 0;
     for (const auto& [k, v] : extra_virtual.items()) bench["virtual"][k] = v;
     const auto path = tmp_ / ("bench" + std::to_string(benches_++) + ".json");
     std::ofstream(path) << bench.dump(2);
@@ -125,7 +125,7 @@ class BenchResume : public ProgramTest {
     const auto config = tmp_ / "config.json";
     return std::make_unique<ServedBench>(
         tmp_.string(), std::vector<std::string>{"--config", config.string(), "--bench-out",
-                                                bench_out, "--set", "virtual.settle_ms=1"});
+                                                bench_out, "--set", "virtual.settle_ms=0"});
   }
 
   void check_resume_matches(int signal, std::size_t epochs, bool repointed = false) {
