@@ -27,6 +27,7 @@
 #include "core/toy_tasks.hpp"
 #include "core/trainer_factory.hpp"
 #include "core/training_run.hpp"
+#include "drivers/wire_trace.hpp"
 
 namespace aeqlab::cli {
 
@@ -221,6 +222,18 @@ int train_command(const TrainOptions& options) {
   const SessionSettings session_settings = session_settings_from(config.at("session"));
   config["device"] = resolved_device_section(config.at("device"), settings.batch_size);
   const Split data = load_data(config.at("data"));
+  // Every message to and from the bench's instruments, from the first (docs/bench.md).
+  std::shared_ptr<drivers::WireTrace> trace;
+  if (config.at("device").value("type", "") == "bench" &&
+      ConfigReader(config.at("session"), "session").get<bool>("wire_trace")) {
+    std::map<std::string, std::string> names;
+    const auto& b = config.at("device").at("bench");
+    const auto bench = b.is_string() ? read_json_file(b.get<std::string>()) : b;
+    for (const auto& ins : bench.value("instruments", nlohmann::json::array()))
+      if (ins.is_object()) names[ins.value("address", "")] = ins.value("name", "");
+    trace = std::make_shared<drivers::WireTrace>(std::move(names));
+    drivers::set_wire_trace(trace);
+  }
   // A new session on a virtual bench starts from the server's initial state, not from where the
   // last session left it (docs/virtual-bench.md, "*RST").
   if (!resume && config.at("device").value("type", "") == "bench" &&
@@ -267,6 +280,7 @@ int train_command(const TrainOptions& options) {
     session->write_json("device.json", describe_json(*device));
   }
   log_to_session(session->dir());
+  if (trace) trace->attach(session->dir() / "wire.jsonl");
   spdlog::info("session {}", session->dir().string());
   spdlog::info("{}: {} train / {} test samples, {} epochs, {}", device->describe().model,
                data.train.size(), data.test.size(), settings.epochs, describe_trainer(settings));
