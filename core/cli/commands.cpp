@@ -282,8 +282,9 @@ int train_command(const TrainOptions& options) {
   log_to_session(session->dir());
   if (trace) trace->attach(session->dir() / "wire.jsonl");
   spdlog::info("session {}", session->dir().string());
-  spdlog::info("{}: {} train / {} test samples, {} epochs, {}", device->describe().model,
-               data.train.size(), data.test.size(), settings.epochs, describe_trainer(settings));
+  spdlog::info("{}: {} train / {} test samples, {} epoch{}, {}", device->describe().model,
+               data.train.size(), data.test.size(), settings.epochs,
+               settings.epochs == 1 ? "" : "s", describe_trainer(settings));
 
   install_stop_handlers();
   const RunResult result =
