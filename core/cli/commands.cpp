@@ -199,6 +199,14 @@ int train_command(const TrainOptions& options) {
       throw ConfigError(
           fmt::format("{}: not a session folder (no config.json)", options.resume->string()));
     config = resolve_config(default_config(), config_file, {});
+    if (options.extend_to) {
+      const auto recorded = config.at("trainer").at("epochs").get<std::size_t>();
+      if (*options.extend_to <= recorded)
+        throw ConfigError(
+            fmt::format("--epochs {}: the session already runs to {} epochs; extending needs more",
+                        *options.extend_to, recorded));
+      config["trainer"]["epochs"] = *options.extend_to;
+    }
   } else {
     config = resolve_config(default_config(), options.config, options.settings);
     // Recorded in the session's config.json as an absolute path: where this session started from.
@@ -259,7 +267,7 @@ int train_command(const TrainOptions& options) {
       } catch (const std::exception&) {
         // A damaged summary says nothing reliable: resume from the checkpoints.
       }
-      if (summary.is_object() &&
+      if (!options.extend_to && summary.is_object() &&
           run_status_from(summary.value("status", "")) == RunStatus::completed) {
         std::cerr << "aeqlab: " << options.resume->string()
                   << ": the run has completed; nothing to resume\n";
@@ -268,6 +276,15 @@ int train_command(const TrainOptions& options) {
     }
     check_room_for_checkpoints(*options.resume, *device, session_settings, data.train.size(), true);
     session = std::make_unique<Session>(*options.resume, Session::Reopen{});
+    if (options.extend_to) {
+      // The same session goes on: its config.json says how far it now runs, and nothing else
+      // changes (docs/sessions.md, "Extending a completed session").
+      nlohmann::json recorded = read_json_file((*options.resume / "config.json").string());
+      const auto before = recorded["trainer"].value("epochs", std::size_t{0});
+      recorded["trainer"]["epochs"] = *options.extend_to;
+      session->write_json("config.json", recorded);
+      spdlog::info("extending the session from {} to {} epochs", before, *options.extend_to);
+    }
     session->write_json("device.json", describe_json(*device));
   } else {
     const auto& session_cfg = config.at("session");

@@ -19,6 +19,8 @@ struct TrainOptions {
   std::optional<std::filesystem::path> resume;     // continue this session from its checkpoint
   std::optional<std::filesystem::path> bench;      // train on this bench instead of config's device
   std::optional<std::filesystem::path> init_from;  // start from this session's final parameters
+  // With resume: extend the session to this many epochs in all (a completed one too).
+  std::optional<std::size_t> extend_to;
 };
 
 int train_command(const TrainOptions& options);

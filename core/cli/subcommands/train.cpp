@@ -6,6 +6,7 @@
 
 #include "core/cli/commands.hpp"
 #include "core/cli/subcommands.hpp"
+#include "core/error.hpp"
 
 namespace aeqlab::cli {
 
@@ -14,6 +15,7 @@ namespace {
 struct Given {
   TrainOptions train;
   std::string config, out, bench, resume, init_from;
+  std::size_t epochs = 0;
 };
 
 }  // namespace
@@ -29,6 +31,9 @@ Subcommand train_subcommand() {
             cmd.add_option("--bench", g->bench,
                            "train on the bench this file describes (instruments and channel map)")
                 ->check(CLI::ExistingFile);
+            cmd.add_option("--epochs", g->epochs,
+                           "with --resume: extend the session to this many epochs in all (a "
+                           "completed session too)");
             cmd.add_option("--init-from", g->init_from,
                            "start from this session's final parameters (same device shape)")
                 ->check(CLI::ExistingDirectory);
@@ -43,6 +48,13 @@ Subcommand train_subcommand() {
               if (!g->resume.empty()) o.resume = g->resume;
               if (!g->bench.empty()) o.bench = g->bench;
               if (!g->init_from.empty()) o.init_from = g->init_from;
+              if (g->epochs) {
+                if (!o.resume)
+                  throw ConfigError(
+                      "--epochs extends a session: give it with --resume DIR "
+                      "(a new session takes --set trainer.epochs=N)");
+                o.extend_to = g->epochs;
+              }
               return train_command(o);
             };
           }};
