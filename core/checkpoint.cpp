@@ -1,7 +1,11 @@
 #include "core/checkpoint.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -16,6 +20,55 @@ namespace aeqlab {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Files written now and synced together later (see CheckpointStore::save).
+class DurableFiles {
+ public:
+  DurableFiles() = default;
+  DurableFiles(const DurableFiles&) = delete;
+  DurableFiles& operator=(const DurableFiles&) = delete;
+  ~DurableFiles() {
+    for (auto& f : open_)
+      if (f.fd >= 0) ::close(f.fd);
+  }
+  void write(const fs::path& file, std::string_view bytes) {
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+      throw std::runtime_error(
+          fmt::format("{}: cannot create: {}", file.string(), std::strerror(errno)));
+    open_.push_back({fd, file});
+    while (!bytes.empty()) {
+      const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0)
+        throw std::runtime_error(
+            fmt::format("{}: cannot write: {}", file.string(), std::strerror(errno)));
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  void sync_all() {
+    for (auto& f : open_) {
+      if (::fsync(f.fd) != 0)
+        throw std::runtime_error(
+            fmt::format("{}: cannot sync to disk: {}", f.file.string(), std::strerror(errno)));
+    }
+    for (auto& f : open_) {
+      const int fd = f.fd;
+      f.fd = -1;
+      if (::close(fd) != 0)
+        throw std::runtime_error(
+            fmt::format("{}: cannot write: {}", f.file.string(), std::strerror(errno)));
+    }
+    open_.clear();
+  }
+
+ private:
+  struct Open {
+    int fd;
+    fs::path file;
+  };
+  std::vector<Open> open_;
+};
 
 static_assert(std::endian::native == std::endian::little,
               "checkpoint files are written as little-endian float64 / uint64");
@@ -91,15 +144,19 @@ fs::path CheckpointStore::save(const Checkpoint& c) {
                              {"epoch_start_parameters", c.epoch_start_parameters.size()},
                              {"order", c.order.size()},
                              {"device_snapshot", c.device_snapshot.size()}};
-  if (!c.parameters.empty()) write_file_durably(tmp / "parameters.f64", bytes_of(c.parameters));
-  if (!c.knobs.empty()) write_file_durably(tmp / "knobs.f64", bytes_of(c.knobs));
-  if (!c.homeostat_memory.empty())
-    write_file_durably(tmp / "homeostat.f64", bytes_of(c.homeostat_memory));
+  // Every file written first, then every one synced: the first sync commits the file system's
+  // journal with all of them in it, so the others cost little (one commit, not one per file).
+  // The rename still comes only after all of them are on the disk.
+  DurableFiles files;
+  if (!c.parameters.empty()) files.write(tmp / "parameters.f64", bytes_of(c.parameters));
+  if (!c.knobs.empty()) files.write(tmp / "knobs.f64", bytes_of(c.knobs));
+  if (!c.homeostat_memory.empty()) files.write(tmp / "homeostat.f64", bytes_of(c.homeostat_memory));
   if (!c.epoch_start_parameters.empty())
-    write_file_durably(tmp / "epoch_start.f64", bytes_of(c.epoch_start_parameters));
-  if (!c.order.empty()) write_file_durably(tmp / "order.u64", bytes_of(c.order));
-  if (!c.device_snapshot.empty()) write_file_durably(tmp / "device.snapshot", c.device_snapshot);
-  write_file_durably(tmp / "checkpoint.json", manifest.dump(2) + "\n");
+    files.write(tmp / "epoch_start.f64", bytes_of(c.epoch_start_parameters));
+  if (!c.order.empty()) files.write(tmp / "order.u64", bytes_of(c.order));
+  if (!c.device_snapshot.empty()) files.write(tmp / "device.snapshot", c.device_snapshot);
+  files.write(tmp / "checkpoint.json", manifest.dump(2) + "\n");
+  files.sync_all();
   sync_folder(tmp);
   fs::remove_all(final_dir, ec);
   fs::rename(tmp, final_dir, ec);

@@ -27,7 +27,9 @@ class ConsoleSink final : public RunSink {
   Progress progress_;
   // This segment's pace so far (evaluations and checkpoints included), for what is left.
   std::chrono::steady_clock::time_point segment_t0_ = std::chrono::steady_clock::now();
-  std::size_t epochs_this_segment_ = 0;
+  // Epochs trained in this segment, the first one of a resume counted by the part of it left.
+  double epochs_this_segment_ = 0.0;
+  double first_epoch_part_ = 1.0;
 };
 
 }  // namespace aeqlab

@@ -16,11 +16,21 @@ void EventLogSink::started(const RunStartReport& r) {
 }
 
 void EventLogSink::resumed(const ResumeReport& r) {
-  session_.event("resume", {{"checkpoint", r.checkpoint ? nlohmann::json(*r.checkpoint) : nullptr},
-                            {"epoch", r.epoch},
-                            {"position", r.position},
-                            {"superseded_after_line", r.superseded_after_line},
-                            {"dropped_partial_line_bytes", r.dropped_bytes}});
+  nlohmann::json line = {{"checkpoint", r.checkpoint ? nlohmann::json(*r.checkpoint) : nullptr},
+                         {"epoch", r.epoch},
+                         {"position", r.position},
+                         {"superseded_after_line", r.superseded_after_line},
+                         {"dropped_partial_line_bytes", r.dropped_bytes}};
+  // On a device without snapshots: how close it was brought to the checkpoint's parameters
+  // (docs/sessions.md, "resume").
+  if (r.restore && r.restore->verified)
+    line["restore"] = {{"max_distance", r.restore->max_distance},
+                       {"rms_distance", r.restore->rms_distance},
+                       {"worst", r.restore->worst},
+                       {"rounds", r.restore->rounds},
+                       {"tolerance", r.restore_tolerance},
+                       {"written", r.restore->written}};
+  session_.event("resume", line);
 }
 
 void EventLogSink::append_settle(JsonLine& line, const PhaseRecord& p) const {

@@ -1,6 +1,9 @@
 #include "core/metrics_sink.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <fstream>
 
 namespace aeqlab {
 
@@ -19,12 +22,36 @@ std::vector<std::string> MetricsSink::columns(const DeviceDescription& d) {
   c.push_back("device_settles_total");
   for (const char* name : {"homeostat_holds", "rounds_per_hold", "hold_error_max", "loop_gain_max"})
     c.push_back(name);
+  // The wall clock when the row was written: Unix time (seconds since 1970-01-01 UTC), to the
+  // millisecond; the lab's clock beside the run's figures (docs/sessions.md, metrics.csv).
+  c.push_back("unix_seconds");
   return c;
+}
+
+std::vector<std::string> MetricsSink::recorded_columns(const std::filesystem::path& file,
+                                                       const DeviceDescription& device,
+                                                       std::size_t keep_bytes) {
+  auto all = columns(device);
+  if (keep_bytes == 0) return all;
+  // A session recorded before some columns existed keeps its header when resumed: the columns
+  // added since come after the ones it has, so its header is a prefix of today's.
+  std::ifstream in(file);
+  std::string header;
+  std::getline(in, header);
+  std::string joined;
+  for (std::size_t n = 0; n < all.size(); ++n) {
+    if (n) joined += ',';
+    joined += all[n];
+    if (joined == header) return {all.begin(), all.begin() + std::ptrdiff_t(n + 1)};
+  }
+  return all;  // today's header, or another run's (which the table refuses)
 }
 
 MetricsSink::MetricsSink(const std::filesystem::path& session_dir, const DeviceDescription& device,
                          std::size_t keep_bytes)
-    : device_(device), table_(session_dir / "metrics.csv", columns(device), keep_bytes) {}
+    : device_(device),
+      columns_(recorded_columns(session_dir / "metrics.csv", device, keep_bytes)),
+      table_(session_dir / "metrics.csv", columns_, keep_bytes) {}
 
 void MetricsSink::epoch_ended(const EpochReport& r) {
   const EpochTally& t = r.tally;
@@ -61,7 +88,13 @@ void MetricsSink::epoch_ended(const EpochReport& r) {
       row.set("change_rms_" + name, r.parameter_change_rms.at(g));
     }
   }
-  table_.add_row(row);
+  row.set("unix_seconds",
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  MetricsRow recorded;  // the columns this session's table has
+  for (const auto& [name, value] : row.values())
+    if (std::find(columns_.begin(), columns_.end(), name) != columns_.end())
+      recorded.set(name, value);
+  table_.add_row(recorded);
 }
 
 }  // namespace aeqlab

@@ -28,7 +28,14 @@ class MetricsSink final : public RunSink {
   void sync() { table_.sync(); }
 
  private:
+  // The columns of the table in `file`: all of today's for a new session; for a resumed one
+  // (keep_bytes > 0) recorded before some columns existed, the ones its header has.
+  static std::vector<std::string> recorded_columns(const std::filesystem::path& file,
+                                                   const DeviceDescription& device,
+                                                   std::size_t keep_bytes);
+
   const DeviceDescription& device_;
+  const std::vector<std::string> columns_;  // the table's, in its order
   MetricsTable table_;
 };
 

@@ -108,7 +108,9 @@ void Run::begin(bool resume) {
                                                   .position = 0,
                                                   .train_samples = train_.size(),
                                                   .superseded_after_line = 1,
-                                                  .dropped_bytes = session_.dropped_bytes()});
+                                                  .dropped_bytes = session_.dropped_bytes(),
+                                                  .restore = std::nullopt,
+                                                  .restore_tolerance = 0.0});
     }
     // Checkpoint 0, the starting point: a run killed before its first periodic checkpoint still
     // resumes, and a folder that cannot hold a checkpoint is found out before any training.
@@ -132,7 +134,9 @@ void Run::begin(bool resume) {
                                               .train_samples = train_.size(),
                                               .superseded_after_line = std::min(
                                                   progress_.events_lines, session_.event_lines()),
-                                              .dropped_bytes = session_.dropped_bytes()});
+                                              .dropped_bytes = session_.dropped_bytes(),
+                                              .restore = restored_,
+                                              .restore_tolerance = ss_.restore_tolerance});
 }
 
 void Run::on_phase(const PhaseRecord& p) {
@@ -253,7 +257,11 @@ void Run::finish_epoch() {
   }
   sinks_.feed(&RunSink::epoch_ended, report);
   p.tally = {};
-  if (ss_.checkpoint_every_epochs && epoch % ss_.checkpoint_every_epochs == 0)
+  // The last epoch always: the end of a run is a point to extend from. The others within the
+  // budget of session.checkpoint.max_share.
+  if (epoch == settings_.epochs ||
+      (ss_.checkpoint_every_epochs && epoch % ss_.checkpoint_every_epochs == 0 &&
+       checkpoint_affordable()))
     checkpoint("epoch");
   else if (checkpoint_due())
     checkpoint("periodic");

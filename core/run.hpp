@@ -54,7 +54,9 @@ class Run {
   // run_checkpoint.cpp
   void checkpoint(const char* why);
   bool checkpoint_due() const;
+  bool checkpoint_affordable() const;  // session.checkpoint.max_share
   void restore(const Checkpoint& c);
+  void restore_parameters_of(const Checkpoint& c);
 
   // run_finish.cpp
   struct Outcome {
@@ -90,7 +92,9 @@ class Run {
   std::vector<std::size_t> order_;
   std::vector<double> epoch_start_;
   std::uint64_t next_sequence_ = 0, last_sequence_ = 0;
-  double wall_before_ = 0.0;  // wall time of the segments before this one
+  double wall_before_ = 0.0;                  // wall time of the segments before this one
+  std::optional<RestoreReport> restored_;     // a resume on a device without snapshots
+  std::vector<double> restore_knobs_memory_;  // the knobs that hold the restored parameters
 
   // The outputs, fed from one place: sinks_ (metrics, console, event log, in that order).
   EventLogSink events_;
@@ -100,6 +104,7 @@ class Run {
 
   Clock::time_point segment_t0_ = Clock::now(), last_checkpoint_t_ = Clock::now();
   std::size_t steps_since_checkpoint_ = 0;
+  double last_checkpoint_cost_ = 0.0;  // seconds the last checkpoint took
   std::size_t batch_n_ = 0;
   std::vector<double> step_params_, outputs_, change_;
 };

@@ -3,8 +3,10 @@
 #include <sstream>
 
 #include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
+#include "core/parameter_restore.hpp"
 #include "core/run.hpp"
 
 namespace aeqlab {
@@ -54,6 +56,7 @@ void Run::checkpoint(const char* why) {
   ++next_sequence_;
   steps_since_checkpoint_ = 0;
   last_checkpoint_t_ = Clock::now();
+  last_checkpoint_cost_ = seconds_since(t0);
   sinks_.feed(&RunSink::checkpointed, CheckpointReport{.sequence = c.sequence,
                                                        .why = why,
                                                        .epoch = progress_.epochs_done + 1,
@@ -62,10 +65,42 @@ void Run::checkpoint(const char* why) {
   progress_.checkpoint_seconds += seconds_since(t0);
 }
 
+bool Run::checkpoint_affordable() const {
+  return ss_.checkpoint_max_share <= 0.0 ||
+         seconds_since(last_checkpoint_t_) * ss_.checkpoint_max_share >= last_checkpoint_cost_;
+}
+
 bool Run::checkpoint_due() const {
-  return (ss_.checkpoint_every_steps && steps_since_checkpoint_ >= ss_.checkpoint_every_steps) ||
-         (ss_.checkpoint_every_seconds > 0 &&
-          seconds_since(last_checkpoint_t_) >= ss_.checkpoint_every_seconds);
+  const bool by_steps =
+      ss_.checkpoint_every_steps && steps_since_checkpoint_ >= ss_.checkpoint_every_steps;
+  const bool by_time = ss_.checkpoint_every_seconds > 0 &&
+                       seconds_since(last_checkpoint_t_) >= ss_.checkpoint_every_seconds;
+  return (by_steps || by_time) && checkpoint_affordable();
+}
+
+void Run::restore_parameters_of(const Checkpoint& c) {
+  const RestoreSettings rs{.tolerance = ss_.restore_tolerance,
+                           .max_rounds = ss_.restore_max_rounds,
+                           .gain = settings_.feedback_gain};
+  RestoreReport r = restore_parameters(device_, c.parameters, rs);
+  if (r.verified && !r.within)
+    throw DeviceError(fmt::format(
+        "{}: cannot bring the device back to checkpoint {}'s parameters: {} (tolerance {:.3g}, "
+        "session.restore.tolerance); nothing was trained. Check the bench (wiring, "
+        "ranges, noise) or raise the tolerance",
+        d_.model, c.sequence, describe(r), ss_.restore_tolerance));
+  if (!r.verified)
+    spdlog::warn(
+        "{}: cannot read its parameters back, so the resume cannot verify that it holds "
+        "checkpoint {}'s parameters",
+        d_.model, c.sequence);
+  // What the homeostat remembers must be the knobs that now hold the parameters.
+  if (!c.homeostat_memory.empty() && d_.knob_count() > 0) {
+    std::vector<double> knobs(d_.knob_count());
+    device_.read_knobs(knobs);
+    restore_knobs_memory_ = std::move(knobs);
+  }
+  restored_ = r;
 }
 
 void Run::restore(const Checkpoint& c) {
@@ -88,8 +123,12 @@ void Run::restore(const Checkpoint& c) {
       for (std::size_t g = 0; g < d_.parameters.size(); ++g)
         device_.set_compliance(g, p.compliance.at(g));
     if (!c.knobs.empty()) device_.set_knobs(c.knobs);
-    if (d_.capabilities.settable_parameters && !c.parameters.empty())
-      device_.write_parameters(c.parameters);
+    // The knobs alone do not put the parameters back: they relax to where the knobs and the
+    // system's present state put them, and a fresh instrument (or one power-cycled) sits
+    // elsewhere than at the checkpoint. So the parameters are brought back (written where the
+    // device can, held by feedback on the knobs) and verified by readback before anything is
+    // trained (docs/sessions.md, "Continuing a run").
+    if (!c.parameters.empty()) restore_parameters_of(c);
   }
   if (c.order.size() != train_.size())
     throw DataError(fmt::format("checkpoint {}: its sample order has {} entries for {} samples",
@@ -102,7 +141,8 @@ void Run::restore(const Checkpoint& c) {
   if (progress_.position > train_.size() || progress_.epochs_done > settings_.epochs)
     throw DataError(fmt::format("checkpoint {}: epoch {} position {} does not fit this run",
                                 c.sequence, progress_.epochs_done + 1, progress_.position));
-  homeostat_->restore_memory(c.homeostat_memory);
+  homeostat_->restore_memory(restore_knobs_memory_.empty() ? c.homeostat_memory
+                                                           : std::move(restore_knobs_memory_));
 }
 
 }  // namespace aeqlab

@@ -66,7 +66,11 @@ nlohmann::json Run::summary(const Outcome& o) const {
       // Device queries of the training steps (evaluations not counted): the figure to compare
       // rules by, with the test error reached.
       {"device_settles", p.device_settles},
-      {"device_settles_per_epoch", p.epoch_device_settles}};
+      {"device_settles_per_epoch", p.epoch_device_settles},
+      // The lab's record (session.operator, session.sample, session.notes).
+      {"operator", ss_.operator_name},
+      {"sample", ss_.sample},
+      {"notes", ss_.notes}};
   if (p.have_test) {
     s["test_error"] = p.last_test.error_rate();
     s["test_cost"] = p.last_test.cost;

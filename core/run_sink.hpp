@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/evaluation.hpp"
+#include "core/parameter_restore.hpp"
 #include "core/run_progress.hpp"
 #include "core/run_status.hpp"
 #include "core/session_settings.hpp"
@@ -32,6 +33,10 @@ struct ResumeReport {
   std::size_t epoch = 1, position = 0, train_samples = 0;
   std::size_t superseded_after_line = 0;  // log lines after this one are redone
   std::size_t dropped_bytes = 0;          // of a partial last log line left by the interruption
+  // A device without snapshots: how close it came to the checkpoint's parameters (and within
+  // what tolerance); none when it was restored from a snapshot or had nothing to restore.
+  std::optional<RestoreReport> restore;
+  double restore_tolerance = 0.0;
 };
 
 // One phase of a step as it ended, with the outputs then measured (replicas x outputs).

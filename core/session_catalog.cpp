@@ -219,6 +219,18 @@ SessionInfo read_session_info(const fs::path& dir) {
   const bool has_events = fs::exists(events, ec);
   if (has_events) read_events(events, log, info.warnings);
 
+  // The lab's record, from the config the session was started with (it is in summary.json too,
+  // but a running or killed session has none yet).
+  if (fs::exists(dir / "config.json", ec)) {
+    std::ifstream in(dir / "config.json");
+    const json config = json::parse(in, nullptr, false);
+    if (config.is_object() && config.contains("session") && config["session"].is_object()) {
+      info.operator_name = text(config["session"], "operator");
+      info.sample = text(config["session"], "sample");
+      info.notes = text(config["session"], "notes");
+    }
+  }
+
   const bool running = is_lock_held(dir / ".lock");
   // While a resumed run is going, summary.json may still be the earlier segment's: the lock wins.
   std::optional<json> summary =
@@ -331,6 +343,9 @@ json to_json(const SessionInfo& info) {
           {"samples_per_second", opt(info.samples_per_second)},
           {"wall_seconds", opt(info.wall_seconds)},
           {"reason", str(info.reason)},
+          {"operator", str(info.operator_name)},
+          {"sample", str(info.sample)},
+          {"notes", str(info.notes)},
           {"checkpoint", opt(info.checkpoint)},
           {"warnings", info.warnings}};
 }

@@ -26,8 +26,9 @@ struct SessionInfo {
   std::size_t epochs_done = 0, epochs_total = 0;  // epochs_total 0: unknown
   std::optional<double> test_error, train_error, samples_per_second, wall_seconds;
   std::string reason;
-  std::optional<std::size_t> checkpoint;  // highest checkpoints/NNNNNN/
-  std::vector<std::string> warnings;      // each names its file (and line)
+  std::string operator_name, sample, notes;  // config.json's session section, empty if none
+  std::optional<std::size_t> checkpoint;     // highest checkpoints/NNNNNN/
+  std::vector<std::string> warnings;         // each names its file (and line)
 };
 
 // True if `dir` holds events.jsonl or summary.json.

@@ -3,6 +3,7 @@
 // taken (the folder's root and name are the program's business).
 
 #include <cstddef>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,16 @@ struct SessionSettings {
   double checkpoint_every_seconds = 600.0;  // 0: not by time
   std::size_t checkpoint_every_epochs = 1;  // 0: not at epoch ends
   std::size_t checkpoint_keep = 2;
+  // Periodic and epoch checkpoints wait until the time since the last one is at least the last
+  // one's cost divided by this share, so checkpoints take at most about this share of the run's
+  // time; the start, a stop and the last epoch are always checkpointed. 0: no budget.
+  double checkpoint_max_share = 0.0;
+  // The lab's own record, copied into summary.json and listed by `aeqlab sessions`.
+  std::string operator_name, sample, notes;
+  // A resume on a device without snapshots (a bench) brings it back to the checkpoint's
+  // parameters and refuses to continue unless readback finds every one within this distance.
+  double restore_tolerance = 1e-3;
+  std::size_t restore_max_rounds = 200;
 };
 
 // Reads and checks the `session` section.

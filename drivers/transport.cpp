@@ -8,6 +8,7 @@
 #include "drivers/errors.hpp"
 #include "drivers/serial_transport.hpp"
 #include "drivers/tcp_transport.hpp"
+#include "drivers/wire_trace.hpp"
 
 namespace aeqlab::drivers {
 
@@ -49,6 +50,7 @@ void Transport::close() {
 }
 
 void Transport::Conversation::write(std::string_view bytes, std::chrono::milliseconds timeout) {
+  trace_wire(t_.address_, true, bytes);
   t_.do_write(bytes, timeout);
 }
 
@@ -75,6 +77,7 @@ std::string Transport::Conversation::read_until(std::string_view terminator,
       const std::size_t end = pos + terminator.size();
       std::string line = buffer.substr(0, end);
       buffer.erase(0, end);
+      trace_wire(t_.address_, false, line);
       return line;
     }
     searched = buffer.size() >= terminator.size() ? buffer.size() - terminator.size() + 1 : 0;
@@ -96,7 +99,10 @@ std::string Transport::Conversation::read_exact(std::size_t n, std::chrono::mill
   const std::size_t from_buffer = std::min(n, buffer.size());
   out.assign(buffer, 0, from_buffer);
   buffer.erase(0, from_buffer);
-  if (out.size() == n) return out;
+  if (out.size() == n) {
+    trace_wire(t_.address_, false, out);
+    return out;
+  }
   std::size_t got = out.size();
   const auto timed_out = [&] {
     return TimeoutError(fmt::format("{}: only {} of {} expected bytes arrived within {} ms",
@@ -114,6 +120,7 @@ std::string Transport::Conversation::read_exact(std::size_t n, std::chrono::mill
       throw timed_out();
     }
   }
+  trace_wire(t_.address_, false, out);
   return out;
 }
 

@@ -14,17 +14,22 @@
 #include <spdlog/spdlog.h>
 
 #include "core/cli/data_parallel.hpp"
+#include "core/cli/bench_repoint.hpp"
+#include "core/cli/bench_reset.hpp"
 #include "core/cli/default_config.hpp"
 #include "core/cli/device_factory.hpp"
+#include "core/cli/init_from.hpp"
 #include "core/config.hpp"
 #include "core/evaluation.hpp"
 #include "core/homeostat.hpp"
 #include "core/mnist.hpp"
+#include "core/parameter_restore.hpp"
 #include "core/session.hpp"
 #include "core/stop_request.hpp"
 #include "core/toy_tasks.hpp"
 #include "core/trainer_factory.hpp"
 #include "core/training_run.hpp"
+#include "drivers/wire_trace.hpp"
 
 namespace aeqlab::cli {
 
@@ -201,11 +206,12 @@ TrainOutcome train_session(const TrainOptions& options) {
   const bool resume = options.resume.has_value();
   nlohmann::json config;
   if (resume) {
-    if (options.config || !options.settings.empty() || options.out || options.bench ||
+    if (options.config || !options.settings.empty() || options.out || options.init_from ||
         options.resolved_config)
       throw ConfigError(
           "--resume continues a session with the config it recorded; it takes no --config, "
-          "--set, --out or --bench");
+          "--set, --out or --init-from (--bench only re-points its recorded bench at new "
+          "addresses)");
     const fs::path config_file = *options.resume / "config.json";
     if (!fs::exists(config_file))
       throw ConfigError(
@@ -215,6 +221,9 @@ TrainOutcome train_session(const TrainOptions& options) {
     config = *options.resolved_config;
   } else {
     config = resolve_config(default_config(), options.config, options.settings);
+    // Recorded in the session's config.json as an absolute path: where this session started from.
+    if (options.init_from)
+      config["session"]["init_from"] = fs::absolute(*options.init_from).lexically_normal().string();
     if (options.bench) {
       config["device"] = {{"type", "bench"}, {"bench", options.bench->string()}};
       // Hardware has one replica: one sample per step, one per evaluation pass.
@@ -226,6 +235,10 @@ TrainOutcome train_session(const TrainOptions& options) {
   }
   setup_logging(config);
   DataParallel ranks;  // under mpirun: one run over every rank (docs/mpi.md)
+  // The session's config.json keeps the bench it was trained on; device.json, written again
+  // below, records where its instruments were reached this time.
+  if (resume && options.bench)
+    config["device"] = repoint_bench(config.at("device"), *options.bench);
   const TrainerSettings settings = trainer_settings_from(config.at("trainer"));
   const SessionSettings session_settings = session_settings_from(config.at("session"));
   std::unique_ptr<Device> made;
@@ -240,6 +253,13 @@ TrainOutcome train_session(const TrainOptions& options) {
   if (!options.device) made = ranks.make_device(config.at("device"), settings.batch_size);
   Device* const device = options.device ? options.device : made.get();
   check_run(settings, *device, data);
+  const std::string init_from =
+      ConfigReader(config.at("session"), "session").get<std::string>("init_from");
+  if (!resume && !init_from.empty())
+    init_from_session(*device, init_from,
+                      {.tolerance = session_settings.restore_tolerance,
+                       .max_rounds = session_settings.restore_max_rounds,
+                       .gain = settings.feedback_gain});
 
   std::unique_ptr<Session> session;
   if (resume) {
@@ -251,7 +271,7 @@ TrainOutcome train_session(const TrainOptions& options) {
       } catch (const std::exception&) {
         // A damaged summary says nothing reliable: resume from the checkpoints.
       }
-      if (summary.is_object() &&
+      if (!options.extend_to && summary.is_object() &&
           run_status_from(summary.value("status", "")) == RunStatus::completed) {
         std::cerr << "aeqlab: " << options.resume->string()
                   << ": the run has completed; nothing to resume\n";
@@ -263,6 +283,15 @@ TrainOutcome train_session(const TrainOptions& options) {
     check_room_for_checkpoints(*options.resume, *device, session_settings, data.train.size(), true);
     session =
         std::make_unique<Session>(ranks.session_dir(*options.resume, true), Session::Reopen{});
+    if (options.extend_to) {
+      // The same session goes on: its config.json says how far it now runs, and nothing else
+      // changes (docs/sessions.md, "Extending a completed session").
+      nlohmann::json recorded = read_json_file((*options.resume / "config.json").string());
+      const auto before = recorded["trainer"].value("epochs", std::size_t{0});
+      recorded["trainer"]["epochs"] = *options.extend_to;
+      session->write_json("config.json", recorded);
+      spdlog::info("extending the session from {} to {} epochs", before, *options.extend_to);
+    }
     session->write_json("device.json", describe_json(*device));
   } else {
     const auto& session_cfg = config.at("session");
@@ -275,9 +304,11 @@ TrainOutcome train_session(const TrainOptions& options) {
     session->write_json("device.json", describe_json(*device));
   }
   const SessionLog session_log(session->dir());
+  if (trace) trace->attach(session->dir() / "wire.jsonl");
   spdlog::info("session {}", session->dir().string());
-  spdlog::info("{}: {} train / {} test samples, {} epochs, {}", device->describe().model,
-               data.train.size(), data.test.size(), settings.epochs, describe_trainer(settings));
+  spdlog::info("{}: {} train / {} test samples, {} epoch{}, {}", device->describe().model,
+               data.train.size(), data.test.size(), settings.epochs,
+               settings.epochs == 1 ? "" : "s", describe_trainer(settings));
 
   install_stop_handlers();
   ranks.share_stop_requests();
@@ -311,14 +342,17 @@ int train_command(const TrainOptions& options) {
 }
 
 nlohmann::json evaluate_session(const fs::path& session_dir,
-                                const std::vector<std::string>& settings, Device* given) {
+                                const std::vector<std::string>& settings, Device* given,
+                                const std::optional<fs::path>& bench) {
   const fs::path config_file = session_dir / "config.json";
   if (!fs::exists(config_file))
     throw ConfigError(
         fmt::format("{}: not a session folder (no config.json)", session_dir.string()));
   nlohmann::json config = resolve_config(default_config(), config_file, settings);
   setup_logging(config);
+  if (bench) config["device"] = repoint_bench(config.at("device"), *bench);
   const TrainerSettings ts = trainer_settings_from(config.at("trainer"));
+  const SessionSettings ss = session_settings_from(config.at("session"));
   const Split data = load_data(config.at("data"));
   std::unique_ptr<Device> made;
   if (!given) made = make_device(config.at("device"), ts.batch_size);
@@ -333,9 +367,23 @@ nlohmann::json evaluate_session(const fs::path& session_dir,
   if (in.gcount() != std::streamsize(theta.size() * sizeof(double)) || in.peek() != EOF)
     throw DataError(fmt::format("{}: expected {} float64 values for {}", param_file.string(),
                                 theta.size(), d.model));
-  if (!d.capabilities.settable_parameters)
-    throw ConfigError(d.model + " cannot have its parameters written; eval needs that");
-  device->write_parameters(theta);
+  // Written where the device can set them, else held by its knobs (a bench), and verified by
+  // readback as a resume does (docs/sessions.md, "Continuing a run").
+  const RestoreReport restored = restore_parameters(*device, theta,
+                                                    {.tolerance = ss.restore_tolerance,
+                                                     .max_rounds = ss.restore_max_rounds,
+                                                     .gain = ts.feedback_gain});
+  if (!restored.written && !restored.verified)
+    throw ConfigError(d.model +
+                      " can neither have its parameters written nor read them back; eval cannot "
+                      "put the session's parameters on it");
+  if (restored.verified && !restored.within)
+    throw DeviceError(fmt::format(
+        "{}: cannot bring the device to the session's parameters: {} (tolerance {:.3g}, "
+        "session.restore.tolerance)",
+        d.model, describe(restored), ss.restore_tolerance));
+  if (restored.verified)
+    spdlog::info("the device holds the session's parameters: {}", describe(restored));
 
   auto homeostat = make_trainer_homeostat(ts, *device);
   Dataset train = data.train, test = data.test;
@@ -349,8 +397,9 @@ nlohmann::json evaluate_session(const fs::path& session_dir,
   return result;
 }
 
-int eval_command(const fs::path& session_dir, const std::vector<std::string>& settings) {
-  std::cout << evaluate_session(session_dir, settings).dump() << std::endl;
+int eval_command(const fs::path& session_dir, const std::vector<std::string>& settings,
+                 const std::optional<fs::path>& bench) {
+  std::cout << evaluate_session(session_dir, settings, nullptr, bench).dump() << std::endl;
   return 0;
 }
 

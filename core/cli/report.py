@@ -382,14 +382,58 @@ def style(i):
     return {"linestyle": LINESTYLES[i % len(LINESTYLES)], "marker": MARKERS[i % len(MARKERS)]}
 
 
+# ---- the look shared by the figures: sessions by colour, legends beside the data, ticks that
+# do not collide (docs/report.md, "Reading the figures") ------------------------------------------
+
+
+def session_colour(i):
+    """Session i's colour, the same in every figure of a report."""
+    return "C{}".format(i % 10)
+
+
+def curve_style(j, points):
+    """The j-th kind of curve of a figure (test, train, ...) by line style; markers only where the
+    points are few enough to be told apart."""
+    st = {"linestyle": ["-", "--", ":", "-."][j % 4]}
+    if points <= 30:
+        st["marker"] = MARKERS[j % len(MARKERS)]
+        st["markersize"] = 4
+    return st
+
+
+def legend_beside(ax):
+    """The legend to the right of the axes, where it cannot cover a curve's peak."""
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
+def readable_ticks(ax, axis="x"):
+    """Few ticks, and small or large values with a shared power of ten rather than long labels
+    that run into each other (parameter values in siemens, biases near zero)."""
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(MaxNLocator(nbins=5))
+    try:
+        ax.ticklabel_format(axis=axis, style="sci", scilimits=(-2, 3), useMathText=True)
+    except AttributeError:  # a log or categorical axis keeps its own labels
+        pass
+
+
+def sessions_legend(fig, sessions, indices):
+    """One legend for the whole figure, naming each session by its colour."""
+    from matplotlib.lines import Line2D
+    handles = [Line2D([0], [0], color=session_colour(i), linewidth=2) for i in indices]
+    labels = [sessions[i].label for i in indices]
+    fig.legend(handles, labels, loc="upper right", fontsize="small", ncol=min(4, len(labels)),
+               frameon=False)
+
+
 def log_y_if_spread(ax, counts):
     counts = np.asarray([c for c in counts if c > 0])
     if counts.size and counts.max() / counts.min() >= 100:
         ax.set_yscale("log", nonpositive="clip")
 
 
-def save(fig, out_dir, name):
-    fig.tight_layout()
+def save(fig, out_dir, name, rect=None):
+    fig.tight_layout(rect=rect)
     fig.savefig(os.path.join(out_dir, name), dpi=100)
     plt.close(fig)
 
@@ -398,15 +442,16 @@ def save(fig, out_dir, name):
 
 
 def per_epoch_figure(sessions, out_dir, name, title, ylabel, curves, scale, what):
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     drawn = 0
     for i, s in enumerate(sessions):
         for j, (key, label) in enumerate(curves):
             xs, ys = s.series(key, scale)
             if not xs:
                 continue
-            ax.plot(xs, ys, color="C{}".format(j), markersize=4,
-                    label="{}: {}".format(s.label, label), **style(i))
+            # The session is the colour; the kind of curve (test, train) the line style.
+            ax.plot(xs, ys, color=session_colour(i), label="{}: {}".format(s.label, label),
+                    **curve_style(j, len(xs)))
             drawn += 1
     if not drawn:
         plt.close(fig)
@@ -418,7 +463,7 @@ def per_epoch_figure(sessions, out_dir, name, title, ylabel, curves, scale, what
     ax.set_ylim(bottom=0)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    legend_beside(ax)
     save(fig, out_dir, name)
     return name, None
 
@@ -469,46 +514,51 @@ def parameters_figure(sessions, out_dir):
     if not with_params:
         return None, ("No parameter distributions: no session has parameters.f64 or a "
                       "checkpoint's.")
+    # One panel per group *and unit*: a Hopfield W1 (a.u.) and a circuit's W1 (S) are never drawn
+    # on one axis.
     names = []
     for s in with_params:
         for g, _ in s.groups:
-            if g not in names:
-                names.append(g)
+            key = (g, session_unit(s, g))
+            if key not in names:
+                names.append(key)
+    clash = {g for g, _ in names if sum(1 for h, _ in names if h == g) > 1}
     cols = min(3, len(names))
     rows = int(math.ceil(len(names) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
-    for k, g in enumerate(names):
+    for k, (g, unit) in enumerate(names):
         ax = axes[k // cols][k % cols]
-        data = [(i, s, v) for i, s in enumerate(sessions) for n, v in s.groups if n == g]
+        data = [(i, s, v) for i, s in enumerate(sessions) for n, v in s.groups
+                if n == g and session_unit(s, n) == unit]
+        title = "{} ({})".format(g, unit) if g in clash and unit else g
         everything = np.concatenate([v for _, _, v in data])
         everything = everything[np.isfinite(everything)]
         if everything.size == 0:
-            ax.set_title("{} (no finite values)".format(g))
+            ax.set_title("{} (no finite values)".format(title))
             continue
         bins = int(min(60, max(10, math.sqrt(everything.size))))
         edges = np.histogram_bin_edges(everything, bins=bins)
         counts = []
         for i, s, v in data:
             v = v[np.isfinite(v)]
-            c, _, _ = ax.hist(v, bins=edges, histtype="step", color="C{}".format(i),
-                              linestyle=LINESTYLES[i % len(LINESTYLES)], linewidth=1.3,
-                              label="{} ({:,} values)".format(s.label, v.size))
+            c, _, _ = ax.hist(v, bins=edges, histtype="step", color=session_colour(i),
+                              linewidth=1.4, label="{} ({:,} values)".format(s.label, v.size))
             counts.extend(np.atleast_1d(c).tolist())
         log_y_if_spread(ax, counts)
-        if len(sessions) > 1:
-            ax.set_title(g)
+        if len(data) > 1:
+            ax.set_title(title, fontsize="medium")
         else:
-            ax.set_title("{} ({:,} values)".format(g, data[0][2].size))
-        unit = unit_of(with_params, g)
+            ax.set_title("{} ({:,} values)".format(title, data[0][2].size), fontsize="medium")
         ax.set_xlabel("value" + (" ({})".format(unit) if unit else ""))
         ax.set_ylabel("count")
+        readable_ticks(ax)
         ax.grid(True, alpha=0.3)
-        if len(sessions) > 1:
-            ax.legend(fontsize="x-small")
     for k in range(len(names), rows * cols):
         axes[k // cols][k % cols].axis("off")
-    fig.suptitle("Final parameter distributions per group")
-    save(fig, out_dir, "parameters.png")
+    fig.suptitle("Final parameter distributions per group", x=0.02, ha="left")
+    if len(sessions) > 1:
+        sessions_legend(fig, sessions, sorted({i for i, s in enumerate(sessions) if s.groups}))
+    save(fig, out_dir, "parameters.png", rect=(0, 0, 1, 0.95))
     sources = "; ".join("{}: {}".format(s.label, s.parameter_source) for s in with_params)
     missing = [s.label for s in sessions if not s.groups]
     caption = ("Histogram of the final parameter values per group (groups from device.json; "
@@ -516,6 +566,11 @@ def parameters_figure(sessions, out_dir):
     if missing:
         caption += " No parameters for: {}.".format(", ".join(missing))
     return "parameters.png", caption
+
+
+def session_unit(session, group):
+    """The unit of one session's parameter group, from its device.json ("" when unknown)."""
+    return unit_of([session], group)
 
 
 def unit_of(sessions, group):

@@ -51,14 +51,18 @@ std::vector<std::string> row_of(const SessionInfo& s) {
           percent(s.test_error),
           percent(s.train_error),
           s.samples_per_second ? fmt::format("{:.0f}", *s.samples_per_second) : "-",
-          duration(s.wall_seconds)};
+          duration(s.wall_seconds),
+          s.operator_name.empty() ? "-" : s.operator_name,
+          s.sample.empty() ? "-" : s.sample};
 }
 
 void print_table(const std::vector<SessionInfo>& sessions, std::ostream& out) {
-  const std::vector<std::string> header = {"folder", "status", "started (UTC)", "device", "epochs",
-                                           "test%",  "train%", "samples/s",     "wall"};
+  const std::vector<std::string> header = {"folder", "status",   "started (UTC)", "device",
+                                           "epochs", "test%",    "train%",        "samples/s",
+                                           "wall",   "operator", "sample"};
   // Text columns are aligned left, figures right.
-  const std::vector<bool> right = {false, false, false, false, true, true, true, true, true};
+  const std::vector<bool> right = {false, false, false, false, true, true,
+                                   true,  true,  true,  false, false};
   std::vector<std::vector<std::string>> rows = {header};
   for (const auto& s : sessions) rows.push_back(row_of(s));
   std::vector<std::size_t> width(header.size(), 0);

@@ -1,6 +1,7 @@
 #include "sim/virtual_bench/virtual_instrument.hpp"
 
 #include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
 
 namespace aeqlab::sim {
 
@@ -113,9 +114,16 @@ void VirtualInstrument::idn_query(const Params& p, Clock::time_point,
 }
 
 void VirtualInstrument::rst(const Params& p, Clock::time_point, std::vector<std::string>&) {
-  // Deliberately leaves the outputs (and so the physics) alone: drivers reset instruments when
-  // they connect, and a dry run must not lose its knobs to that.
+  // The whole virtual bench back to where the server started: one physics sits behind every
+  // instrument, so resetting one instrument's outputs alone would leave a half-reset system.
+  // The drivers never send it by themselves; `train` does at the start of a new session on a
+  // virtual bench (docs/virtual-bench.md, "*RST").
   count_params(p, 0, "no parameters");
+  if (physics_.reset())
+    spdlog::info("{}: *RST: the physics and every instrument are back at their initial state",
+                 name());
+  else
+    spdlog::warn("{}: *RST: the physics keeps no snapshot; it was left as it is", name());
 }
 
 void VirtualInstrument::cls(const Params& p, Clock::time_point, std::vector<std::string>&) {

@@ -93,6 +93,7 @@ VirtualPhysics::VirtualPhysics(Device& device, const BenchConfig& bench,
     }
   }
   check_against_device(bench);
+  remember_initial_state();
 
   // Channel map: which role value each instrument channel carries.
   struct Claim {

@@ -64,6 +64,11 @@ class VirtualPhysics {
   // Settles if due. Returns the device's complaint if it refused the staged values.
   std::optional<std::string> settle_if_due(Clock::time_point now);
 
+  // *RST (virtual_reset.cpp): the device back to its state when the server started (from a
+  // snapshot taken then), every set value back to its safe value. False when the device keeps no
+  // snapshot, and nothing changed.
+  bool reset();
+
   void count_message() { ++messages_; }
   WireTally tally() const;
 
@@ -102,6 +107,7 @@ class VirtualPhysics {
   void add_role(const instruments::BenchRoleRow& row, const instruments::ChannelRole& role,
                 std::string label, std::size_t offset);
   void check_against_device(const instruments::BenchConfig& bench) const;
+  void remember_initial_state();  // virtual_reset.cpp
   std::optional<std::string> settle(Clock::time_point now);
   void apply_staged();
   void apply_setpoints();
@@ -124,6 +130,7 @@ class VirtualPhysics {
   std::mt19937_64 rng_;
   std::normal_distribution<double> gauss_{0.0, 1.0};
   std::vector<double> scratch_;
+  std::string initial_state_;  // the device's snapshot when the server started (for *RST)
 
   std::atomic<std::uint64_t> messages_{0}, writes_{0}, values_{0}, out_of_range_{0}, settles_{0};
 };

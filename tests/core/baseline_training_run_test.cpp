@@ -141,6 +141,7 @@ TEST_F(BaselineRun, EachRuleTrainsXorAndTheSessionCountsItsSettles) {
     ASSERT_LT(total, rows[0].size());
     EXPECT_EQ(column("device_settles") + 1, total);
     EXPECT_EQ(rows.back()[total], std::to_string(per_step * epochs));
+    EXPECT_EQ(rows[0].back(), "unix_seconds");  // the wall clock, added last
     EXPECT_EQ(events_of_kind(tmp / "run", "run_start")[0]["algorithm"], algorithm);
 
     // No knobs anywhere, and no homeostasis: the parameters stay where they are written.

@@ -14,6 +14,7 @@ namespace {
 struct Given {
   std::string session;
   std::vector<std::string> settings;
+  std::string bench;
 };
 
 }  // namespace
@@ -26,7 +27,15 @@ Subcommand eval_subcommand() {
                 ->required()
                 ->check(CLI::ExistingDirectory);
             cmd.add_option("--set", g->settings, "override a key of the session's config");
-            return [g] { return eval_command(g->session, g->settings); };
+            cmd.add_option("--bench", g->bench,
+                           "re-point the session's recorded bench at this file's addresses "
+                           "(the channel map must match)")
+                ->check(CLI::ExistingFile);
+            return [g] {
+              return eval_command(
+                  g->session, g->settings,
+                  g->bench.empty() ? std::nullopt : std::optional<std::filesystem::path>(g->bench));
+            };
           }};
 }
 

@@ -17,7 +17,8 @@ namespace {
 
 struct Given {
   TrainOptions train;
-  std::string config, out, bench, resume;
+  std::string config, out, bench, resume, init_from;
+  std::size_t epochs = 0;
 };
 
 }  // namespace
@@ -33,8 +34,15 @@ Subcommand train_subcommand() {
             cmd.add_option("--bench", g->bench,
                            "train on the bench this file describes (instruments and channel map)")
                 ->check(CLI::ExistingFile);
+            cmd.add_option("--epochs", g->epochs,
+                           "with --resume: extend the session to this many epochs in all (a "
+                           "completed session too)");
+            cmd.add_option("--init-from", g->init_from,
+                           "start from this session's final parameters (same device shape)")
+                ->check(CLI::ExistingDirectory);
             cmd.add_option("--resume", g->resume,
-                           "continue an interrupted session from its newest checkpoint")
+                           "continue an interrupted session from its newest checkpoint (with "
+                           "--bench: its recorded bench re-pointed at that file's addresses)")
                 ->check(CLI::ExistingDirectory);
             return [g] {
               TrainOptions o = g->train;
@@ -42,6 +50,14 @@ Subcommand train_subcommand() {
               if (!g->out.empty()) o.out = g->out;
               if (!g->resume.empty()) o.resume = g->resume;
               if (!g->bench.empty()) o.bench = g->bench;
+              if (!g->init_from.empty()) o.init_from = g->init_from;
+              if (g->epochs) {
+                if (!o.resume)
+                  throw ConfigError(
+                      "--epochs extends a session: give it with --resume DIR "
+                      "(a new session takes --set trainer.epochs=N)");
+                o.extend_to = g->epochs;
+              }
               try {
                 return train_command(o);
               } catch (const ConfigError&) {

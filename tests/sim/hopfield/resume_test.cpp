@@ -161,7 +161,8 @@ void expect_same_metrics(const fs::path& got, const fs::path& want) {
   ASSERT_EQ(a.size(), b.size()) << "rows of metrics.csv";
   ASSERT_EQ(a.size(), kEpochs + 1);
   ASSERT_EQ(a[0], b[0]) << "header";
-  const std::set<std::string> timing = {"samples_per_second", "epoch_seconds", "settle_seconds"};
+  const std::set<std::string> timing = {"samples_per_second", "epoch_seconds", "settle_seconds",
+                                        "unix_seconds"};
   for (const char* column : {"epoch", "train_error_running", "train_cost_running", "test_error",
                              "test_cost", "compliance_W0", "rms_W0", "change_rms_W1"})
     EXPECT_NE(std::find(a[0].begin(), a[0].end(), column), a[0].end()) << column;
