@@ -88,8 +88,9 @@ void MetricsSink::epoch_ended(const EpochReport& r) {
       row.set("change_rms_" + name, r.parameter_change_rms.at(g));
     }
   }
-  row.set("unix_seconds",
-          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  row.set(
+      "unix_seconds",
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   MetricsRow recorded;  // the columns this session's table has
   for (const auto& [name, value] : row.values())
     if (std::find(columns_.begin(), columns_.end(), name) != columns_.end())

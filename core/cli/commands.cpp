@@ -13,9 +13,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "core/cli/data_parallel.hpp"
 #include "core/cli/bench_repoint.hpp"
 #include "core/cli/bench_reset.hpp"
+#include "core/cli/data_parallel.hpp"
 #include "core/cli/default_config.hpp"
 #include "core/cli/device_factory.hpp"
 #include "core/cli/init_from.hpp"
@@ -250,6 +250,23 @@ TrainOutcome train_session(const TrainOptions& options) {
     config["device"] = resolved_device_section(config.at("device"), settings.batch_size);
   }
   const Split data = load_data(config.at("data"));
+  // Every message to and from the bench's instruments, from the first (docs/bench.md).
+  std::shared_ptr<drivers::WireTrace> trace;
+  if (config.at("device").value("type", "") == "bench" &&
+      ConfigReader(config.at("session"), "session").get<bool>("wire_trace")) {
+    std::map<std::string, std::string> names;
+    const auto& b = config.at("device").at("bench");
+    const auto bench = b.is_string() ? read_json_file(b.get<std::string>()) : b;
+    for (const auto& ins : bench.value("instruments", nlohmann::json::array()))
+      if (ins.is_object()) names[ins.value("address", "")] = ins.value("name", "");
+    trace = std::make_shared<drivers::WireTrace>(std::move(names));
+    drivers::set_wire_trace(trace);
+  }
+  // A new session on a virtual bench starts from the server's initial state, not from where the
+  // last session left it (docs/virtual-bench.md, "*RST").
+  if (!resume && config.at("device").value("type", "") == "bench" &&
+      ConfigReader(config.at("session"), "session").get<bool>("reset_virtual_bench"))
+    reset_virtual_bench(config.at("device"));
   if (!options.device) made = ranks.make_device(config.at("device"), settings.batch_size);
   Device* const device = options.device ? options.device : made.get();
   check_run(settings, *device, data);
