@@ -152,8 +152,12 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
 
 BenchDevice::~BenchDevice() {
   const auto t = tally();
-  spdlog::debug("{}: {} flushes, {} round trips ({} on the critical path), {} settles, {} polls",
-                bench_.name, t.flushes, t.round_trips, t.critical_round_trips, t.settles, t.polls);
+  // One line per run at info: scripts/bench-hil sets the physical limit from it.
+  spdlog::info(
+      "{}: {} flushes, {} round trips ({} on the critical path), {} settles, {} polls, {} "
+      "set-point writes ({} s of per-write time on the critical path)",
+      bench_.name, t.flushes, t.round_trips, t.critical_round_trips, t.settles, t.polls,
+      t.setpoint_writes, t.write_seconds);
 }
 
 std::vector<std::size_t> BenchDevice::round_trips_now() const {
@@ -212,6 +216,7 @@ void BenchDevice::flush() {
   }
   if (work.empty()) return;
   const auto before = round_trips_now();
+  const auto began = Clock::now();
   on_the_wire("writing", [&] {
     std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
     for (auto& [i, w] : work)
@@ -250,17 +255,33 @@ void BenchDevice::flush() {
     crew_->run(std::move(jobs));
   });
   std::vector<RoleState*> setpoints;
+  std::map<std::size_t, std::size_t> elements;  // per array: set-points written in this flush
   for (auto& s : states_)
     if (s->pending) {
       s->last = s->staged;
       s->pending = false;
       for (const auto& p : bench_.parameter_setpoints)
-        if (s->role == &p) setpoints.push_back(s.get());
+        if (s->role == &p) {
+          setpoints.push_back(s.get());
+          for (const auto& part : s->parts) elements[part.instrument] += part.channels.size();
+        }
     }
   count_round_trips_since(before);
   ++tally_.flushes;
+  // The parts take each element's write in turn, the arrays side by side: the flush has landed
+  // once the busiest array has taken all of its writes (docs/pot-bench.md, "Per-write time").
+  std::size_t busiest = 0;
+  for (const auto& [instrument, n] : elements) {
+    tally_.setpoint_writes += n;
+    busiest = std::max(busiest, n);
+  }
+  const double write_s =
+      bench_.setpoint_grid ? static_cast<double>(busiest) * bench_.setpoint_grid->write_seconds : 0;
+  tally_.write_seconds += write_s;
+  const auto landed =
+      began + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(write_s));
   if (bench_.write_verify && !setpoints.empty()) verify(setpoints);
-  last_flush_ = Clock::now();
+  last_flush_ = std::max(Clock::now(), landed);
 }
 
 void BenchDevice::measure(const ChannelRole& role, std::span<double> out) {

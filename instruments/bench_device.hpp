@@ -30,6 +30,10 @@ struct BenchTally {
   double waited_seconds = 0.0;        // time spent in the settle rule's waits
   std::size_t rewrites = 0;           // set-points written again after a read-back did not verify
   std::size_t rounded_setpoints = 0;  // set-points rounded onto the parts' grid
+  std::size_t setpoint_writes = 0;    // elements written to the programmable resistors
+  // The parts' per-write time (setpoints.write_us) on the critical path: per flush, the busiest
+  // array's elements times the per-write time. The modelled cost of the writes.
+  double write_seconds = 0.0;
 };
 
 class BenchDevice final : public Device {

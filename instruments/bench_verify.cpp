@@ -1,6 +1,7 @@
 // Write-verify of the parameter set-points (docs/pot-bench.md): a part on SPI or I2C behind a
 // controller can miss a write without any error on the wire; only reading it back tells.
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -80,6 +81,12 @@ void BenchDevice::verify(const std::vector<RoleState*>& written) {
       values.push_back(m.state->last[m.part->offset + m.index]);
     }
     tally_.rewrites += misses.size();
+    // The rewrites cost per-write time as any write does (docs/pot-bench.md, "Per-write time").
+    std::size_t busiest = 0;
+    for (const auto& [i, cv] : again) busiest = std::max(busiest, cv.first.size());
+    tally_.setpoint_writes += misses.size();
+    if (bench_.setpoint_grid)
+      tally_.write_seconds += static_cast<double>(busiest) * bench_.setpoint_grid->write_seconds;
     const auto before_write = round_trips_now();
     on_the_wire("writing the set-points again", [&] {
       std::vector<std::pair<std::size_t, std::function<void()>>> jobs;

@@ -13,14 +13,21 @@ namespace aeqlab::instruments {
 using nlohmann::json;
 
 SetpointGrid parse_setpoint_grid(const json& j, const SafeRange& range, const std::string& where) {
-  const std::set<std::string> keys = {"spacing",         "taps",     "wiper_ohms",
-                                      "end_to_end_ohms", "off_grid", "tolerance"};
+  const std::set<std::string> keys = {"spacing",
+                                      "taps",
+                                      "wiper_ohms",
+                                      "end_to_end_ohms",
+                                      "end_to_end_tolerance",
+                                      "measured_end_to_end_ohms",
+                                      "off_grid",
+                                      "tolerance",
+                                      "write_us"};
   if (!j.is_object()) throw ConfigError(fmt::format("{}: expected an object", where));
   for (const auto& [k, v] : j.items())
     if (!keys.count(k))
       throw ConfigError(fmt::format(
-          "{}.{}: unknown key (known here: end_to_end_ohms, off_grid, spacing, taps, tolerance, "
-          "wiper_ohms)",
+          "{}.{}: unknown key (known here: end_to_end_ohms, end_to_end_tolerance, "
+          "measured_end_to_end_ohms, off_grid, spacing, taps, tolerance, wiper_ohms, write_us)",
           where, k));
   SetpointGrid g;
   auto number = [&](const char* key, double fallback) {
@@ -43,6 +50,13 @@ SetpointGrid parse_setpoint_grid(const json& j, const SafeRange& range, const st
   g.wiper_ohms = number("wiper_ohms", 0.0);
   g.end_to_end_ohms = number("end_to_end_ohms", 0.0);
   g.tolerance = number("tolerance", g.tolerance);
+  g.end_to_end_tolerance = number("end_to_end_tolerance", 0.0);
+  g.measured_end_to_end_ohms = number("measured_end_to_end_ohms", 0.0);
+  g.write_seconds = number("write_us", 0.0) * 1e-6;
+  if (g.end_to_end_tolerance >= 1)
+    throw ConfigError(fmt::format(
+        "{}.end_to_end_tolerance: {} is a relative tolerance (0.2 for +-20%); must be < 1", where,
+        g.end_to_end_tolerance));
   const std::string off = j.value("off_grid", "round");
   if (off == "refuse")
     g.off_grid = SetpointGrid::OffGrid::refuse;
@@ -55,12 +69,39 @@ SetpointGrid parse_setpoint_grid(const json& j, const SafeRange& range, const st
       throw ConfigError(where +
                         ".wiper_ohms: a resistance grid needs the wiper resistance > 0 (at tap 0 "
                         "the part is the wiper alone)");
-    // Every tap's conductance must be one the parameters may hold.
-    for (double v : grid_values(g, range))
-      if (!range.contains(v))
-        throw ConfigError(
-            fmt::format("{}: tap conductance {} S lies outside the parameters' safe range [{}, {}]",
-                        where, v, range.low, range.high));
+    const double nominal = g.end_to_end_ohms, tol = g.end_to_end_tolerance;
+    if (g.measured_end_to_end_ohms > 0) {
+      const double m = g.measured_end_to_end_ohms;
+      if (std::abs(m - nominal) > tol * nominal * (1 + 1e-12))
+        throw ConfigError(fmt::format(
+            "{}.measured_end_to_end_ohms: {} ohms is outside the part's end-to-end tolerance "
+            "({} ohms +- {}%); recalibrate, or the part is out of specification",
+            where, m, nominal, 100 * tol));
+      // Every tap's conductance must be one the parameters may hold.
+      for (double v : grid_values(g, range))
+        if (!range.contains(v))
+          throw ConfigError(fmt::format(
+              "{}: tap conductance {} S lies outside the parameters' safe range [{}, {}]", where, v,
+              range.low, range.high));
+    } else {
+      // Uncalibrated: whatever R_AB the part has within its tolerance, its taps must be safe.
+      for (double f : {1 - tol, 1 + tol}) {
+        SetpointGrid worst = g;
+        worst.end_to_end_ohms = nominal * f;
+        for (double v : grid_values(worst, range))
+          if (!range.contains(v))
+            throw ConfigError(fmt::format(
+                "{}: tap conductance {} S (R_AB = {} ohms, at the edge of end_to_end_tolerance) "
+                "lies outside the parameters' safe range [{}, {}]",
+                where, v, worst.end_to_end_ohms, range.low, range.high));
+      }
+    }
+  } else if (g.end_to_end_tolerance > 0 || g.measured_end_to_end_ohms > 0) {
+    throw ConfigError(fmt::format(
+        "{}.{}: an end-to-end resistance belongs to a resistance-spaced grid (spacing: "
+        "\"resistance\")",
+        where,
+        g.measured_end_to_end_ohms > 0 ? "measured_end_to_end_ohms" : "end_to_end_tolerance"));
   }
   return g;
 }
@@ -74,7 +115,10 @@ json setpoint_grid_to_json(const SetpointGrid& g) {
   if (g.spacing == SetpointGrid::Spacing::resistance) {
     j["wiper_ohms"] = g.wiper_ohms;
     j["end_to_end_ohms"] = g.end_to_end_ohms;
+    if (g.end_to_end_tolerance > 0) j["end_to_end_tolerance"] = g.end_to_end_tolerance;
+    if (g.measured_end_to_end_ohms > 0) j["measured_end_to_end_ohms"] = g.measured_end_to_end_ohms;
   }
+  if (g.write_seconds > 0) j["write_us"] = g.write_seconds * 1e6;
   return j;
 }
 
@@ -87,10 +131,14 @@ std::vector<double> grid_values(const SetpointGrid& g, const SafeRange& range) {
     if (g.spacing == SetpointGrid::Spacing::conductance)
       v[n] = std::min(range.high, range.low + k * ((range.high - range.low) / last));
     else
-      v[n] = 1.0 / (g.wiper_ohms + k * g.end_to_end_ohms / last);
+      v[n] = 1.0 / (g.wiper_ohms + k * end_to_end_ohms_used(g) / last);
   }
   std::sort(v.begin(), v.end());
   return v;
+}
+
+double end_to_end_ohms_used(const SetpointGrid& g) {
+  return g.measured_end_to_end_ohms > 0 ? g.measured_end_to_end_ohms : g.end_to_end_ohms;
 }
 
 double nearest_tap(const std::vector<double>& values, double value) {

@@ -26,6 +26,15 @@ struct SetpointGrid {
   double end_to_end_ohms = 0.0;  // resistance spacing: R_AB, nominal
   OffGrid off_grid = OffGrid::round;
   double tolerance = 1e-9;  // relative: a value this close to a tap is on it
+  // Resistance spacing: the part's end-to-end tolerance (relative, e.g. 0.01 for +-1%), and R_AB
+  // as calibrated on this part (0: not calibrated, the grid is the nominal one). A calibrated
+  // R_AB must lie within the tolerance of the nominal; without one, every tap of a part anywhere
+  // in the tolerance must still be a conductance the parameters may hold.
+  double end_to_end_tolerance = 0.0;
+  double measured_end_to_end_ohms = 0.0;
+  // Time the part takes to take one element's write (SPI/I2C word, relay settle), in seconds:
+  // a write of n elements to one array costs n times this before it applies.
+  double write_seconds = 0.0;
 };
 
 // The `setpoints` section; `range` is the parameters' safe range (siemens), which a conductance
@@ -34,8 +43,11 @@ SetpointGrid parse_setpoint_grid(const nlohmann::json& section, const SafeRange&
                                  const std::string& where);
 nlohmann::json setpoint_grid_to_json(const SetpointGrid& grid);
 
-// The grid's values (siemens), ascending.
+// The grid's values (siemens), ascending: with resistance spacing, on the calibrated R_AB where
+// there is one, else the nominal.
 std::vector<double> grid_values(const SetpointGrid& grid, const SafeRange& range);
+// R_AB the grid is computed on.
+double end_to_end_ohms_used(const SetpointGrid& grid);
 // The tap nearest `value` in `values` (ascending).
 double nearest_tap(const std::vector<double>& values, double value);
 

@@ -106,6 +106,7 @@ class Link : public std::enable_shared_from_this<Link> {
     std::string message;
     Clock::time_point received;
     const VirtualFault* fault;
+    Clock::duration writing;  // the per-write time of the set-points it carries
   };
 
   void read() {
@@ -122,8 +123,11 @@ class Link : public std::enable_shared_from_this<Link> {
       }
       framer_.feed(std::string_view(buffer_.data(), n));
       const auto now = Clock::now();
-      while (auto message = framer_.next())
-        pending_.push_back({std::move(*message), now, instrument_.fault_for_next_message()});
+      while (auto message = framer_.next()) {
+        const auto writing = as_duration(instrument_.write_seconds(*message));
+        pending_.push_back(
+            {std::move(*message), now, instrument_.fault_for_next_message(), writing});
+      }
       if (!waiting_ && !pending_.empty()) schedule();
       read();
     });
@@ -131,7 +135,10 @@ class Link : public std::enable_shared_from_this<Link> {
 
   void schedule() {
     waiting_ = true;
-    timer_.expires_at(pending_.front().received + latency_);
+    // A part writes one element after another: a message's writes start once it has arrived
+    // (the latency) and the part is done with the previous message's writes.
+    const auto& front = pending_.front();
+    timer_.expires_at(std::max(front.received + latency_, busy_until_) + front.writing);
     auto self = shared_from_this();
     timer_.async_wait([this, self](const error_code& ec) {
       waiting_ = false;
@@ -144,6 +151,7 @@ class Link : public std::enable_shared_from_this<Link> {
   void process_front() {
     Pending p = std::move(pending_.front());
     pending_.pop_front();
+    if (p.writing > Clock::duration::zero()) busy_until_ = Clock::now();
     const std::string kind = p.fault ? p.fault->kind : std::string();
     if (kind == "no_reply") return;
     if (kind == "disconnect") {
@@ -193,6 +201,7 @@ class Link : public std::enable_shared_from_this<Link> {
   scpi::Framer framer_;
   std::deque<Pending> pending_;
   bool waiting_ = false;
+  Clock::time_point busy_until_{};  // when the part took its last message's writes
   std::deque<std::string> outbox_;  // a deque keeps the front string in place while sending
   bool writing_ = false;
   bool closed_ = false;
@@ -268,6 +277,9 @@ struct VirtualBench::Impl {
       for (const auto& f : options.faults)
         if (f.instrument == physics.instrument_name(k)) faults.push_back(f);
       instruments.push_back(std::make_unique<VirtualInstrument>(k, physics, std::move(faults)));
+      // The parts the bench declares a per-write time for are its resistor arrays.
+      if (bench.setpoint_grid && physics.instrument_kind(k) == InstrumentKind::res)
+        instruments.back()->set_write_seconds(bench.setpoint_grid->write_seconds);
     }
   }
 

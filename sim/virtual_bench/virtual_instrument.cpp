@@ -82,6 +82,30 @@ std::vector<std::string> VirtualInstrument::process(std::string_view message, Cl
   return replies;
 }
 
+double VirtualInstrument::write_seconds(std::string_view message) const {
+  if (write_seconds_ <= 0) return 0.0;
+  std::size_t written = 0;
+  for (const auto text : scpi::split_commands(message)) {
+    try {
+      const scpi::Command cmd = scpi::parse_command(text);
+      if (cmd.query || cmd.params.empty()) continue;
+      for (const auto& entry : table_) {
+        if (entry.query || !entry.pattern.matches(cmd.header)) continue;
+        // The channel list is last in a level or list write, first in a block write.
+        if (entry.handler == &VirtualInstrument::set_block)
+          written += channels(cmd.params.front()).size();
+        else if (entry.handler == &VirtualInstrument::set_level ||
+                 entry.handler == &VirtualInstrument::set_list)
+          written += channels(cmd.params.back()).size();
+        break;
+      }
+    } catch (const scpi::Error&) {
+      // A malformed command writes nothing; process() queues its error.
+    }
+  }
+  return static_cast<double>(written) * write_seconds_;
+}
+
 void VirtualInstrument::run_command(std::string_view text, Clock::time_point now,
                                     std::vector<std::string>& replies) {
   const scpi::Command cmd = scpi::parse_command(text);

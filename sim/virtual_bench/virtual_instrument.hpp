@@ -40,6 +40,12 @@ class VirtualInstrument {
 
   void push_error(int code, const std::string& text);
 
+  // A resistor array's per-element write time (the bench's setpoints.write_us): a message that
+  // writes n channels is taken n times this after it arrives, before it applies or answers.
+  void set_write_seconds(double seconds) { write_seconds_ = seconds; }
+  // The time `message` keeps the part busy writing (0 for anything that writes nothing).
+  double write_seconds(std::string_view message) const;
+
  private:
   using Params = std::vector<std::string_view>;
   using Handler = void (VirtualInstrument::*)(const Params&, Clock::time_point,
@@ -80,6 +86,7 @@ class VirtualInstrument {
   std::vector<VirtualFault> faults_;
   std::size_t received_ = 0;
   bool writes_fail_ = false;
+  double write_seconds_ = 0.0;
   std::deque<std::pair<int, std::string>> errors_;
   std::vector<Entry> table_;
 };

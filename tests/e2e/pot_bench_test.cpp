@@ -81,6 +81,7 @@ class PotBench : public ProgramTest {
     auto through = args("B");
     through.insert(through.end(), {"--bench", served});
     const auto on_bench = run(through);
+    bench_stderr_ = on_bench.err;
     const auto tally = serve.stop();
     ASSERT_EQ(on_bench.status, 0) << on_bench.all() << read_file(tmp_ / "serve-stderr.txt");
 
@@ -98,6 +99,8 @@ class PotBench : public ProgramTest {
     EXPECT_LE(worst, 1e-9) << "largest conductance difference, in-process against the bench";
     EXPECT_EQ(nlohmann::json::parse(read_file(tmp_ / "B" / "summary.json"))["status"], "completed");
   }
+
+  std::string bench_stderr_;  // the last training through the bench
 };
 
 TEST_F(PotBench, EqpropOverTcpTrainsExactlyAsInProcess) {
@@ -125,6 +128,21 @@ TEST_F(PotBench, SetpointsRoundedOntoTheGridByTheBenchTrainAsInProcess) {
   train_both_ways("eqprop", "tcp", [](nlohmann::json& b) {
     b["setpoints"] = {{"spacing", "conductance"}, {"taps", 256}, {"off_grid", "round"}};
   });
+}
+
+// A per-write time (setpoints.write_us) costs time, never a different result; the bench's tally
+// line (at info, on the console log) says how many elements went out and their modelled time.
+TEST_F(PotBench, APerWriteTimeTrainsAsInProcessAndIsInTheTally) {
+  train_both_ways("eqprop", "tcp", [](nlohmann::json& b) { b["setpoints"]["write_us"] = 20; });
+  const std::string& log = bench_stderr_;
+  const auto at = log.find(" set-point writes (");
+  ASSERT_NE(at, std::string::npos) << log;
+  const auto count_from = log.rfind(", ", at) + 2;
+  const long writes = std::stol(log.substr(count_from, at - count_from));
+  EXPECT_GE(writes, 88 * 8) << "two epochs of four XOR steps write all 88 elements each step";
+  const double seconds = std::stod(log.substr(at + std::strlen(" set-point writes (")));
+  EXPECT_GT(seconds, 0.0);
+  EXPECT_LE(seconds, static_cast<double>(writes) * 20e-6 + 1e-12);
 }
 
 // With "refuse", the first step's off-grid values stop the run, naming the element.
