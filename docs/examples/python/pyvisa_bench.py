@@ -108,11 +108,12 @@ class VisaBench(aeqlab.Device):
         return {
             "model": "visa bench 2-16-2",
             "inputs": {"name": "x", "count": 2, "unit": "a.u.", "safe": [0.0, 1.0]},
-            "outputs": {"name": "y", "count": 2, "unit": "a.u.", "safe": [-1.0, 2.0]},
+            "outputs": {"name": "y", "count": 2, "unit": "a.u.", "safe": [-1.0, 2.0],
+                        "safe_value": 0.0},
             "nudge": [-0.9, 10.0],
             "parameters": groups,
-            "knobs": [{"name": "u_" + name, "count": n, "unit": "a.u.", "safe": [-100.0, 100.0]}
-                      for name, n in GROUPS],
+            "knobs": [{"name": "u_" + name, "count": n, "unit": "a.u.", "safe": [-100.0, 100.0],
+                       "safe_value": 0.0} for name, n in GROUPS],
             "capabilities": {"parameter_readback": True, "adjustable_compliance": True,
                              "native_homeostasis": self.native},
         }
