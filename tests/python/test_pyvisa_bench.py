@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import aeqlab
-from conftest import BINARY, SOURCE_DIR
+from conftest import BINARY, SOURCE_DIR, run_cli
 from pyvisa_bench import VisaBench, visa_address
 
 FEEDBACK = {
@@ -89,6 +89,30 @@ def test_a_pyvisa_device_trains_xor_on_the_served_bench(tmp_path, served):
     assert served.query("dac_nudge", "VOLT? (@1:3)") == [0.0, 0.0, 0.0]
     assert served.query("dac_control", "VOLT? (@1:5)") == [0.0, 0.3, 0.03, 0.2, 0.02]
     assert served.stop()["out_of_range"] == 0
+
+
+def test_the_same_run_as_aeqlab_train_bench(tmp_path, served):
+    """The Python device over PyVISA and the command line's bench device over its own drivers,
+    each on a freshly served bench, with the bench's own compliances: the same parameters, to the
+    bit. (A settle() that wrote the hold switch when it did not change it added a settle of the
+    physics, and the runs parted in the first hold.)"""
+    config = dict(FEEDBACK, trainer=dict(FEEDBACK["trainer"], epochs=2))
+    bench = VisaBench(served.addresses, compliance=(0.5, 0.1, 0.2, 0.02))
+    py = aeqlab.train(config, device=bench, out=tmp_path / "visa")
+    served.stop()
+
+    (tmp_path / "cli-bench").mkdir()
+    again = Served(tmp_path / "cli-bench")  # a fresh physics, in its initial state
+    try:
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        run_cli("train", "--config", tmp_path / "config.json", "--bench", again.served_file,
+                "--out", tmp_path / "cli")
+    finally:
+        again.stop()
+    cli = aeqlab.Session(tmp_path / "cli")
+    assert cli.summary["status"] == py.summary["status"] == "completed"
+    assert cli.summary["parameters_sha256"] == py.summary["parameters_sha256"]
+    assert list(cli.metrics["homeostat_rounds"]) == list(py.metrics["homeostat_rounds"])
 
 
 class CtrlC(VisaBench):

@@ -75,7 +75,10 @@ class VisaBench(aeqlab.Device):
         self.native = native
         self.settle_s = settle_s
         self.n_params = sum(n for _, n in GROUPS)
-        self.hold = None
+        # The hold switch as the bench has it: settle() writes it only to change it, as every
+        # write is a change the circuit settles from (a write of the same value would add a settle
+        # the command line's bench device does not make).
+        self.hold = float(self.inst["dac_control"].query("VOLT? (@1)")) >= 0.5
         self._write("dac_control", 2, self.compliance)
 
     # --- the wire ---------------------------------------------------------------------------
