@@ -60,8 +60,9 @@ class VisaBench(aeqlab.Device):
     compliances of the bench file (0.5, 0.1, 0.2, 0.02) are for native homeostasis; the feedback
     homeostat needs them lower, (0.3, 0.03, 0.2, 0.02) as docs/examples/feedback-homeostat.json.
     native: declare the bench's hold switch (native homeostasis) as well.
-    settle_s: how long the circuit takes to settle after a change (the bench's RC), waited before
-    the outputs are read.
+    settle_s: how long the circuit takes to settle after a change (the bench's RC; xor.json's
+    virtual.settle_ms is 2 ms): the outputs are read no sooner than this after the last write
+    (before, they are still on their way). The parameter readback needs no wait on this bench.
     """
 
     def __init__(self, addresses=XOR_BENCH, compliance=(0.3, 0.03, 0.2, 0.02), native=False,
@@ -74,6 +75,7 @@ class VisaBench(aeqlab.Device):
         self.compliance = [float(c) for c in compliance]
         self.native = native
         self.settle_s = settle_s
+        self.last_write = 0.0
         self.n_params = sum(n for _, n in GROUPS)
         # The hold switch as the bench has it: settle() writes it only to change it, as every
         # write is a change the circuit settles from (a write of the same value would add a settle
@@ -91,6 +93,7 @@ class VisaBench(aeqlab.Device):
         error = self.inst[name].query(
             "VOLT:LIST " + ",".join(f"{v:.17g}" for v in values) + ","
             + channels(first, len(values)) + ";:SYST:ERR?")
+        self.last_write = time.monotonic()
         if not error.startswith("0,"):
             raise RuntimeError(f"{name}: {error}")
 
@@ -141,6 +144,9 @@ class VisaBench(aeqlab.Device):
         return self._block("adc_parameters_1", "MEAS:VOLT:BLOC? " + channels(1, self.n_params))
 
     def read_outputs(self):                # checked: 2 finite values within [-1, 2]
+        wait = self.last_write + self.settle_s - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
         return self._block("adc_outputs", "MEAS:VOLT:BLOC? " + channels(1, 2))
 
     def set_compliance(self, group, value):
@@ -148,10 +154,8 @@ class VisaBench(aeqlab.Device):
         self._write("dac_control", 2 + group, [value])
 
     def _settle(self, hold):
+        # The physics settles after the writes; read_outputs waits out settle_s.
         self._set_hold(hold)
-        # The physics settles after the writes; the ADC answers once it has.
-        if self.settle_s > 0:
-            time.sleep(self.settle_s)
         return {"converged": True, "iterations": 1}
 
     def settle(self):
@@ -169,7 +173,7 @@ class VisaBench(aeqlab.Device):
 
 
 if __name__ == "__main__":
-    bench = VisaBench()
+    bench = VisaBench(settle_s=0.002)
     config = {"data": {"set": "xor"},
               "trainer": {"homeostat": "feedback", "epochs": 40, "batch_size": 1,
                           "compliance_decay": 1.0,
