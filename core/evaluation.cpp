@@ -2,13 +2,14 @@
 
 #include <numeric>
 
+#include "core/error.hpp"
 #include "core/stop_request.hpp"
 #include "core/trainer.hpp"
 
 namespace aeqlab {
 
 Evaluation evaluate(Device& device, Homeostat& homeostat, const std::vector<double>& theta,
-                    const Dataset& data) {
+                    const Dataset& data, bool stop_on_request) {
   const auto& d = device.describe();
   Evaluation e;
   std::vector<std::size_t> idx(data.size());
@@ -16,6 +17,8 @@ Evaluation evaluate(Device& device, Homeostat& homeostat, const std::vector<doub
   std::vector<double> x, t, y;
   for (std::size_t at = 0; at < data.size(); at += d.replicas) {
     throw_if_urgent_stop();
+    if (stop_on_request && stop_requested())
+      throw Interrupted("evaluation stopped by a stop request (Ctrl-C)");
     const std::size_t n = std::min(d.replicas, data.size() - at);
     const std::span<const std::size_t> rows(idx.data() + at, n);
     gather_batch(data, rows, x, t);

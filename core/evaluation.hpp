@@ -16,7 +16,10 @@ struct Evaluation {
   double error_rate() const { return samples ? double(errors) / double(samples) : 0.0; }
 };
 
+// With `stop_on_request`, the first stop request (Ctrl-C) ends it with Interrupted, as a standalone
+// evaluation (`aeqlab eval`, `aeqlab.eval`) has no step to finish or checkpoint to write; inside a
+// training run only an urgent (second) request does, the first letting the run stop at its step.
 Evaluation evaluate(Device& device, Homeostat& homeostat, const std::vector<double>& theta,
-                    const Dataset& data);
+                    const Dataset& data, bool stop_on_request = false);
 
 }  // namespace aeqlab

@@ -405,8 +405,16 @@ nlohmann::json evaluate_session(const fs::path& session_dir,
   auto homeostat = make_trainer_homeostat(ts, *device);
   Dataset train = data.train, test = data.test;
   train.classes = test.classes = d.outputs.count;
-  const auto tr = evaluate(*device, *homeostat, theta, train);
-  const auto te = evaluate(*device, *homeostat, theta, test);
+  Evaluation tr, te;
+  try {
+    // A stop request (Ctrl-C) ends the evaluation at the next sample; whatever ends it, the
+    // device is left in its safe state (docs/python.md, section 2).
+    tr = evaluate(*device, *homeostat, theta, train, true);
+    te = evaluate(*device, *homeostat, theta, test, true);
+  } catch (...) {
+    device->safe_state();
+    throw;
+  }
   device->safe_state();
   const nlohmann::json result = {{"train_error", tr.error_rate()}, {"train_cost", tr.cost},
                                  {"test_error", te.error_rate()},  {"test_cost", te.cost},
@@ -416,6 +424,7 @@ nlohmann::json evaluate_session(const fs::path& session_dir,
 
 int eval_command(const fs::path& session_dir, const std::vector<std::string>& settings,
                  const std::optional<fs::path>& bench) {
+  install_stop_handlers();
   std::cout << evaluate_session(session_dir, settings, nullptr, bench).dump() << std::endl;
   return 0;
 }

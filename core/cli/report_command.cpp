@@ -17,6 +17,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "core/error.hpp"
+#include "core/stop_request.hpp"
 
 extern char** environ;
 
@@ -119,9 +120,20 @@ int run_process(const std::vector<std::string>& argv, const std::string* input, 
     return -1;
   }
 
+  // Polled rather than blocking: a stop request (Ctrl-C sent to this process alone, as a Jupyter
+  // kernel's interrupt is) is passed on to the child, so the drawing stops with it.
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return -1;
+  bool passed_on = false;
+  for (;;) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) return -1;
+    if (!passed_on && stop_requested()) {
+      ::kill(pid, SIGINT);
+      passed_on = true;
+    }
+    ::usleep(20000);
+  }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
@@ -191,6 +203,7 @@ int report_command(const std::vector<fs::path>& sessions, const std::optional<fs
   const int status = run_process(argv, &script, false);
   if (status < 0)
     throw std::runtime_error(fmt::format("cannot run {}: {}", python, std::strerror(errno)));
+  if (stop_requested()) throw Interrupted("report stopped by a stop request (Ctrl-C)");
   return status;
 }
 

@@ -174,8 +174,12 @@ PYBIND11_MODULE(_aeqlab, m) {
   m.def(
       "_eval",
       [](const fs::path& session, const std::vector<std::string>& settings, Device* device) {
+        // Ctrl-C ends the evaluation at the next sample, the device in its safe state, and
+        // raises Interrupted (a KeyboardInterrupt); Python's handlers are back afterwards.
         nlohmann::json r;
         {
+          StopRequestsDuringRun stop_requests;
+          install_stop_handlers();
           py::gil_scoped_release release;
           r = cli::evaluate_session(session, settings, device);
         }
@@ -202,6 +206,9 @@ PYBIND11_MODULE(_aeqlab, m) {
     return l;
   });
   m.def("_report", [](const std::vector<fs::path>& sessions, std::optional<fs::path> out) {
+    // As _eval: Ctrl-C stops the drawing (passed on to its python child) and raises Interrupted.
+    StopRequestsDuringRun stop_requests;
+    install_stop_handlers();
     py::gil_scoped_release release;
     return cli::report_command(sessions, out);
   });

@@ -1,14 +1,21 @@
 """Ctrl-C during a run driven from Python: the run stops as on the command line (checkpoint, safe
 state, `aborted`), Python gets a KeyboardInterrupt (aeqlab.RunAborted) after that, and the session
-resumed from Python ends bit-identical to a run never interrupted."""
+resumed from Python ends bit-identical to a run never interrupted. Ctrl-C during aeqlab.eval and
+aeqlab.report stops them too (safe state, aeqlab.Interrupted)."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+import aeqlab
 from conftest import run_cli
+from interrupt_run import CONFIG
+from resistive_network import ResistiveNetwork
 
 SCRIPT = Path(__file__).with_name("interrupt_run.py")
 
@@ -38,3 +45,64 @@ def test_ctrl_c_stops_checkpoints_and_resumes_bit_identical(tmp_path):
     straight = run(tmp_path / "t", "straight")
     assert resumed["status"] == "completed" and resumed["segments"] == 2
     assert resumed["sha"] == straight["sha"]
+
+
+class CtrlCInEval(ResistiveNetwork):
+    """Presses Ctrl-C (SIGINT to its own process) during its N-th settle."""
+
+    def __init__(self, at):
+        super().__init__(relaxing=True)
+        self.at = at
+
+    def settle(self):
+        report = super().settle()
+        if self.calls["settle"] == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+        return report
+
+
+def python_ctrl_c_is_back():
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(10_000_000):
+            pass
+    except KeyboardInterrupt:
+        return True
+    return False
+
+
+def test_ctrl_c_stops_an_evaluation_in_the_safe_state(tmp_path):
+    config = dict(CONFIG, trainer=dict(CONFIG["trainer"], epochs=2))
+    s = aeqlab.train(config, device=ResistiveNetwork(relaxing=True), out=tmp_path / "s")
+    whole = ResistiveNetwork(relaxing=True)
+    assert aeqlab.eval(s, device=whole)["test_samples"] == 4
+    device = CtrlCInEval(at=3)
+    with pytest.raises(aeqlab.Interrupted) as stop:
+        aeqlab.eval(s, device=device)
+    assert isinstance(stop.value, KeyboardInterrupt)
+    assert "stop request" in str(stop.value)
+    # It stopped after the sample in hand, not at the end of the data.
+    assert 3 <= device.calls["settle"] < whole.calls["settle"]
+    assert device.calls.get("safe_state", 0) >= 1
+    assert python_ctrl_c_is_back()
+
+
+def test_ctrl_c_stops_a_report(tmp_path, xor_config):
+    xor_config["trainer"]["epochs"] = 2
+    s = aeqlab.train(xor_config, out=tmp_path / "s")
+    # The drawing interpreter presses Ctrl-C on its parent (as a Jupyter kernel's interrupt
+    # reaches the kernel alone) and waits: the report passes the stop on to it and ends.
+    wrapper = tmp_path / "python"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'[ "$1" = "-c" ] && exec {sys.executable} "$@"\n'
+        f"exec {sys.executable} -c 'import os, signal, sys, time; sys.stdin.read(); "
+        "os.kill(os.getppid(), signal.SIGINT); time.sleep(120)'\n")
+    wrapper.chmod(0o755)
+    os.environ["AEQLAB_PYTHON"] = str(wrapper)
+    try:
+        with pytest.raises(aeqlab.Interrupted):
+            aeqlab.report(s, out=tmp_path / "report")
+    finally:
+        del os.environ["AEQLAB_PYTHON"]
+    assert python_ctrl_c_is_back()
