@@ -10,7 +10,12 @@
 
 #include <boost/asio.hpp>
 
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
 #include <array>
+#include <cstring>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -60,6 +65,50 @@ Clock::duration as_duration(double seconds) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
+// The first address of this host's that is neither loopback nor link-local: what a client
+// elsewhere can reach a server bound to 0.0.0.0 or :: at. Empty when there is none.
+std::string host_address(bool v6) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return {};
+  std::string found;
+  for (ifaddrs* i = list; i != nullptr && found.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP))
+      continue;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* a = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      found = asio::ip::make_address_v4(ntohl(a->sin_addr.s_addr)).to_string();
+    } else if (v6 && i->ifa_addr->sa_family == AF_INET6) {
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      asio::ip::address_v6::bytes_type bytes;
+      std::memcpy(bytes.data(), a->sin6_addr.s6_addr, bytes.size());
+      const asio::ip::address_v6 address(bytes);
+      if (!address.is_link_local()) found = address.to_string();
+    }
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+
+// The bench has no authentication: listening beyond loopback takes virtual.allow_remote and is
+// said loudly. Returns the host to advertise in the ready lines (never 0.0.0.0 or ::, which no
+// client can connect to).
+std::string check_bind(const asio::ip::address& bind, const VirtualOptions& options) {
+  if (bind.is_loopback()) return bind.to_string();
+  if (!options.allow_remote)
+    throw ConfigError(fmt::format(
+        "virtual.bind: \"{}\" is not a loopback address; the virtual bench has no "
+        "authentication, so serving it to the network needs virtual.allow_remote=true "
+        "(docs/virtual-bench.md)",
+        options.bind));
+  spdlog::warn("virtual bench: LISTENING ON {} WITHOUT AUTHENTICATION: anyone who can reach "
+               "this host can drive every instrument (virtual.allow_remote is true)",
+               options.bind);
+  if (!bind.is_unspecified()) return bind.to_string();
+  std::string host = host_address(bind.is_v6());
+  if (host.empty()) host = bind.is_v6() ? "::1" : "127.0.0.1";
+  return host;
+}
+
 // What a "garbled" fault sends instead of each reply: a NAK, a bogus block header and no
 // number, so that a client that does not check what it reads is caught out.
 constexpr std::string_view kGarbage = "\x15#9?garbled~~\n";
@@ -76,13 +125,16 @@ class Link : public std::enable_shared_from_this<Link> {
   using WriteHandler = std::function<void(const error_code&, std::size_t)>;
 
   Link(asio::io_context& io, VirtualInstrument& instrument, const VirtualOptions& options, bool tcp,
-       std::function<void()> after_message, std::function<void(Link*)> on_close)
+       std::size_t max_block, std::function<void()> after_message,
+       std::function<void(Link*)> on_close)
       : instrument_(instrument),
         latency_(as_duration(options.latency_s)),
         tcp_(tcp),
+        max_unread_(options.max_unread_reply_bytes),
         timer_(io),
         after_message_(std::move(after_message)),
-        on_close_(std::move(on_close)) {}
+        on_close_(std::move(on_close)),
+        framer_(scpi::FramerLimits{options.max_message_bytes, max_block}) {}
   virtual ~Link() = default;
 
   void start() { read(); }
@@ -120,13 +172,36 @@ class Link : public std::enable_shared_from_this<Link> {
         }
         return;
       }
-      framer_.feed(std::string_view(buffer_.data(), n));
-      const auto now = Clock::now();
-      while (auto message = framer_.next())
-        pending_.push_back({std::move(*message), now, instrument_.fault_for_next_message()});
+      try {
+        framer_.feed(std::string_view(buffer_.data(), n));
+        while (auto refusal = framer_.next_refusal()) {
+          spdlog::debug("virtual bench: {}: {}", instrument_.name(), *refusal);
+          instrument_.push_error(-223, *refusal);
+        }
+        const auto now = Clock::now();
+        while (auto message = framer_.next())
+          pending_.push_back({std::move(*message), now, instrument_.fault_for_next_message()});
+      } catch (const std::exception& e) {
+        // This connection's trouble, never the server's: the other instruments keep serving.
+        spdlog::warn("virtual bench: {}: closing a connection: {}", instrument_.name(), e.what());
+        close();
+        return;
+      }
       if (!waiting_ && !pending_.empty()) schedule();
-      read();
+      if (backlogged())
+        paused_ = true;  // resumed by resume_if_drained() once the client catches up
+      else
+        read();
     });
+  }
+
+  // A client that sends faster than it reads its replies (or than latency lets messages be
+  // processed) is not read from until it catches up: what the server holds stays bounded.
+  bool backlogged() const { return unread_ > max_unread_ || pending_.size() > kMaxPending; }
+  void resume_if_drained() {
+    if (!paused_ || closed_ || backlogged()) return;
+    paused_ = false;
+    read();
   }
 
   void schedule() {
@@ -138,6 +213,7 @@ class Link : public std::enable_shared_from_this<Link> {
       if (ec || closed_) return;
       process_front();
       if (!closed_ && !pending_.empty()) schedule();
+      resume_if_drained();
     });
   }
 
@@ -151,7 +227,7 @@ class Link : public std::enable_shared_from_this<Link> {
       if (tcp_) close();
       return;
     }
-    auto replies = instrument_.process(p.message, Clock::now());
+    auto replies = instrument_.process(p.message, Clock::now(), max_unread_);
     if (kind == "garbled")
       for (auto& r : replies) r = kGarbage;
     if (kind == "error") instrument_.push_error(p.fault->code, p.fault->text);
@@ -160,6 +236,7 @@ class Link : public std::enable_shared_from_this<Link> {
   }
 
   void send(std::string reply) {
+    unread_ += reply.size();
     outbox_.push_back(std::move(reply));
     if (!writing_) write_next();
   }
@@ -177,14 +254,21 @@ class Link : public std::enable_shared_from_this<Link> {
         if (ec != asio::error::operation_aborted) close();
         return;
       }
+      unread_ -= outbox_.front().size();
       outbox_.pop_front();
       write_next();
+      resume_if_drained();
     });
   }
+
+  static constexpr std::size_t kMaxPending = 4096;  // messages waiting out their latency
 
   VirtualInstrument& instrument_;
   Clock::duration latency_;
   bool tcp_;
+  std::size_t max_unread_;
+  std::size_t unread_ = 0;  // bytes in outbox_
+  bool paused_ = false;
   asio::steady_timer timer_;
   std::function<void()> after_message_;
   std::function<void(Link*)> on_close_;
@@ -238,6 +322,7 @@ struct VirtualBench::Impl {
   };
   std::vector<Endpoint> endpoints;
   std::map<Link*, std::shared_ptr<Link>> links;
+  std::vector<std::size_t> connections;  // open TCP connections per instrument
   asio::steady_timer settle_timer{io};
   std::optional<Clock::time_point> settle_armed;
 
@@ -271,9 +356,16 @@ struct VirtualBench::Impl {
   }
 
   std::shared_ptr<Link> make_link(std::size_t k, auto stream, bool tcp) {
+    // A block carries 8 bytes per channel: more than that no command of the instrument takes.
+    const std::size_t max_block =
+        std::size_t(std::max(physics.instrument_channels(k), 1)) * 8;
     auto link = std::make_shared<StreamLink<decltype(stream)>>(
-        std::move(stream), io, *instruments[k], options, tcp, [this] { arm_settle(); },
-        [this](Link* l) { links.erase(l); });
+        std::move(stream), io, *instruments[k], options, tcp, max_block, [this] { arm_settle(); },
+        [this, k, tcp](Link* l) {
+          if (tcp) --connections[k];
+          links.erase(l);
+        });
+    if (tcp) ++connections[k];
     links.emplace(link.get(), link);
     return link;
   }
@@ -283,6 +375,13 @@ struct VirtualBench::Impl {
       if (ec == asio::error::operation_aborted || !endpoints[k].acceptor->is_open()) return;
       if (ec) {
         spdlog::warn("virtual bench: {}: accept failed: {}", instruments[k]->name(), ec.message());
+      } else if (connections[k] >= options.max_connections) {
+        error_code ignored;
+        const auto peer = socket.remote_endpoint(ignored);
+        spdlog::warn("virtual bench: {}: refused a connection from {}: {} already open "
+                     "(virtual.max_connections)",
+                     instruments[k]->name(), peer.address().to_string(), connections[k]);
+        socket.close(ignored);
       } else {
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
@@ -316,14 +415,17 @@ struct VirtualBench::Impl {
 
   std::vector<ServedInstrument> start() {
     endpoints.resize(instruments.size());
+    connections.assign(instruments.size(), 0);
     std::vector<ServedInstrument> served;
     asio::ip::address bind_address;
+    std::string advertised = options.bind;
     if (options.tcp) {
       error_code ec;
       bind_address = asio::ip::make_address(options.bind, ec);
       if (ec)
         throw ConfigError(fmt::format("virtual.bind: \"{}\" is not an IP address ({})",
                                       options.bind, ec.message()));
+      advertised = check_bind(bind_address, options);
     }
     for (std::size_t k = 0; k < instruments.size(); ++k) {
       const auto& config = bench.instruments[k];
@@ -343,7 +445,9 @@ struct VirtualBench::Impl {
         if (ec)
           throw std::runtime_error(fmt::format("instrument \"{}\": cannot listen on {}:{}: {}",
                                                config.name, options.bind, port, ec.message()));
-        const auto host = bind_address.is_v6() ? fmt::format("[{}]", options.bind) : options.bind;
+        const auto host = advertised.find(':') != std::string::npos
+                              ? fmt::format("[{}]", advertised)
+                              : advertised;
         s.tcp = fmt::format("tcp://{}:{}", host, e.acceptor->local_endpoint().port());
         accept(k);
       }
