@@ -150,7 +150,8 @@ class Link : public std::enable_shared_from_this<Link> {
 
  protected:
   virtual void async_read_some(asio::mutable_buffer buffer, ReadHandler handler) = 0;
-  virtual void async_write_all(asio::const_buffer buffer, WriteHandler handler) = 0;
+  virtual void async_write_all(const std::vector<asio::const_buffer>& buffers,
+                               WriteHandler handler) = 0;
   virtual void close_stream() = 0;
 
  private:
@@ -211,7 +212,12 @@ class Link : public std::enable_shared_from_this<Link> {
     timer_.async_wait([this, self](const error_code& ec) {
       waiting_ = false;
       if (ec || closed_) return;
-      process_front();
+      // Every message whose latency is over, in one go: a timer per message would cost more
+      // than the messages.
+      const auto now = Clock::now();
+      do {
+        process_front();
+      } while (!closed_ && !pending_.empty() && pending_.front().received + latency_ <= now);
       if (!closed_ && !pending_.empty()) schedule();
       resume_if_drained();
     });
@@ -247,15 +253,23 @@ class Link : public std::enable_shared_from_this<Link> {
       return;
     }
     writing_ = true;
+    // Every queued reply in one write (a deque keeps them in place meanwhile): one system call
+    // for many short replies.
+    constexpr std::size_t kGather = 64;
+    gather_.clear();
+    for (std::size_t i = 0; i < outbox_.size() && i < kGather; ++i)
+      gather_.push_back(asio::buffer(outbox_[i]));
     auto self = shared_from_this();
-    async_write_all(asio::buffer(outbox_.front()), [this, self](const error_code& ec, std::size_t) {
+    async_write_all(gather_, [this, self, n = gather_.size()](const error_code& ec, std::size_t) {
       if (closed_) return;
       if (ec) {
         if (ec != asio::error::operation_aborted) close();
         return;
       }
-      unread_ -= outbox_.front().size();
-      outbox_.pop_front();
+      for (std::size_t i = 0; i < n; ++i) {
+        unread_ -= outbox_.front().size();
+        outbox_.pop_front();
+      }
       write_next();
       resume_if_drained();
     });
@@ -277,6 +291,7 @@ class Link : public std::enable_shared_from_this<Link> {
   std::deque<Pending> pending_;
   bool waiting_ = false;
   std::deque<std::string> outbox_;  // a deque keeps the front string in place while sending
+  std::vector<asio::const_buffer> gather_;  // what the write under way sends
   bool writing_ = false;
   bool closed_ = false;
 };
@@ -292,8 +307,9 @@ class StreamLink final : public Link {
   void async_read_some(asio::mutable_buffer buffer, ReadHandler handler) override {
     stream_.async_read_some(buffer, std::move(handler));
   }
-  void async_write_all(asio::const_buffer buffer, WriteHandler handler) override {
-    asio::async_write(stream_, buffer, std::move(handler));
+  void async_write_all(const std::vector<asio::const_buffer>& buffers,
+                       WriteHandler handler) override {
+    asio::async_write(stream_, buffers, std::move(handler));
   }
   void close_stream() override {
     error_code ignored;
@@ -385,6 +401,11 @@ struct VirtualBench::Impl {
       } else {
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        // The kernel's send buffer holds replies too: bounded like the server's own queue.
+        const auto send_buffer = std::clamp<std::size_t>(options.max_unread_reply_bytes, 4096,
+                                                         std::size_t{1} << 20);
+        socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(send_buffer)),
+                          ignored);
         make_link(k, std::move(socket), true)->start();
       }
       accept(k);

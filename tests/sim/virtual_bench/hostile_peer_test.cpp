@@ -87,9 +87,14 @@ TEST(HostilePeer, AClientThatDoesNotReadIsNotReadFrom) {
   sim::VirtualOptions o;
   o.max_unread_reply_bytes = 4096;
   Served s(layout(), o);
-  auto dac = s.tcp("dac_inputs");
-  const int fd = dac.fd();
-  const std::string query = "VOLT:BLOC? (@1:4)\n";  // 46-byte replies
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const std::string address = s.at("dac_inputs").tcp;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  const std::string query = "VOLT:BLOC? (@1:4)\n";  // 37-byte replies
   std::size_t sent = 0;
   bool blocked = false;
   // Without backpressure the server reads (and answers into memory) all of this.
@@ -97,25 +102,53 @@ TEST(HostilePeer, AClientThatDoesNotReadIsNotReadFrom) {
   while (sent < most) {
     const ssize_t n = ::send(fd, query.data(), query.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      blocked = true;
-      break;
+      // Full for now; a server that still reads makes room again soon. One that has stopped
+      // reading never does (the second is what is expected here).
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 1000) == 0) {
+        blocked = true;
+        break;
+      }
+      continue;
     }
     ASSERT_GT(n, 0) << std::strerror(errno);
     sent += static_cast<std::size_t>(n);
     if (n < static_cast<ssize_t>(query.size())) {
-      blocked = true;
-      break;
+      // A query cut short: the rest goes once there is room, and the waiting is done there.
+      const std::string rest = query.substr(static_cast<std::size_t>(n));
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 1000) == 0) {
+        blocked = true;
+        break;
+      }
+      ASSERT_EQ(::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL), ssize_t(rest.size()));
+      sent += rest.size();
     }
   }
   EXPECT_TRUE(blocked) << sent << " bytes sent without the server pushing back";
   // The rest of a query cut short, now that the server reads again.
-  if (sent % query.size()) dac.send(query.substr(sent % query.size()));
-  const std::size_t queries = (sent + query.size() - 1) / query.size();
-  for (std::size_t i = 0; i < queries; ++i) {
-    const auto r = dac.reply(10000);
-    ASSERT_TRUE(r) << "reply " << i << " of " << queries;
-    ASSERT_EQ(r->size(), 2u + 2u + 32u) << *r;
+  if (sent % query.size()) {
+    const std::string rest = query.substr(sent % query.size());
+    ASSERT_EQ(::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL), ssize_t(rest.size()));
   }
+  const std::size_t queries = (sent + query.size() - 1) / query.size();
+  // Every reply, in order: "#232" and 32 payload bytes and "\n" each (read raw: there may be
+  // hundreds of thousands).
+  constexpr std::size_t kReply = 4 + 32 + 1;
+  std::string got;
+  std::vector<char> chunk(1 << 16);
+  while (got.size() < queries * kReply) {
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_GT(::poll(&p, 1, 10000), 0) << got.size() / kReply << " of " << queries << " replies";
+    const ssize_t n = ::recv(fd, chunk.data(), chunk.size(), 0);
+    ASSERT_GT(n, 0);
+    got.append(chunk.data(), static_cast<std::size_t>(n));
+  }
+  ASSERT_EQ(got.size(), queries * kReply);
+  for (std::size_t i = 0; i < queries; ++i)
+    ASSERT_EQ(got.compare(i * kReply, 4, "#232"), 0) << "reply " << i;
+  ::close(fd);
+  auto dac = s.tcp("dac_inputs");
   EXPECT_EQ(dac.query("SYST:ERR?\n"), "0,\"No error\"");
 }
 
