@@ -47,7 +47,7 @@ TrainerSettings trainer_settings_from(const nlohmann::json& trainer) {
   s.feedback_tolerance = f.positive("tolerance");
   s.feedback_max_rounds = f.get<std::size_t>("max_rounds");
   if (s.feedback_max_rounds == 0) throw ConfigError("trainer.feedback.max_rounds: must be >= 1");
-  s.seed = r.get<std::uint64_t>("seed");
+  s.seed = r.seed("seed");
   s.shuffle = r.get<bool>("shuffle");
   s.score_batches = r.get<bool>("score_batches");
 
