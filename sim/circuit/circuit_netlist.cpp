@@ -248,8 +248,6 @@ class NetlistReader {
 
     for (const auto& card : cards) read_card(card);
     resolve_models();
-    if (circuit_.elements.empty())
-      fail(number, "no elements: the netlist holds a title and nothing to solve");
     return std::move(circuit_);
   }
 
