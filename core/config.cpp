@@ -108,15 +108,23 @@ void apply_setting(nlohmann::json& config, const std::string& assignment) {
     throw ConfigError(fmt::format("--set {}: expected key.path=value", assignment));
   const std::string key = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
+  // The config is JSON, which holds UTF-8 text only: anything else would fail later, far from
+  // the --set that brought it (when the session's config.json is written).
+  try {
+    (void)nlohmann::json(assignment).dump();
+  } catch (const nlohmann::json::type_error&) {
+    throw ConfigError("--set: an assignment is not UTF-8 text");
+  }
   // Every part of the key names something: "a..b", ".x", "x." and "." name nothing.
   std::vector<std::string> path;
   for (std::size_t at = 0;;) {
     const auto dot = key.find('.', at);
     path.push_back(key.substr(at, dot == std::string::npos ? dot : dot - at));
     if (path.back().empty())
-      throw ConfigError(fmt::format("--set {}: \"{}\" is not a key (expected key.path=value, "
-                                    "e.g. trainer.epochs=5)",
-                                    assignment, key));
+      throw ConfigError(
+          fmt::format("--set {}: \"{}\" is not a key (expected key.path=value, "
+                      "e.g. trainer.epochs=5)",
+                      assignment, key));
     if (dot == std::string::npos) break;
     at = dot + 1;
   }

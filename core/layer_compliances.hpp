@@ -27,12 +27,12 @@ inline void require_layer_compliances(const std::vector<double>& weights,
   constexpr double kMaxCompliance = 1e6;
   for (double c : weights)
     if (!(c >= 0 && c <= kMaxCompliance))
-      fail("compliance.weights", fmt::format("each compliance must lie in [0, {}], got {}",
-                                             kMaxCompliance, c));
+      fail("compliance.weights",
+           fmt::format("each compliance must lie in [0, {}], got {}", kMaxCompliance, c));
   for (double c : biases)
     if (!(c >= 0 && c <= kMaxCompliance))
-      fail("compliance.biases", fmt::format("each compliance must lie in [0, {}], got {}",
-                                            kMaxCompliance, c));
+      fail("compliance.biases",
+           fmt::format("each compliance must lie in [0, {}], got {}", kMaxCompliance, c));
 }
 
 }  // namespace aeqlab

@@ -250,8 +250,8 @@ void Session::check_name(const std::string& name) {
   // nothing a shell or a terminal would read as something else.
   constexpr std::size_t kMaxName = 100;
   const bool safe_chars = std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
   });
   if (!safe_chars || name.size() > kMaxName || name.starts_with('.'))
     throw ConfigError(fmt::format(

@@ -96,10 +96,9 @@ void drain_into(Transport::Conversation& c, const Context& ctx, std::vector<Scpi
   query += ctx.options.write_terminator;
   while (errors.size() < std::size_t(kMaxErrorEntries)) {
     c.write(query, ctx.options.timeout);
-    const std::string line =
-        strip_line(c.read_until(ctx.options.read_terminator, ctx.options.timeout,
-                                ctx.options.max_reply_bytes),
-                   ctx.options.read_terminator);
+    const std::string line = strip_line(
+        c.read_until(ctx.options.read_terminator, ctx.options.timeout, ctx.options.max_reply_bytes),
+        ctx.options.read_terminator);
     ScpiError e = ScpiSession::parse_error_entry(line, culprit);
     if (e.code == 0) return;
     errors.push_back(std::move(e));
@@ -116,8 +115,8 @@ std::vector<ScpiError> send_checked(Transport::Conversation& c, Stage& stage,
   if (!ctx.options.check_errors) return {};
   stage = Stage::reading;
   const std::string line = strip_line(
-      c.read_until(ctx.options.read_terminator, ctx.options.timeout,
-                                ctx.options.max_reply_bytes), ctx.options.read_terminator);
+      c.read_until(ctx.options.read_terminator, ctx.options.timeout, ctx.options.max_reply_bytes),
+      ctx.options.read_terminator);
   ScpiError first = ScpiSession::parse_error_entry(
       line, fmt::format("{}: reply to \"{}\"", ctx.who, ctx.options.error_query));
   if (first.code == 0) return {};
@@ -247,13 +246,14 @@ void ScpiSession::write_chained(std::span<const std::string> commands) {
 
 std::string ScpiSession::query(std::string_view command) {
   const std::string message = with_terminator(command, options_.write_terminator);
-  return with_recovery(shown(command, kCommandShown),
-                       [&](Transport::Conversation& c, Stage& stage) {
-                         c.write(message, options_.timeout);
-                         stage = Stage::reading;
-                         return strip_line(c.read_until(options_.read_terminator, options_.timeout, options_.max_reply_bytes),
-                                           options_.read_terminator);
-                       });
+  return with_recovery(
+      shown(command, kCommandShown), [&](Transport::Conversation& c, Stage& stage) {
+        c.write(message, options_.timeout);
+        stage = Stage::reading;
+        return strip_line(
+            c.read_until(options_.read_terminator, options_.timeout, options_.max_reply_bytes),
+            options_.read_terminator);
+      });
 }
 
 std::vector<double> ScpiSession::query_values(std::string_view command,
@@ -311,8 +311,9 @@ std::string ScpiSession::query_block(std::string_view command) {
                       options_.max_reply_bytes),
           head + digits);
     std::string payload = c.read_exact(length, options_.timeout);
-    const std::string tail = strip_line(c.read_until(options_.read_terminator, options_.timeout, options_.max_reply_bytes),
-                                        options_.read_terminator);
+    const std::string tail = strip_line(
+        c.read_until(options_.read_terminator, options_.timeout, options_.max_reply_bytes),
+        options_.read_terminator);
     if (!tail.empty()) bad(fmt::format("{} unexpected bytes after the block", tail.size()), tail);
     return payload;
   });

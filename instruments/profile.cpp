@@ -140,8 +140,8 @@ Profile parse_profile(const json& j, const std::string& name, const std::string&
     // At least a short line; at most what a definite-length block can announce.
     const std::size_t m = count(j, "max_reply_bytes", source);
     if (m < 1024 || m > 999999999)
-      throw ConfigError(fmt::format("{}.max_reply_bytes: must lie in [1024, 999999999], got {}",
-                                    source, m));
+      throw ConfigError(
+          fmt::format("{}.max_reply_bytes: must lie in [1024, 999999999], got {}", source, m));
     p.max_reply_bytes = m;
   }
   const std::string bf = str(j, "block_format", "f64_le", source);

@@ -133,8 +133,8 @@ int probe_command(const ProbeOptions& options) {
     std::cout << (r.contains("instrument") ? r["instrument"].get<std::string>() + " at " : "")
               << t.address << ": ";
     if (r.value("partial", false)) {
-      std::cout << r["idn"].get<std::string>() << "\n    PARTIAL ANSWER (identity only): "
-                << r["error"].get<std::string>();
+      std::cout << r["idn"].get<std::string>()
+                << "\n    PARTIAL ANSWER (identity only): " << r["error"].get<std::string>();
     } else if (r["ok"].get<bool>()) {
       std::cout << r["idn"].get<std::string>();
       if (r["errors"].empty()) std::cout << " (error queue empty)";

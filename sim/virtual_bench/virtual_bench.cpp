@@ -15,8 +15,8 @@
 #include <netinet/in.h>
 
 #include <array>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
@@ -95,14 +95,15 @@ std::string host_address(bool v6) {
 std::string check_bind(const asio::ip::address& bind, const VirtualOptions& options) {
   if (bind.is_loopback()) return bind.to_string();
   if (!options.allow_remote)
-    throw ConfigError(fmt::format(
-        "virtual.bind: \"{}\" is not a loopback address; the virtual bench has no "
-        "authentication, so serving it to the network needs virtual.allow_remote=true "
-        "(docs/virtual-bench.md)",
-        options.bind));
-  spdlog::warn("virtual bench: LISTENING ON {} WITHOUT AUTHENTICATION: anyone who can reach "
-               "this host can drive every instrument (virtual.allow_remote is true)",
-               options.bind);
+    throw ConfigError(
+        fmt::format("virtual.bind: \"{}\" is not a loopback address; the virtual bench has no "
+                    "authentication, so serving it to the network needs virtual.allow_remote=true "
+                    "(docs/virtual-bench.md)",
+                    options.bind));
+  spdlog::warn(
+      "virtual bench: LISTENING ON {} WITHOUT AUTHENTICATION: anyone who can reach "
+      "this host can drive every instrument (virtual.allow_remote is true)",
+      options.bind);
   if (!bind.is_unspecified()) return bind.to_string();
   std::string host = host_address(bind.is_v6());
   if (host.empty()) host = bind.is_v6() ? "::1" : "127.0.0.1";
@@ -290,7 +291,7 @@ class Link : public std::enable_shared_from_this<Link> {
   scpi::Framer framer_;
   std::deque<Pending> pending_;
   bool waiting_ = false;
-  std::deque<std::string> outbox_;  // a deque keeps the front string in place while sending
+  std::deque<std::string> outbox_;          // a deque keeps the front string in place while sending
   std::vector<asio::const_buffer> gather_;  // what the write under way sends
   bool writing_ = false;
   bool closed_ = false;
@@ -373,8 +374,7 @@ struct VirtualBench::Impl {
 
   std::shared_ptr<Link> make_link(std::size_t k, auto stream, bool tcp) {
     // A block carries 8 bytes per channel: more than that no command of the instrument takes.
-    const std::size_t max_block =
-        std::size_t(std::max(physics.instrument_channels(k), 1)) * 8;
+    const std::size_t max_block = std::size_t(std::max(physics.instrument_channels(k), 1)) * 8;
     auto link = std::make_shared<StreamLink<decltype(stream)>>(
         std::move(stream), io, *instruments[k], options, tcp, max_block, [this] { arm_settle(); },
         [this, k, tcp](Link* l) {
@@ -394,16 +394,17 @@ struct VirtualBench::Impl {
       } else if (connections[k] >= options.max_connections) {
         error_code ignored;
         const auto peer = socket.remote_endpoint(ignored);
-        spdlog::warn("virtual bench: {}: refused a connection from {}: {} already open "
-                     "(virtual.max_connections)",
-                     instruments[k]->name(), peer.address().to_string(), connections[k]);
+        spdlog::warn(
+            "virtual bench: {}: refused a connection from {}: {} already open "
+            "(virtual.max_connections)",
+            instruments[k]->name(), peer.address().to_string(), connections[k]);
         socket.close(ignored);
       } else {
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         // The kernel's send buffer holds replies too: bounded like the server's own queue.
-        const auto send_buffer = std::clamp<std::size_t>(options.max_unread_reply_bytes, 4096,
-                                                         std::size_t{1} << 20);
+        const auto send_buffer =
+            std::clamp<std::size_t>(options.max_unread_reply_bytes, 4096, std::size_t{1} << 20);
         socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(send_buffer)),
                           ignored);
         make_link(k, std::move(socket), true)->start();

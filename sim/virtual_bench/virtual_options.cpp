@@ -14,13 +14,20 @@ namespace {
 
 using nlohmann::json;
 
-const std::set<std::string> kKeys = {"latency_ms",        "settle_ms",
-                                     "noise",             "dac_bits",
-                                     "adc_bits",          "seed",
-                                     "bind",              "allow_remote",
-                                     "tcp",               "pty",
-                                     "faults",            "device",
-                                     "max_message_bytes", "max_unread_reply_bytes",
+const std::set<std::string> kKeys = {"latency_ms",
+                                     "settle_ms",
+                                     "noise",
+                                     "dac_bits",
+                                     "adc_bits",
+                                     "seed",
+                                     "bind",
+                                     "allow_remote",
+                                     "tcp",
+                                     "pty",
+                                     "faults",
+                                     "device",
+                                     "max_message_bytes",
+                                     "max_unread_reply_bytes",
                                      "max_connections"};
 const std::set<std::string> kFaultKeys = {"instrument", "kind", "after", "count", "code", "text"};
 const std::set<std::string> kFaultKinds = {"no_reply", "garbled", "disconnect", "error"};

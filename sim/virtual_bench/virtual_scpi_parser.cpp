@@ -210,7 +210,11 @@ std::optional<std::string> Framer::scan() {
       std::size_t end = i;
       if (end > start && buffer_[end - 1] == '\r' && end - 1 >= payload_end_) --end;
       std::string_view message(buffer_.data() + start, end - start);
-      if (!trim(message).empty()) ready_.emplace_back(message);
+      if (message.size() > limits_.max_message)  // its end came in the same slice as its excess
+        refusals_.push_back(fmt::format(
+            "Too much data; a message of more than {} bytes was dropped", limits_.max_message));
+      else if (!trim(message).empty())
+        ready_.emplace_back(message);
       start = i + 1;
     }
     ++i;

@@ -245,8 +245,7 @@ TEST(HostilePeer, ListeningBeyondLoopbackNeedsAllowRemote) {
   }
   o.allow_remote = true;
   Served s(layout(), o);
-  for (const auto& i : s.instruments)
-    EXPECT_EQ(i.tcp.find("0.0.0.0"), std::string::npos) << i.tcp;
+  for (const auto& i : s.instruments) EXPECT_EQ(i.tcp.find("0.0.0.0"), std::string::npos) << i.tcp;
   auto adc = Wire::tcp(s.at("adc_outputs").tcp);
   EXPECT_EQ(adc.query("*IDN?\n"), s.at("adc_outputs").idn);
 }

@@ -26,16 +26,15 @@
 
 #include "core/error.hpp"
 #include "instruments/bench_layout.hpp"
+#include "served_virtual_bench.hpp"
 #include "sim/hopfield/hopfield_device.hpp"
 #include "sim/virtual_bench/virtual_bench.hpp"
 #include "sim/virtual_bench/virtual_scpi_parser.hpp"
-#include "served_virtual_bench.hpp"
 
 using namespace aeqlab;
 using Clock = std::chrono::steady_clock;
 
 using namespace aeqlab::test;
-
 
 // ---------------------------------------------------------------------------------------------
 // The text layer on its own.
