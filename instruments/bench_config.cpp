@@ -1,5 +1,6 @@
 #include "instruments/bench_config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -298,7 +299,7 @@ std::vector<int> parse_channel_list(const json& spec, const std::string& where) 
   // A channel number is an exact whole number in [0, 10^9] (what instruments number channels
   // with), never wrapped into an int; a list names at most kMaxListed channels, counted before
   // any range is expanded (docs/bench.md, "Channel lists").
-  constexpr std::size_t kMaxListed = std::size_t{1} << 24;
+  constexpr std::size_t kMaxListed = std::size_t{1} << 22;
   const auto channel = [&](const json& c) {
     if (!c.is_number_unsigned() || c.get<std::uint64_t>() > std::uint64_t(kMaxChannel))
       throw ConfigError(fmt::format("{}: {} is not a channel number (a whole number in [0, {}])",
@@ -351,10 +352,11 @@ std::vector<int> parse_channel_list(const json& spec, const std::string& where) 
                     spec.dump()));
   }
   if (out.empty()) throw ConfigError(where + ": no channels");
-  std::set<int> seen;
-  for (int c : out)
-    if (!seen.insert(c).second)
-      throw ConfigError(fmt::format("{}: channel {} is listed twice", where, c));
+  // Sorted copy rather than a set: 4 bytes a channel, not a tree node each.
+  std::vector<int> sorted = out;
+  std::sort(sorted.begin(), sorted.end());
+  if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end())
+    throw ConfigError(fmt::format("{}: channel {} is listed twice", where, *twice));
   return out;
 }
 

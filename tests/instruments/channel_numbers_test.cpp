@@ -42,7 +42,7 @@ TEST(ChannelNumbers, NumbersBeyondAnIntAreRefusedNotWrapped) {
 TEST(ChannelNumbers, RangesAreCountedBeforeTheyAreExpanded) {
   // "1:1000000000" was a bare std::bad_alloc.
   EXPECT_THAT(refusal("1:1000000000"), HasSubstr("inputs.map[0].channels: names 1000000000"));
-  EXPECT_THAT(refusal("(@1:10000000,20000001:30000000)"), HasSubstr("more than the"));
+  EXPECT_THAT(refusal("(@1:3000000,20000001:22000000)"), HasSubstr("more than the"));
   EXPECT_EQ(instruments::parse_channel_list("(@101:110)", "x").size(), 10u);
   EXPECT_EQ(instruments::parse_channel_list(json::parse("[1000000000]"), "x").front(), 1000000000);
 }
