@@ -189,7 +189,7 @@ class Link : public std::enable_shared_from_this<Link> {
         close();
         return;
       }
-      if (!waiting_ && !pending_.empty()) schedule();
+      pump();
       if (backlogged())
         paused_ = true;  // resumed by resume_if_drained() once the client catches up
       else
@@ -206,6 +206,12 @@ class Link : public std::enable_shared_from_this<Link> {
     read();
   }
 
+  // Processes what is pending unless the replies already waiting for the client pass the bound:
+  // then the next write that drains them calls this again.
+  void pump() {
+    if (!waiting_ && !closed_ && !pending_.empty() && unread_ <= max_unread_) schedule();
+  }
+
   void schedule() {
     waiting_ = true;
     timer_.expires_at(pending_.front().received + latency_);
@@ -218,8 +224,9 @@ class Link : public std::enable_shared_from_this<Link> {
       const auto now = Clock::now();
       do {
         process_front();
-      } while (!closed_ && !pending_.empty() && pending_.front().received + latency_ <= now);
-      if (!closed_ && !pending_.empty()) schedule();
+      } while (!closed_ && !pending_.empty() && pending_.front().received + latency_ <= now &&
+               unread_ <= max_unread_);
+      pump();
       resume_if_drained();
     });
   }
@@ -272,6 +279,7 @@ class Link : public std::enable_shared_from_this<Link> {
         outbox_.pop_front();
       }
       write_next();
+      pump();
       resume_if_drained();
     });
   }
