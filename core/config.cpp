@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 
 namespace aeqlab {
 
@@ -49,19 +48,58 @@ void merge_config(nlohmann::json& base, const nlohmann::json& overlay) {
   }
 }
 
-nlohmann::json read_json_file(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw ConfigError(fmt::format("{}: cannot open the file", file.string()));
+namespace {
+
+std::size_t line_at(std::string_view text, std::size_t offset) {
+  offset = std::min(offset, text.size());
+  return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + offset, '\n'));
+}
+
+// One pass over the text, outside strings: the deepest nesting, checked before parsing, so that
+// nothing recursive (merging, key checks, printing) ever walks a tree deeper than kMaxJsonDepth.
+void check_depth(std::string_view text, const std::string& source) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth)
+        throw ConfigError(fmt::format("{}:{}: nested deeper than {} levels", source,
+                                      line_at(text, i), kMaxJsonDepth));
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+}
+
+}  // namespace
+
+nlohmann::json parse_json_text(std::string_view text, const std::string& source) {
+  check_depth(text, source);
   try {
-    return nlohmann::json::parse(in);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is the offset of the failure: turn it into a line for a human.
-    std::ifstream again(file);
-    std::string text((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
-    const std::size_t upto = std::min<std::size_t>(e.byte ? e.byte - 1 : 0, text.size());
-    const auto line = 1 + std::count(text.begin(), text.begin() + upto, '\n');
-    throw ConfigError(fmt::format("{}:{}: malformed JSON: {}", file.string(), line, e.what()));
+    throw ConfigError(fmt::format("{}:{}: malformed JSON: {}", source,
+                                  line_at(text, e.byte ? e.byte - 1 : 0), e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(fmt::format("{}: {}", source, e.what()));  // e.g. a number beyond a double
   }
+}
+
+nlohmann::json read_json_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError(fmt::format("{}: cannot open the file", file.string()));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw ConfigError(fmt::format("{}: cannot read the file", file.string()));
+  return parse_json_text(text, file.string());
 }
 
 void apply_setting(nlohmann::json& config, const std::string& assignment) {
@@ -70,17 +108,37 @@ void apply_setting(nlohmann::json& config, const std::string& assignment) {
     throw ConfigError(fmt::format("--set {}: expected key.path=value", assignment));
   const std::string key = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
+  // The config is JSON, which holds UTF-8 text only: anything else would fail later, far from
+  // the --set that brought it (when the session's config.json is written).
+  try {
+    (void)nlohmann::json(assignment).dump();
+  } catch (const nlohmann::json::type_error&) {
+    throw ConfigError("--set: an assignment is not UTF-8 text");
+  }
+  // Every part of the key names something: "a..b", ".x", "x." and "." name nothing.
+  std::vector<std::string> path;
+  for (std::size_t at = 0;;) {
+    const auto dot = key.find('.', at);
+    path.push_back(key.substr(at, dot == std::string::npos ? dot : dot - at));
+    if (path.back().empty())
+      throw ConfigError(
+          fmt::format("--set {}: \"{}\" is not a key (expected key.path=value, "
+                      "e.g. trainer.epochs=5)",
+                      assignment, key));
+    if (dot == std::string::npos) break;
+    at = dot + 1;
+  }
   nlohmann::json value;
+  check_depth(text, "--set " + key);
   try {
     value = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error&) {
     value = text;  // a bare word is a string: --set trainer.mode=centered
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(fmt::format("--set {}: {}", key, e.what()));  // e.g. 1e400
   }
   nlohmann::json* node = &config;
-  std::stringstream parts(key);
-  std::string part, walked;
-  std::vector<std::string> path;
-  while (std::getline(parts, part, '.')) path.push_back(part);
+  std::string walked;
   for (std::size_t i = 0; i < path.size(); ++i) {
     walked += (i ? "." : "") + path[i];
     if (i + 1 == path.size()) {
@@ -134,6 +192,22 @@ nlohmann::json resolve_config_data(const nlohmann::json& defaults, const nlohman
   for (const auto& s : settings) apply_setting(config, s);
   require_known_keys(config, defaults, "", open_keys());
   return config;
+}
+
+std::uint64_t ConfigReader::seed(const std::string& key) const {
+  if (!section_.contains(key)) throw ConfigError(fmt::format("{}: missing key", path(key)));
+  const auto& j = section_.at(key);
+  if (!j.is_number_unsigned())
+    throw ConfigError(fmt::format("{}: expected a whole number in [0, {}], got {}", path(key),
+                                  std::numeric_limits<std::uint64_t>::max(), j.dump()));
+  return j.get<std::uint64_t>();
+}
+
+std::size_t ConfigReader::count(const std::string& key, std::size_t low, std::size_t high) const {
+  const auto v = get<std::size_t>(key);
+  if (v < low || v > high)
+    throw ConfigError(fmt::format("{}: must lie in [{}, {}], got {}", path(key), low, high, v));
+  return v;
 }
 
 double ConfigReader::positive(const std::string& key) const {

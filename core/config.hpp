@@ -2,9 +2,14 @@
 // Configuration: JSON, resolved from the embedded default, an optional file, and `--set k=v`
 // overrides, in that order. Every error names the file, the key and the reason.
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -23,6 +28,17 @@ void require_known_keys(const nlohmann::json& given, const nlohmann::json& schem
 
 // Merge `overlay` into `base`, objects key by key, anything else replaced.
 void merge_config(nlohmann::json& base, const nlohmann::json& overlay);
+
+// How deep a config, bench or profile may nest: far beyond any real one (they nest 4 levels), far
+// below what would exhaust the stack of anything that walks the tree.
+inline constexpr std::size_t kMaxJsonDepth = 64;
+// The largest count or index a config may give (2^31 - 1): every count fits an int, and no product
+// of a few of them overflows a size_t. Seeds are read with ConfigReader::seed (any 64-bit value).
+inline constexpr std::uint64_t kMaxCount = 2147483647;
+
+// Parses JSON text from `source` (a file name or "--set key"), refusing nesting deeper than
+// kMaxJsonDepth before anything recursive sees it; errors name the source and line.
+nlohmann::json parse_json_text(std::string_view text, const std::string& source);
 
 // Reads a JSON file; a parse error names the file, line and column.
 nlohmann::json read_json_file(const std::filesystem::path& file);
@@ -47,22 +63,35 @@ class ConfigReader {
   V get(const std::string& key) const {
     if (!section_.contains(key)) throw ConfigError(fmt::format("{}: missing key", path(key)));
     const auto& j = section_.at(key);
-    // nlohmann converts -1 to a huge count and 2.5 to 2; a config must say what it means.
+    // nlohmann converts -1 to a huge count, 2.5 to 2 and 2^32 to 0; a config must say what it
+    // means, and a count must be one this machine can hold (docs/config-reference.md, "Numbers").
     if constexpr (std::is_integral_v<V> && std::is_unsigned_v<V> && !std::is_same_v<V, bool>) {
-      if (!j.is_number_unsigned())
-        throw ConfigError(
-            fmt::format("{}: expected a whole number >= 0, got {}", path(key), j.dump()));
+      if (!j.is_number_unsigned() || j.get<std::uint64_t>() > max_count<V>())
+        throw ConfigError(fmt::format("{}: expected a whole number in [0, {}], got {}", path(key),
+                                      max_count<V>(), j.dump()));
     } else if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
-      if (!j.is_number_integer())
-        throw ConfigError(fmt::format("{}: expected a whole number, got {}", path(key), j.dump()));
+      if (!j.is_number_integer() ||
+          (j.is_number_unsigned() && j.get<std::uint64_t>() > max_count<V>()) ||
+          (!j.is_number_unsigned() && j.get<std::int64_t>() < -std::int64_t(max_count<V>())))
+        throw ConfigError(fmt::format("{}: expected a whole number in [-{}, {}], got {}", path(key),
+                                      max_count<V>(), max_count<V>(), j.dump()));
     } else if constexpr (std::is_floating_point_v<V>) {
-      if (!j.is_number())
+      if (!j.is_number() || !std::isfinite(j.get<double>()))
         throw ConfigError(fmt::format("{}: expected a number, got {}", path(key), j.dump()));
     } else if constexpr (std::is_same_v<V, std::vector<std::size_t>>) {
+      if (!j.is_array())
+        throw ConfigError(fmt::format("{}: expected a list, got {}", path(key), j.dump()));
       for (const auto& e : j)
-        if (!e.is_number_unsigned())
+        if (!e.is_number_unsigned() || e.get<std::uint64_t>() > kMaxCount)
+          throw ConfigError(fmt::format("{}: expected whole numbers in [0, {}], got {}", path(key),
+                                        kMaxCount, excerpt(j)));
+    } else if constexpr (std::is_same_v<V, std::vector<double>>) {
+      if (!j.is_array())
+        throw ConfigError(fmt::format("{}: expected a list, got {}", path(key), j.dump()));
+      for (const auto& e : j)
+        if (!e.is_number() || !std::isfinite(e.get<double>()))
           throw ConfigError(
-              fmt::format("{}: expected whole numbers >= 0, got {}", path(key), j.dump()));
+              fmt::format("{}: expected finite numbers, got {}", path(key), excerpt(j)));
     }
     try {
       return j.get<V>();
@@ -71,6 +100,10 @@ class ConfigReader {
           fmt::format("{}: has the wrong type ({})", path(key), section_.at(key).dump()));
     }
   }
+  // A seed: any whole number in [0, 2^64 - 1].
+  std::uint64_t seed(const std::string& key) const;
+  // A count in [low, high] (high at most kMaxCount).
+  std::size_t count(const std::string& key, std::size_t low, std::size_t high) const;
   double positive(const std::string& key) const;
   double in_range(const std::string& key, double low, double high) const;
   std::string one_of(const std::string& key, const std::vector<std::string>& choices) const;
@@ -78,6 +111,16 @@ class ConfigReader {
   const nlohmann::json& section() const { return section_; }
 
  private:
+  template <typename V>
+  static constexpr std::uint64_t max_count() {
+    return std::min<std::uint64_t>(kMaxCount, std::uint64_t(std::numeric_limits<V>::max()));
+  }
+  // A value for an error message: a list of a million numbers must not become the message.
+  static std::string excerpt(const nlohmann::json& j) {
+    std::string s = j.dump();
+    if (s.size() > 80) s = s.substr(0, 77) + "...";
+    return s;
+  }
   const nlohmann::json& section_;
   std::string prefix_;
 };

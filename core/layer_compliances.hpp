@@ -22,10 +22,17 @@ inline void require_layer_compliances(const std::vector<double>& weights,
     fail("compliance.weights", fmt::format("needs one compliance per edge ({})", edges));
   if (biases.size() != edges)
     fail("compliance.biases", fmt::format("needs one compliance per non-input layer ({})", edges));
+  // The stated range (docs/config-reference.md): beyond 1e6 a compliance times a nudged output
+  // is no longer a force the physics can settle, only an overflow waiting to happen.
+  constexpr double kMaxCompliance = 1e6;
   for (double c : weights)
-    if (!(c >= 0)) fail("compliance.weights", "compliances must be >= 0");
+    if (!(c >= 0 && c <= kMaxCompliance))
+      fail("compliance.weights",
+           fmt::format("each compliance must lie in [0, {}], got {}", kMaxCompliance, c));
   for (double c : biases)
-    if (!(c >= 0)) fail("compliance.biases", "compliances must be >= 0");
+    if (!(c >= 0 && c <= kMaxCompliance))
+      fail("compliance.biases",
+           fmt::format("each compliance must lie in [0, {}], got {}", kMaxCompliance, c));
 }
 
 }  // namespace aeqlab

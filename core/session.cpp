@@ -1,5 +1,6 @@
 #include "core/session.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -17,6 +18,20 @@
 namespace aeqlab {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// A name as the error shows it: control bytes escaped, long names cut.
+std::string printable_name(const std::string& name) {
+  std::string out;
+  for (const char c : name.substr(0, 120)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += u < 0x20 || u == 0x7f ? fmt::format("\\x{:02x}", u) : std::string(1, c);
+  }
+  return name.size() > 120 ? out + "..." : out;
+}
+
+}  // namespace
 
 std::string Session::utc_now() {
   const auto now = std::chrono::system_clock::now();
@@ -230,7 +245,23 @@ void Session::write_json(const std::string& name, const nlohmann::json& value) {
   sync_folder(dir_);
 }
 
+void Session::check_name(const std::string& name) {
+  // One folder name inside session.root, whatever the config says: never "..", never a path,
+  // nothing a shell or a terminal would read as something else.
+  constexpr std::size_t kMaxName = 100;
+  const bool safe_chars = std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+  if (!safe_chars || name.size() > kMaxName || name.starts_with('.'))
+    throw ConfigError(fmt::format(
+        "session.name: \"{}\" is not one safe folder name (letters, digits, '-', '_' and '.', not "
+        "starting with '.', at most {} characters)",
+        printable_name(name), kMaxName));
+}
+
 fs::path Session::new_dir(const fs::path& root, const std::string& name) {
+  check_name(name);
   const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
   gmtime_r(&t, &tm);

@@ -47,7 +47,9 @@ class Session {
   // Writes `name` whole or not at all (temporary file, fsync, then rename).
   void write_json(const std::string& name, const nlohmann::json& value);
 
-  // A new folder name under `root`: <root>/<UTC time>[-name].
+  // Throws ConfigError naming session.name unless `name` is empty or one safe folder name.
+  static void check_name(const std::string& name);
+  // A new folder name under `root`: <root>/<UTC time>[-name]; the name is checked first.
   static std::filesystem::path new_dir(const std::filesystem::path& root, const std::string& name);
   // The time as ISO 8601 UTC with milliseconds, as event lines carry it.
   static std::string utc_now();

@@ -96,9 +96,9 @@ void drain_into(Transport::Conversation& c, const Context& ctx, std::vector<Scpi
   query += ctx.options.write_terminator;
   while (errors.size() < std::size_t(kMaxErrorEntries)) {
     c.write(query, ctx.options.timeout);
-    const std::string line =
-        strip_line(c.read_until(ctx.options.read_terminator, ctx.options.timeout),
-                   ctx.options.read_terminator);
+    const std::string line = strip_line(
+        c.read_until(ctx.options.read_terminator, ctx.options.timeout, ctx.options.max_reply_bytes),
+        ctx.options.read_terminator);
     ScpiError e = ScpiSession::parse_error_entry(line, culprit);
     if (e.code == 0) return;
     errors.push_back(std::move(e));
@@ -115,7 +115,8 @@ std::vector<ScpiError> send_checked(Transport::Conversation& c, Stage& stage,
   if (!ctx.options.check_errors) return {};
   stage = Stage::reading;
   const std::string line = strip_line(
-      c.read_until(ctx.options.read_terminator, ctx.options.timeout), ctx.options.read_terminator);
+      c.read_until(ctx.options.read_terminator, ctx.options.timeout, ctx.options.max_reply_bytes),
+      ctx.options.read_terminator);
   ScpiError first = ScpiSession::parse_error_entry(
       line, fmt::format("{}: reply to \"{}\"", ctx.who, ctx.options.error_query));
   if (first.code == 0) return {};
@@ -130,7 +131,7 @@ void throw_refused(const std::string& who, const std::string& culprit,
   std::string list;
   for (const auto& e : errors) {
     if (!list.empty()) list += "; ";
-    list += fmt::format("{},\"{}\"", e.code, e.text);
+    list += fmt::format("{},\"{}\"", e.code, shown(e.text, kReplyShown));
   }
   throw InstrumentError(fmt::format("{}: \"{}\" was refused: {}", who, culprit, list),
                         errors.front().code, errors.front().text);
@@ -245,13 +246,14 @@ void ScpiSession::write_chained(std::span<const std::string> commands) {
 
 std::string ScpiSession::query(std::string_view command) {
   const std::string message = with_terminator(command, options_.write_terminator);
-  return with_recovery(shown(command, kCommandShown),
-                       [&](Transport::Conversation& c, Stage& stage) {
-                         c.write(message, options_.timeout);
-                         stage = Stage::reading;
-                         return strip_line(c.read_until(options_.read_terminator, options_.timeout),
-                                           options_.read_terminator);
-                       });
+  return with_recovery(
+      shown(command, kCommandShown), [&](Transport::Conversation& c, Stage& stage) {
+        c.write(message, options_.timeout);
+        stage = Stage::reading;
+        return strip_line(
+            c.read_until(options_.read_terminator, options_.timeout, options_.max_reply_bytes),
+            options_.read_terminator);
+      });
 }
 
 std::vector<double> ScpiSession::query_values(std::string_view command,
@@ -304,9 +306,14 @@ std::string ScpiSession::query_block(std::string_view command) {
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), length);
     if (ec != std::errc() || end != digits.data() + digits.size())
       bad("the length is not a number", head + digits);
+    if (length > options_.max_reply_bytes)
+      bad(fmt::format("it announces {} bytes, more than the {} taken (max_reply_bytes)", length,
+                      options_.max_reply_bytes),
+          head + digits);
     std::string payload = c.read_exact(length, options_.timeout);
-    const std::string tail = strip_line(c.read_until(options_.read_terminator, options_.timeout),
-                                        options_.read_terminator);
+    const std::string tail = strip_line(
+        c.read_until(options_.read_terminator, options_.timeout, options_.max_reply_bytes),
+        options_.read_terminator);
     if (!tail.empty()) bad(fmt::format("{} unexpected bytes after the block", tail.size()), tail);
     return payload;
   });
@@ -368,6 +375,10 @@ std::string ScpiSession::definite_length_block(std::string_view payload) {
   block += length;
   block += payload;
   return block;
+}
+
+std::string ScpiSession::printable(std::string_view bytes, std::size_t max) {
+  return shown(bytes, max);
 }
 
 ScpiError ScpiSession::parse_error_entry(std::string_view reply, std::string_view culprit) {

@@ -26,6 +26,8 @@ struct ScpiOptions {
   bool check_errors = true;  // after each write, ask SYST:ERR? until "0,..." and throw
   std::string error_query = "SYST:ERR?";
   std::string chain_separator = ";:";  // joins commands into one message
+  // The longest reply taken (a line, or a block's payload); longer is a ReplyError.
+  std::size_t max_reply_bytes = std::size_t{64} << 20;
 };
 
 struct ScpiError {
@@ -63,6 +65,9 @@ class ScpiSession {
 
   // Encoding helper for blocks: "#" + digits-of-length + length + payload.
   static std::string definite_length_block(std::string_view payload);
+  // A peer's bytes as a person may see them: control bytes and non-ASCII escaped (\n, \x1b),
+  // cut after `max` characters with "...".
+  static std::string printable(std::string_view bytes, std::size_t max);
   // Parses "<code>,\"<text>\"" (also tolerates unquoted text); ReplyError if it cannot.
   static ScpiError parse_error_entry(std::string_view reply, std::string_view culprit);
 

@@ -55,7 +55,8 @@ void Transport::Conversation::write(std::string_view bytes, std::chrono::millise
 }
 
 std::string Transport::Conversation::read_until(std::string_view terminator,
-                                                std::chrono::milliseconds timeout) {
+                                                std::chrono::milliseconds timeout,
+                                                std::size_t max_bytes) {
   if (terminator.empty())
     throw std::invalid_argument(
         fmt::format("{}: read_until needs a non-empty terminator", t_.address_));
@@ -81,6 +82,14 @@ std::string Transport::Conversation::read_until(std::string_view terminator,
       return line;
     }
     searched = buffer.size() >= terminator.size() ? buffer.size() - terminator.size() + 1 : 0;
+    if (buffer.size() > max_bytes) {
+      const std::size_t held = buffer.size();
+      buffer.clear();
+      throw ReplyError(fmt::format(
+          "{}: reply longer than {} bytes without the terminator \"{}\" ({} bytes arrived); "
+          "dropped",
+          t_.address_, max_bytes, visible(terminator), held));
+    }
     const auto left = remaining(deadline);
     if (left.count() <= 0) throw timed_out();
     std::size_t n = 0;

@@ -18,6 +18,7 @@ namespace aeqlab::drivers {
 
 class Transport {
  public:
+  static constexpr std::size_t kNoLimit = static_cast<std::size_t>(-1);
   explicit Transport(std::string address);
   virtual ~Transport();
   Transport(const Transport&) = delete;
@@ -27,8 +28,11 @@ class Transport {
    public:
     // Sends all bytes or throws (TimeoutError, DisconnectedError).
     void write(std::string_view bytes, std::chrono::milliseconds timeout);
-    // Returns everything up to and including `terminator`; bytes after it stay buffered.
-    std::string read_until(std::string_view terminator, std::chrono::milliseconds timeout);
+    // Returns everything up to and including `terminator`; bytes after it stay buffered. More
+    // than max_bytes without the terminator is a ReplyError (a peer streaming bytes must not
+    // grow the client without bound).
+    std::string read_until(std::string_view terminator, std::chrono::milliseconds timeout,
+                           std::size_t max_bytes = kNoLimit);
     // Exactly n bytes (binary block payloads).
     std::string read_exact(std::size_t n, std::chrono::milliseconds timeout);
     // Throws away buffered and pending input (after a timeout, so a late reply is not taken

@@ -42,6 +42,7 @@ Instrument::Instrument(const InstrumentConfig& config, Profile profile)
   o.check_errors = config_.check_errors;
   o.error_query = profile_.error_query;
   o.chain_separator = profile_.chain;
+  o.max_reply_bytes = profile_.max_reply_bytes;
   const auto address = drivers::parse_address(config_.address);
   scpi_ = std::make_unique<drivers::ScpiSession>(config_.name,
                                                  drivers::open_transport(address, o.timeout), o);

@@ -28,8 +28,9 @@ std::string str(const json& j, const char* key, const std::string& fallback, con
 
 std::size_t count(const json& j, const char* key, const std::string& w) {
   if (!j.contains(key)) return 0;
-  if (!j.at(key).is_number_unsigned())
-    throw ConfigError(fmt::format("{}.{}: expected a whole number >= 0", w, key));
+  if (!j.at(key).is_number_unsigned() || j.at(key).get<std::uint64_t>() > kMaxCount)
+    throw ConfigError(fmt::format("{}.{}: expected a whole number in [0, {}], got {}", w, key,
+                                  kMaxCount, j.at(key).dump()));
   return j.at(key).get<std::size_t>();
 }
 
@@ -102,7 +103,8 @@ Profile load_profile(const std::string& name_or_path) {
 Profile parse_profile(const json& j, const std::string& name, const std::string& source) {
   known(j,
         {"model", "identify", "manual", "terminators", "error_query", "chain", "channel_list",
-         "digits", "block_format", "init", "shutdown", "source", "measure", "notes"},
+         "digits", "block_format", "init", "shutdown", "source", "measure", "notes",
+         "max_reply_bytes"},
         source);
   Profile p;
   p.name = name;
@@ -129,10 +131,18 @@ Profile parse_profile(const json& j, const std::string& name, const std::string&
     p.channel_list.range = str(c, "range", p.channel_list.range, w);
   }
   if (j.contains("digits")) {
-    if (!j.at("digits").is_number_unsigned() || j.at("digits").get<int>() < 1 ||
-        j.at("digits").get<int>() > 17)
+    if (!j.at("digits").is_number_unsigned() || j.at("digits").get<std::uint64_t>() < 1 ||
+        j.at("digits").get<std::uint64_t>() > 17)
       throw ConfigError(source + ".digits: expected 1..17");
     p.digits = j.at("digits").get<int>();
+  }
+  if (j.contains("max_reply_bytes")) {
+    // At least a short line; at most what a definite-length block can announce.
+    const std::size_t m = count(j, "max_reply_bytes", source);
+    if (m < 1024 || m > 999999999)
+      throw ConfigError(
+          fmt::format("{}.max_reply_bytes: must lie in [1024, 999999999], got {}", source, m));
+    p.max_reply_bytes = m;
   }
   const std::string bf = str(j, "block_format", "f64_le", source);
   if (bf == "f64_le")

@@ -48,6 +48,7 @@ struct Profile {
   std::string read_terminator = "\n";
   std::string error_query = "SYST:ERR?";
   std::string chain = ";:";  // joins commands into one message; empty = one command per message
+  std::size_t max_reply_bytes = std::size_t{64} << 20;  // longest reply (line or block) taken
   ChannelListSyntax channel_list;
   int digits = 17;  // significant digits of values sent as text
   BlockFormat block_format = BlockFormat::f64_le;

@@ -1,5 +1,8 @@
 #include "core/cli/device_factory.hpp"
 
+#include <new>
+#include <stdexcept>
+
 #include <spdlog/fmt/fmt.h>
 
 #include "core/cli/device_types.hpp"
@@ -52,7 +55,22 @@ std::unique_ptr<Device> make_device(const nlohmann::json& device, std::size_t ba
         "trainer.batch_size: a {} has {}, so the batch size must be {} (got {})", type.name,
         fixed == 1 ? std::string("one replica") : fmt::format("{} replicas", fixed), fixed,
         batch_size));
-  return type.make(device, batch_size);
+  try {
+    return type.make(device, batch_size);
+  } catch (const std::bad_alloc&) {
+    // Counts within their ranges can still multiply past this machine's memory: say which.
+    throw ConfigError(fmt::format(
+        "device: a {} of this size ({}) with {} replicas (trainer.batch_size) does not fit in "
+        "this machine's memory",
+        type.name, device.contains("layers") ? "layers " + device["layers"].dump() : "as given",
+        batch_size));
+  } catch (const std::length_error&) {
+    throw ConfigError(fmt::format(
+        "device: a {} of this size ({}) with {} replicas (trainer.batch_size) is larger than "
+        "any array can be",
+        type.name, device.contains("layers") ? "layers " + device["layers"].dump() : "as given",
+        batch_size));
+  }
 }
 
 nlohmann::json resolved_device_section(const nlohmann::json& device, std::size_t batch_size) {

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <iostream>
+#include <optional>
+#include <string_view>
 
 #include <spdlog/fmt/fmt.h>
 #include <nlohmann/json.hpp>
@@ -23,22 +25,52 @@ struct Target {
   drivers::ScpiOptions options;
 };
 
+// What a peer sent, as it may reach a terminal or a JSON line: control bytes (ESC, BEL...) and
+// bytes beyond ASCII escaped, and cut short (a peer may answer megabytes).
+constexpr std::size_t kShown = 200;
+std::string shown(std::string_view peer_bytes) {
+  return drivers::ScpiSession::printable(peer_bytes, kShown);
+}
+// An error message: already escaped where it quotes the wire, but made safe whatever it holds
+// (no control bytes; nothing that is not ASCII, which a JSON line could not carry).
+std::string safe(std::string_view message) {
+  std::string out;
+  for (const char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f)
+      out += fmt::format("\\x{:02x}", u);
+    else
+      out += c;
+  }
+  return out;
+}
+
+// The identity first, then the error queue: a peer that answers one and not the other is
+// reported with what it did answer ("partial").
 nlohmann::json probe(const Target& t) {
   nlohmann::json r = {{"address", t.address}};
   if (!t.name.empty()) r["instrument"] = t.name;
+  std::optional<drivers::ScpiSession> scpi;
   try {
     const auto address = drivers::parse_address(t.address);
-    drivers::ScpiSession scpi(t.name.empty() ? t.address : t.name,
-                              drivers::open_transport(address, t.options.timeout), t.options);
-    r["idn"] = scpi.identify();
+    scpi.emplace(t.name.empty() ? t.address : t.name,
+                 drivers::open_transport(address, t.options.timeout), t.options);
+    r["idn"] = shown(scpi->identify());
+  } catch (const std::exception& e) {
+    r["ok"] = false;
+    r["error"] = safe(e.what());
+    return r;
+  }
+  try {
     nlohmann::json errors = nlohmann::json::array();
-    for (const auto& e : scpi.drain_errors())
-      errors.push_back({{"code", e.code}, {"text", e.text}});
+    for (const auto& e : scpi->drain_errors())
+      errors.push_back({{"code", e.code}, {"text", shown(e.text)}});
     r["errors"] = errors;
     r["ok"] = true;
   } catch (const std::exception& e) {
     r["ok"] = false;
-    r["error"] = e.what();
+    r["partial"] = true;
+    r["error"] = safe(e.what());
   }
   return r;
 }
@@ -73,6 +105,8 @@ int probe_command(const ProbeOptions& options) {
   base.timeout = std::chrono::milliseconds(static_cast<long>(options.timeout_s * 1000));
   base.retries = 0;
   base.reconnects = 0;
+  // A *IDN? reply is a line of tens of bytes: a peer streaming more is not an instrument.
+  base.max_reply_bytes = 64 * 1024;
   for (const auto& a : options.addresses) targets.push_back({"", a, base});
   if (!options.bench.empty()) {
     const auto bench = instruments::load_bench(options.bench);
@@ -83,6 +117,7 @@ int probe_command(const ProbeOptions& options) {
       t.options.write_terminator = profile.write_terminator;
       t.options.read_terminator = profile.read_terminator;
       t.options.error_query = profile.error_query;
+      t.options.max_reply_bytes = profile.max_reply_bytes;
       t.options.timeout = std::chrono::milliseconds(static_cast<long>(i.timeout_s * 1000));
       targets.push_back(t);
     }
@@ -97,7 +132,10 @@ int probe_command(const ProbeOptions& options) {
     }
     std::cout << (r.contains("instrument") ? r["instrument"].get<std::string>() + " at " : "")
               << t.address << ": ";
-    if (r["ok"].get<bool>()) {
+    if (r.value("partial", false)) {
+      std::cout << r["idn"].get<std::string>()
+                << "\n    PARTIAL ANSWER (identity only): " << r["error"].get<std::string>();
+    } else if (r["ok"].get<bool>()) {
       std::cout << r["idn"].get<std::string>();
       if (r["errors"].empty()) std::cout << " (error queue empty)";
       for (const auto& e : r["errors"])

@@ -156,7 +156,8 @@ std::string find_python() {
       candidates.push_back(debian.string());
   }
   for (const auto& python : candidates) {
-    if (run_process({python, "-c", "import matplotlib, numpy"}, nullptr, true) == 0) return python;
+    if (run_process({python, "-I", "-c", "import matplotlib, numpy"}, nullptr, true) == 0)
+      return python;
     tried += (tried.empty() ? "" : ", ") + python;
   }
   if (std::getenv("AEQLAB_PYTHON") != nullptr && !candidates.empty())
@@ -194,7 +195,10 @@ int report_command(const std::vector<fs::path>& sessions, const std::optional<fs
                                                   : fs::path("aeqlab-report");
   const std::string python = find_python();
 
-  std::vector<std::string> argv = {python, "-", "--out=" + out_dir.string()};
+  // Isolated (-I): neither the working folder nor a session folder (which may have come from
+  // anyone) is on Python's import path, and no PYTHON* variable or user site is read, so a
+  // numpy.py lying there is never run (docs/sessions.md, "Reports").
+  std::vector<std::string> argv = {python, "-I", "-", "--out=" + out_dir.string()};
   if (sweep) argv.push_back("--sweep=" + sessions.front().string());
   argv.push_back("--");
   if (!sweep)

@@ -25,9 +25,20 @@ std::string lower(std::string_view s) {
 }
 
 std::string in_quotes(std::string_view s) {
-  // Built with += : g++ 12 warns (-Wrestrict) falsely on "'" + std::string(s).
+  // Built with += : g++ 12 warns (-Wrestrict) falsely on "'" + std::string(s). Control bytes
+  // are escaped: a name in a netlist must not drive the terminal the error is printed on.
   std::string r = "'";
-  r += s;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      constexpr char kHex[] = "0123456789abcdef";
+      r += "\\x";
+      r += kHex[u >> 4];
+      r += kHex[u & 15];
+    } else {
+      r += c;
+    }
+  }
   r += '\'';
   return r;
 }
@@ -231,6 +242,9 @@ class NetlistReader {
       cards.push_back(std::move(card));
     }
     if (in_control) fail(number, "'.control' block without '.endc'");
+    if (in.bad()) throw DataError(source_ + ": cannot read the netlist");
+    // An empty file (or /dev/null) is a mistake, never a circuit with nothing to solve.
+    if (number == 0) throw DataError(source_ + ": empty netlist (no title line, no elements)");
 
     for (const auto& card : cards) read_card(card);
     resolve_models();

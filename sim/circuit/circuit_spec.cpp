@@ -153,7 +153,7 @@ CircuitSpec circuit_spec_from_json(const nlohmann::json& device) {
       s.solver_max_iterations = vr.get<std::size_t>("max_iterations");
   }
   if (has("replicas")) s.replicas = r.get<std::size_t>("replicas");
-  if (has("seed")) s.seed = r.get<std::uint64_t>("seed");
+  if (has("seed")) s.seed = r.seed("seed");
   s.validate();
   return s;
 }

@@ -82,7 +82,7 @@ HopfieldSpec hopfield_spec_from_json(const nlohmann::json& device) {
   if (device.contains("threads")) s.threads = r.get<std::size_t>("threads");
   if (device.contains("sparse_inputs")) s.sparse_inputs = r.get<bool>("sparse_inputs");
   if (device.contains("replicas")) s.replicas = r.get<std::size_t>("replicas");
-  if (device.contains("seed")) s.seed = r.get<std::uint64_t>("seed");
+  if (device.contains("seed")) s.seed = r.seed("seed");
   if (device.contains("precision")) {
     const auto p = r.get<std::string>("precision");
     if (p != "float32" && p != "float64")

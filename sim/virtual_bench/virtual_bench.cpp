@@ -10,8 +10,13 @@
 
 #include <boost/asio.hpp>
 
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
 #include <array>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
@@ -60,6 +65,51 @@ Clock::duration as_duration(double seconds) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
+// The first address of this host's that is neither loopback nor link-local: what a client
+// elsewhere can reach a server bound to 0.0.0.0 or :: at. Empty when there is none.
+std::string host_address(bool v6) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return {};
+  std::string found;
+  for (ifaddrs* i = list; i != nullptr && found.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP))
+      continue;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* a = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      found = asio::ip::make_address_v4(ntohl(a->sin_addr.s_addr)).to_string();
+    } else if (v6 && i->ifa_addr->sa_family == AF_INET6) {
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      asio::ip::address_v6::bytes_type bytes;
+      std::memcpy(bytes.data(), a->sin6_addr.s6_addr, bytes.size());
+      const asio::ip::address_v6 address(bytes);
+      if (!address.is_link_local()) found = address.to_string();
+    }
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+
+// The bench has no authentication: listening beyond loopback takes virtual.allow_remote and is
+// said loudly. Returns the host to advertise in the ready lines (never 0.0.0.0 or ::, which no
+// client can connect to).
+std::string check_bind(const asio::ip::address& bind, const VirtualOptions& options) {
+  if (bind.is_loopback()) return bind.to_string();
+  if (!options.allow_remote)
+    throw ConfigError(
+        fmt::format("virtual.bind: \"{}\" is not a loopback address; the virtual bench has no "
+                    "authentication, so serving it to the network needs virtual.allow_remote=true "
+                    "(docs/virtual-bench.md)",
+                    options.bind));
+  spdlog::warn(
+      "virtual bench: LISTENING ON {} WITHOUT AUTHENTICATION: anyone who can reach "
+      "this host can drive every instrument (virtual.allow_remote is true)",
+      options.bind);
+  if (!bind.is_unspecified()) return bind.to_string();
+  std::string host = host_address(bind.is_v6());
+  if (host.empty()) host = bind.is_v6() ? "::1" : "127.0.0.1";
+  return host;
+}
+
 // What a "garbled" fault sends instead of each reply: a NAK, a bogus block header and no
 // number, so that a client that does not check what it reads is caught out.
 constexpr std::string_view kGarbage = "\x15#9?garbled~~\n";
@@ -76,13 +126,16 @@ class Link : public std::enable_shared_from_this<Link> {
   using WriteHandler = std::function<void(const error_code&, std::size_t)>;
 
   Link(asio::io_context& io, VirtualInstrument& instrument, const VirtualOptions& options, bool tcp,
-       std::function<void()> after_message, std::function<void(Link*)> on_close)
+       std::size_t max_block, std::function<void()> after_message,
+       std::function<void(Link*)> on_close)
       : instrument_(instrument),
         latency_(as_duration(options.latency_s)),
         tcp_(tcp),
+        max_unread_(options.max_unread_reply_bytes),
         timer_(io),
         after_message_(std::move(after_message)),
-        on_close_(std::move(on_close)) {}
+        on_close_(std::move(on_close)),
+        framer_(scpi::FramerLimits{options.max_message_bytes, max_block}) {}
   virtual ~Link() = default;
 
   void start() { read(); }
@@ -98,7 +151,8 @@ class Link : public std::enable_shared_from_this<Link> {
 
  protected:
   virtual void async_read_some(asio::mutable_buffer buffer, ReadHandler handler) = 0;
-  virtual void async_write_all(asio::const_buffer buffer, WriteHandler handler) = 0;
+  virtual void async_write_all(const std::vector<asio::const_buffer>& buffers,
+                               WriteHandler handler) = 0;
   virtual void close_stream() = 0;
 
  private:
@@ -121,16 +175,45 @@ class Link : public std::enable_shared_from_this<Link> {
         }
         return;
       }
-      framer_.feed(std::string_view(buffer_.data(), n));
-      const auto now = Clock::now();
-      while (auto message = framer_.next()) {
-        const auto writing = as_duration(instrument_.write_seconds(*message));
-        pending_.push_back(
-            {std::move(*message), now, instrument_.fault_for_next_message(), writing});
+      try {
+        framer_.feed(std::string_view(buffer_.data(), n));
+        while (auto refusal = framer_.next_refusal()) {
+          spdlog::debug("virtual bench: {}: {}", instrument_.name(), *refusal);
+          instrument_.push_error(-223, *refusal);
+        }
+        const auto now = Clock::now();
+        while (auto message = framer_.next()) {
+          const auto writing = as_duration(instrument_.write_seconds(*message));
+          pending_.push_back(
+              {std::move(*message), now, instrument_.fault_for_next_message(), writing});
+        }
+      } catch (const std::exception& e) {
+        // This connection's trouble, never the server's: the other instruments keep serving.
+        spdlog::warn("virtual bench: {}: closing a connection: {}", instrument_.name(), e.what());
+        close();
+        return;
       }
-      if (!waiting_ && !pending_.empty()) schedule();
-      read();
+      pump();
+      if (backlogged())
+        paused_ = true;  // resumed by resume_if_drained() once the client catches up
+      else
+        read();
     });
+  }
+
+  // A client that sends faster than it reads its replies (or than latency lets messages be
+  // processed) is not read from until it catches up: what the server holds stays bounded.
+  bool backlogged() const { return unread_ > max_unread_ || pending_.size() > kMaxPending; }
+  void resume_if_drained() {
+    if (!paused_ || closed_ || backlogged()) return;
+    paused_ = false;
+    read();
+  }
+
+  // Processes what is pending unless the replies already waiting for the client pass the bound:
+  // then the next write that drains them calls this again.
+  void pump() {
+    if (!waiting_ && !closed_ && !pending_.empty() && unread_ <= max_unread_) schedule();
   }
 
   void schedule() {
@@ -143,8 +226,15 @@ class Link : public std::enable_shared_from_this<Link> {
     timer_.async_wait([this, self](const error_code& ec) {
       waiting_ = false;
       if (ec || closed_) return;
-      process_front();
-      if (!closed_ && !pending_.empty()) schedule();
+      // Every message whose latency is over, in one go: a timer per message would cost more
+      // than the messages.
+      const auto now = Clock::now();
+      do {
+        process_front();
+      } while (!closed_ && !pending_.empty() && pending_.front().received + latency_ <= now &&
+               unread_ <= max_unread_);
+      pump();
+      resume_if_drained();
     });
   }
 
@@ -160,7 +250,8 @@ class Link : public std::enable_shared_from_this<Link> {
       return;
     }
     // "no_verify": the message is answered, but the set-points it carries do not take.
-    auto replies = instrument_.process(p.message, Clock::now(), kind == "no_verify");
+    auto replies =
+        instrument_.process(p.message, Clock::now(), kind == "no_verify", max_unread_);
     if (kind == "garbled")
       for (auto& r : replies) r = kGarbage;
     if (kind == "error") instrument_.push_error(p.fault->code, p.fault->text);
@@ -169,6 +260,7 @@ class Link : public std::enable_shared_from_this<Link> {
   }
 
   void send(std::string reply) {
+    unread_ += reply.size();
     outbox_.push_back(std::move(reply));
     if (!writing_) write_next();
   }
@@ -179,21 +271,37 @@ class Link : public std::enable_shared_from_this<Link> {
       return;
     }
     writing_ = true;
+    // Every queued reply in one write (a deque keeps them in place meanwhile): one system call
+    // for many short replies.
+    constexpr std::size_t kGather = 64;
+    gather_.clear();
+    for (std::size_t i = 0; i < outbox_.size() && i < kGather; ++i)
+      gather_.push_back(asio::buffer(outbox_[i]));
     auto self = shared_from_this();
-    async_write_all(asio::buffer(outbox_.front()), [this, self](const error_code& ec, std::size_t) {
+    async_write_all(gather_, [this, self, n = gather_.size()](const error_code& ec, std::size_t) {
       if (closed_) return;
       if (ec) {
         if (ec != asio::error::operation_aborted) close();
         return;
       }
-      outbox_.pop_front();
+      for (std::size_t i = 0; i < n; ++i) {
+        unread_ -= outbox_.front().size();
+        outbox_.pop_front();
+      }
       write_next();
+      pump();
+      resume_if_drained();
     });
   }
+
+  static constexpr std::size_t kMaxPending = 4096;  // messages waiting out their latency
 
   VirtualInstrument& instrument_;
   Clock::duration latency_;
   bool tcp_;
+  std::size_t max_unread_;
+  std::size_t unread_ = 0;  // bytes in outbox_
+  bool paused_ = false;
   asio::steady_timer timer_;
   std::function<void()> after_message_;
   std::function<void(Link*)> on_close_;
@@ -201,8 +309,9 @@ class Link : public std::enable_shared_from_this<Link> {
   scpi::Framer framer_;
   std::deque<Pending> pending_;
   bool waiting_ = false;
-  Clock::time_point busy_until_{};  // when the part took its last message's writes
-  std::deque<std::string> outbox_;  // a deque keeps the front string in place while sending
+  Clock::time_point busy_until_{};          // when the part took its last message's writes
+  std::deque<std::string> outbox_;          // a deque keeps the front string in place while sending
+  std::vector<asio::const_buffer> gather_;  // what the write under way sends
   bool writing_ = false;
   bool closed_ = false;
 };
@@ -218,8 +327,9 @@ class StreamLink final : public Link {
   void async_read_some(asio::mutable_buffer buffer, ReadHandler handler) override {
     stream_.async_read_some(buffer, std::move(handler));
   }
-  void async_write_all(asio::const_buffer buffer, WriteHandler handler) override {
-    asio::async_write(stream_, buffer, std::move(handler));
+  void async_write_all(const std::vector<asio::const_buffer>& buffers,
+                       WriteHandler handler) override {
+    asio::async_write(stream_, buffers, std::move(handler));
   }
   void close_stream() override {
     error_code ignored;
@@ -248,6 +358,7 @@ struct VirtualBench::Impl {
   };
   std::vector<Endpoint> endpoints;
   std::map<Link*, std::shared_ptr<Link>> links;
+  std::vector<std::size_t> connections;  // open TCP connections per instrument
   asio::steady_timer settle_timer{io};
   std::optional<Clock::time_point> settle_armed;
 
@@ -284,9 +395,15 @@ struct VirtualBench::Impl {
   }
 
   std::shared_ptr<Link> make_link(std::size_t k, auto stream, bool tcp) {
+    // A block carries 8 bytes per channel: more than that no command of the instrument takes.
+    const std::size_t max_block = std::size_t(std::max(physics.instrument_channels(k), 1)) * 8;
     auto link = std::make_shared<StreamLink<decltype(stream)>>(
-        std::move(stream), io, *instruments[k], options, tcp, [this] { arm_settle(); },
-        [this](Link* l) { links.erase(l); });
+        std::move(stream), io, *instruments[k], options, tcp, max_block, [this] { arm_settle(); },
+        [this, k, tcp](Link* l) {
+          if (tcp) --connections[k];
+          links.erase(l);
+        });
+    if (tcp) ++connections[k];
     links.emplace(link.get(), link);
     return link;
   }
@@ -296,9 +413,22 @@ struct VirtualBench::Impl {
       if (ec == asio::error::operation_aborted || !endpoints[k].acceptor->is_open()) return;
       if (ec) {
         spdlog::warn("virtual bench: {}: accept failed: {}", instruments[k]->name(), ec.message());
+      } else if (connections[k] >= options.max_connections) {
+        error_code ignored;
+        const auto peer = socket.remote_endpoint(ignored);
+        spdlog::warn(
+            "virtual bench: {}: refused a connection from {}: {} already open "
+            "(virtual.max_connections)",
+            instruments[k]->name(), peer.address().to_string(), connections[k]);
+        socket.close(ignored);
       } else {
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        // The kernel's send buffer holds replies too: bounded like the server's own queue.
+        const auto send_buffer =
+            std::clamp<std::size_t>(options.max_unread_reply_bytes, 4096, std::size_t{1} << 20);
+        socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(send_buffer)),
+                          ignored);
         make_link(k, std::move(socket), true)->start();
       }
       accept(k);
@@ -329,14 +459,17 @@ struct VirtualBench::Impl {
 
   std::vector<ServedInstrument> start() {
     endpoints.resize(instruments.size());
+    connections.assign(instruments.size(), 0);
     std::vector<ServedInstrument> served;
     asio::ip::address bind_address;
+    std::string advertised = options.bind;
     if (options.tcp) {
       error_code ec;
       bind_address = asio::ip::make_address(options.bind, ec);
       if (ec)
         throw ConfigError(fmt::format("virtual.bind: \"{}\" is not an IP address ({})",
                                       options.bind, ec.message()));
+      advertised = check_bind(bind_address, options);
     }
     for (std::size_t k = 0; k < instruments.size(); ++k) {
       const auto& config = bench.instruments[k];
@@ -356,7 +489,9 @@ struct VirtualBench::Impl {
         if (ec)
           throw std::runtime_error(fmt::format("instrument \"{}\": cannot listen on {}:{}: {}",
                                                config.name, options.bind, port, ec.message()));
-        const auto host = bind_address.is_v6() ? fmt::format("[{}]", options.bind) : options.bind;
+        const auto host = advertised.find(':') != std::string::npos
+                              ? fmt::format("[{}]", advertised)
+                              : advertised;
         s.tcp = fmt::format("tcp://{}:{}", host, e.acceptor->local_endpoint().port());
         accept(k);
       }

@@ -35,6 +35,16 @@ struct VirtualOptions {
   int adc_bits = 0;        // quantisation of measured values over each role's safe range
   std::uint64_t seed = 1;  // noise
   std::string bind = "127.0.0.1";
+  // Listening on anything but loopback serves the bench, which has no authentication, to the
+  // network: only with allow_remote (docs/virtual-bench.md, "Listening beyond this machine").
+  bool allow_remote = false;
+  // Bounds per connection (docs/virtual-bench.md, "Limits"): one message's bytes (blocks
+  // included; a block may also announce no more than 8 bytes per channel of its instrument),
+  // replies queued for a client that does not read them (reading from it pauses beyond), and
+  // connections per instrument (more are closed and logged).
+  std::size_t max_message_bytes = std::size_t{4} << 20;
+  std::size_t max_unread_reply_bytes = std::size_t{4} << 20;
+  std::size_t max_connections = 16;
   bool tcp = true;
   bool pty = true;
   std::vector<VirtualFault> faults;
@@ -46,7 +56,8 @@ VirtualOptions parse_virtual_options(const nlohmann::json& section, const std::s
 struct ServedInstrument {
   std::string name;
   std::string idn;
-  std::string tcp;   // tcp://127.0.0.1:PORT, empty when TCP is off
+  std::string tcp;   // tcp://127.0.0.1:PORT (a usable address of this host when bound to
+                     // 0.0.0.0 or ::), empty when TCP is off
   std::string pty;   // /dev/pts/N, empty when PTYs are off
   std::string link;  // the bench's serial:// path, made a symlink to the PTY; empty if none
 };

@@ -69,15 +69,28 @@ const VirtualFault* VirtualInstrument::fault_for_next_message() {
 }
 
 std::vector<std::string> VirtualInstrument::process(std::string_view message, Clock::time_point now,
-                                                    bool writes_fail) {
+                                                    bool writes_fail, std::size_t max_reply_bytes) {
   writes_fail_ = writes_fail;
   std::vector<std::string> replies;
+  std::size_t bytes = 0;
   for (const auto command : scpi::split_commands(message)) {
+    if (bytes > max_reply_bytes) {
+      // One message of many large queries must not make the server hold gigabytes of replies.
+      push_error(-223, fmt::format("Too much data; the replies to one message passed {} bytes, "
+                                   "the rest of it was not carried out",
+                                   max_reply_bytes));
+      break;
+    }
+    const std::size_t before = replies.size();
     try {
       run_command(command, now, replies);
     } catch (const scpi::Error& e) {
       push_error(e.code, e.what());
+    } catch (const std::exception& e) {
+      // Whatever else a command hits is this command's failure, never the server's.
+      push_error(-300, fmt::format("Device-specific error; {}", e.what()));
     }
+    for (std::size_t i = before; i < replies.size(); ++i) bytes += replies[i].size();
   }
   return replies;
 }
@@ -203,8 +216,12 @@ void VirtualInstrument::channels_query(const Params& p, Clock::time_point,
 void VirtualInstrument::set_level(const Params& p, Clock::time_point now,
                                   std::vector<std::string>&) {
   count_params(p, 2, "<value>,(@channels)");
-  const double v = scpi::parse_number(p[0]);
   const auto ch = channels(p[1]);
+  if (const auto k = scpi::numeric_keyword(p[0]); k != scpi::NumericKeyword::none) {
+    if (!writes_fail_) physics_.set(index_, ch, physics_.keyword_values(index_, ch, k), now);
+    return;
+  }
+  const double v = scpi::parse_number(p[0]);
   const std::vector<double> values(ch.size(), v);
   if (!writes_fail_) physics_.set(index_, ch, values, now);
 }
@@ -224,7 +241,10 @@ void VirtualInstrument::set_list(const Params& p, Clock::time_point now,
   std::vector<double> values(given);
   for (std::size_t i = 0; i < given; ++i) {
     if (p[i].empty()) throw scpi::Error(-109, fmt::format("Missing parameter; value {}", i + 1));
-    values[i] = scpi::parse_number(p[i]);
+    if (const auto k = scpi::numeric_keyword(p[i]); k != scpi::NumericKeyword::none)
+      values[i] = physics_.keyword_values(index_, std::span(ch).subspan(i, 1), k)[0];
+    else
+      values[i] = scpi::parse_number(p[i]);
   }
   if (!writes_fail_) physics_.set(index_, ch, values, now);
 }

@@ -32,11 +32,13 @@ class VirtualInstrument {
   const VirtualFault* fault_for_next_message();
 
   // Carries out every command of `message` in order; returns one line per answered query, each
-  // ending "\n". An error in one command is queued and the rest still run.
+  // ending "\n". An error in one command is queued and the rest still run; once the replies
+  // pass max_reply_bytes the rest of the message is refused (-223).
   // With `writes_fail`, set commands are accepted without error but change nothing: a part that
   // did not take its write (the "no_verify" fault), which only a read-back can tell.
   std::vector<std::string> process(std::string_view message, Clock::time_point now,
-                                   bool writes_fail = false);
+                                   bool writes_fail = false,
+                                   std::size_t max_reply_bytes = std::size_t{16} << 20);
 
   void push_error(int code, const std::string& text);
 

@@ -14,9 +14,21 @@ namespace {
 
 using nlohmann::json;
 
-const std::set<std::string> kKeys = {"latency_ms", "settle_ms", "noise", "dac_bits",
-                                     "adc_bits",   "seed",      "bind",  "tcp",
-                                     "pty",        "faults",    "device"};
+const std::set<std::string> kKeys = {"latency_ms",
+                                     "settle_ms",
+                                     "noise",
+                                     "dac_bits",
+                                     "adc_bits",
+                                     "seed",
+                                     "bind",
+                                     "allow_remote",
+                                     "tcp",
+                                     "pty",
+                                     "faults",
+                                     "device",
+                                     "max_message_bytes",
+                                     "max_unread_reply_bytes",
+                                     "max_connections"};
 const std::set<std::string> kFaultKeys = {"instrument", "kind", "after", "count", "code", "text"};
 const std::set<std::string> kFaultKinds = {"no_reply", "garbled", "disconnect", "error",
                                            "no_verify"};
@@ -101,6 +113,15 @@ VirtualOptions parse_virtual_options(const nlohmann::json& section, const std::s
   o.seed = r.whole("seed", 1, UINT64_MAX);
   o.bind = r.text("bind", o.bind);
   if (o.bind.empty()) r.fail("bind", "expected an address to listen on, e.g. \"127.0.0.1\"");
+  o.allow_remote = r.flag("allow_remote", false);
+  // At least a 64-channel block command must fit; at most what a 32-bit length could say.
+  o.max_message_bytes = r.whole("max_message_bytes", o.max_message_bytes, std::size_t{1} << 30);
+  if (o.max_message_bytes < 1024) r.fail("max_message_bytes", "must be at least 1024");
+  o.max_unread_reply_bytes =
+      r.whole("max_unread_reply_bytes", o.max_unread_reply_bytes, std::size_t{1} << 30);
+  if (o.max_unread_reply_bytes < 1024) r.fail("max_unread_reply_bytes", "must be at least 1024");
+  o.max_connections = r.whole("max_connections", o.max_connections, 1024);
+  if (o.max_connections < 1) r.fail("max_connections", "must be at least 1");
   o.tcp = r.flag("tcp", true);
   o.pty = r.flag("pty", true);
   if (!o.tcp && !o.pty) r.fail("pty", "tcp and pty are both false: nothing would be served");

@@ -212,6 +212,27 @@ void VirtualPhysics::check_against_device(const BenchConfig& bench) const {
   }
 }
 
+std::vector<double> VirtualPhysics::keyword_values(std::size_t instrument,
+                                                   std::span<const int> channels,
+                                                   scpi::NumericKeyword keyword) const {
+  const Instrument& ins = instruments_[instrument];
+  std::vector<double> out(channels.size(), 0.0);
+  for (std::size_t i = 0; i < channels.size(); ++i) {
+    const ChannelRef& ref = ins.refs[static_cast<std::size_t>(channels[i] - 1)];
+    if (ref.role == kUnmapped) {
+      if (keyword == scpi::NumericKeyword::fallback) continue;
+      throw scpi::Error(-224, fmt::format("Illegal parameter value; channel {} has no range, so "
+                                          "MIN and MAX mean nothing there",
+                                          channels[i]));
+    }
+    const auto& group = roles_[ref.role].config->group;
+    out[i] = keyword == scpi::NumericKeyword::minimum   ? group.safe.low
+             : keyword == scpi::NumericKeyword::maximum ? group.safe.high
+                                                        : group.safe_value;
+  }
+  return out;
+}
+
 void VirtualPhysics::set(std::size_t instrument, std::span<const int> channels,
                          std::span<const double> values, Clock::time_point now) {
   Instrument& ins = instruments_[instrument];

@@ -21,6 +21,7 @@
 #include "instruments/bench_config.hpp"
 #include "instruments/bench_roles.hpp"
 #include "sim/virtual_bench/virtual_bench.hpp"
+#include "sim/virtual_bench/virtual_scpi_parser.hpp"
 
 namespace aeqlab::sim {
 
@@ -50,6 +51,10 @@ class VirtualPhysics {
   // range first: one bad value refuses the whole command (scpi::Error -222).
   void set(std::size_t instrument, std::span<const int> channels, std::span<const double> values,
            Clock::time_point now);
+  // What SCPI's MINimum, MAXimum and DEFault mean on each channel of a DAC/VRES: its role's safe
+  // range and safe value. An unmapped channel has no range (-224 for MIN/MAX; DEF is 0).
+  std::vector<double> keyword_values(std::size_t instrument, std::span<const int> channels,
+                                     scpi::NumericKeyword keyword) const;
   // What a DAC/VRES reports as set: a knob's actual value (a homeostat moves knobs), otherwise
   // the last value set.
   std::vector<double> setpoints(std::size_t instrument, std::span<const int> channels);

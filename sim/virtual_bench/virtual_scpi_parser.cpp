@@ -92,31 +92,75 @@ std::size_t find_top_level(std::string_view text, std::size_t at, char stop,
 
 }  // namespace
 
-std::size_t block_extent(std::string_view text, std::size_t at) {
-  if (at + 1 >= text.size()) return std::string_view::npos;
+BlockHeader read_block_header(std::string_view text, std::size_t at) {
+  BlockHeader h;
+  if (at + 1 >= text.size()) {
+    h.state = BlockHeader::State::partial;
+    return h;
+  }
   const char d = text[at + 1];
-  if (d < '1' || d > '9') return 0;
+  if (d < '1' || d > '9') return h;
   const std::size_t digits = static_cast<std::size_t>(d - '0');
-  if (at + 2 + digits > text.size()) {
-    // Only wait for more if what has come so far could still be a length.
-    for (std::size_t i = at + 2; i < text.size(); ++i)
-      if (!std::isdigit(static_cast<unsigned char>(text[i]))) return 0;
-    return std::string_view::npos;
-  }
-  std::size_t length = 0;
-  for (std::size_t i = 0; i < digits; ++i) {
+  const std::size_t have = std::min(digits, text.size() - (at + 2));
+  for (std::size_t i = 0; i < have; ++i) {
     const char c = text[at + 2 + i];
-    if (!std::isdigit(static_cast<unsigned char>(c))) return 0;
-    length = length * 10 + static_cast<std::size_t>(c - '0');
+    if (!std::isdigit(static_cast<unsigned char>(c))) return h;
+    h.length = h.length * 10 + static_cast<std::size_t>(c - '0');  // at most 999,999,999
   }
-  if (length > kMaxBlock) return 0;
-  const std::size_t total = 2 + digits + length;
+  h.header = 2 + digits;
+  h.state = have < digits ? BlockHeader::State::partial : BlockHeader::State::complete;
+  return h;
+}
+
+std::size_t block_extent(std::string_view text, std::size_t at) {
+  const BlockHeader h = read_block_header(text, at);
+  if (h.state == BlockHeader::State::none) return 0;
+  if (h.state == BlockHeader::State::partial) return std::string_view::npos;
+  if (h.length > kMaxBlock) return 0;
+  const std::size_t total = h.header + h.length;
   if (at + total > text.size()) return std::string_view::npos;
   return total;
 }
 
+void Framer::drop(std::string refusal) {
+  refusals_.push_back(std::move(refusal));
+  buffer_.clear();
+  scan_ = 0;
+  payload_end_ = 0;
+  quote_ = 0;
+  discarding_ = true;
+}
+
 void Framer::feed(std::string_view bytes) {
-  buffer_.append(bytes);
+  // Taken in slices, so that buffer_ never holds much more than one message's limit.
+  constexpr std::size_t kSlice = 64 * 1024;
+  std::string carry;
+  while (!bytes.empty()) {
+    if (skip_ > 0) {
+      const std::size_t n = std::min(skip_, bytes.size());
+      skip_ -= n;
+      bytes.remove_prefix(n);
+      continue;
+    }
+    if (discarding_) {
+      const std::size_t nl = bytes.find('\n');
+      if (nl == std::string_view::npos) return;
+      discarding_ = false;
+      bytes.remove_prefix(nl + 1);
+      continue;
+    }
+    const std::size_t n = std::min(kSlice, bytes.size());
+    buffer_.append(bytes.substr(0, n));
+    bytes.remove_prefix(n);
+    if (auto rest = scan()) {
+      rest->append(bytes);
+      carry = std::move(*rest);
+      bytes = carry;
+    }
+  }
+}
+
+std::optional<std::string> Framer::scan() {
   std::size_t start = 0;  // the message being cut starts here
   std::size_t i = scan_;
   while (i < buffer_.size()) {
@@ -137,10 +181,27 @@ void Framer::feed(std::string_view bytes) {
       continue;
     }
     if (c == '#') {
-      const std::size_t n = block_extent(buffer_, i);
-      if (n == std::string_view::npos) break;  // the rest of the block is still on its way
-      if (n > 0) {
-        i += n;
+      const BlockHeader h = read_block_header(buffer_, i);
+      if (h.state == BlockHeader::State::partial) break;  // the header is still on its way
+      if (h.state == BlockHeader::State::complete) {
+        const std::size_t end = i + h.header + h.length;  // no overflow: length < 10^9
+        const bool too_big = h.length > limits_.max_block;
+        if (too_big || end - start > limits_.max_message) {
+          const std::size_t held = buffer_.size();
+          std::string rest = end < held ? buffer_.substr(end) : std::string();
+          drop(too_big ? fmt::format("Too much data; a block of {} bytes is more than this "
+                                     "instrument takes ({} bytes)",
+                                     h.length, limits_.max_block)
+                       : fmt::format("Too much data; a message of more than {} bytes was dropped",
+                                     limits_.max_message));
+          if (end > held) {
+            skip_ = end - held;
+            return std::nullopt;
+          }
+          return rest;  // after the block: dropped up to "\n", then framed as usual
+        }
+        if (end > buffer_.size()) break;  // the rest of the block is still on its way
+        i = end;
         payload_end_ = i;
         continue;
       }
@@ -149,7 +210,11 @@ void Framer::feed(std::string_view bytes) {
       std::size_t end = i;
       if (end > start && buffer_[end - 1] == '\r' && end - 1 >= payload_end_) --end;
       std::string_view message(buffer_.data() + start, end - start);
-      if (!trim(message).empty()) ready_.emplace_back(message);
+      if (message.size() > limits_.max_message)  // its end came in the same slice as its excess
+        refusals_.push_back(fmt::format(
+            "Too much data; a message of more than {} bytes was dropped", limits_.max_message));
+      else if (!trim(message).empty())
+        ready_.emplace_back(message);
       start = i + 1;
     }
     ++i;
@@ -157,6 +222,17 @@ void Framer::feed(std::string_view bytes) {
   buffer_.erase(0, start);
   scan_ = i - start;
   payload_end_ = payload_end_ > start ? payload_end_ - start : 0;
+  if (buffer_.size() > limits_.max_message)
+    drop(fmt::format("Too much data; a message of more than {} bytes was dropped",
+                     limits_.max_message));
+  return std::nullopt;
+}
+
+std::optional<std::string> Framer::next_refusal() {
+  if (refusals_.empty()) return std::nullopt;
+  std::string r = std::move(refusals_.front());
+  refusals_.pop_front();
+  return r;
 }
 
 std::optional<std::string> Framer::next() {
@@ -170,9 +246,13 @@ std::vector<std::string_view> split_commands(std::string_view message) {
   std::vector<std::string_view> out;
   std::size_t at = 0;
   while (at <= message.size()) {
-    const std::size_t end = find_top_level(message, at, ';');
-    const auto piece = trim(message.substr(at, end - at));
-    if (!piece.empty()) out.push_back(piece);
+    std::size_t block_end = 0;
+    const std::size_t end = find_top_level(message, at, ';', &block_end);
+    // Blanks are trimmed, but never the last bytes of a block: its payload is binary.
+    std::size_t first = at, last = end;
+    while (first < last && blank(message[first])) ++first;
+    while (last > std::max(first, block_end) && blank(message[last - 1])) --last;
+    if (last > first) out.push_back(message.substr(first, last - first));
     at = end + 1;
   }
   return out;
@@ -280,6 +360,14 @@ double parse_number(std::string_view text) {
   return v;
 }
 
+NumericKeyword numeric_keyword(std::string_view text) {
+  const auto t = trim(text);
+  if (same_text(t, "MIN") || same_text(t, "MINIMUM")) return NumericKeyword::minimum;
+  if (same_text(t, "MAX") || same_text(t, "MAXIMUM")) return NumericKeyword::maximum;
+  if (same_text(t, "DEF") || same_text(t, "DEFAULT")) return NumericKeyword::fallback;
+  return NumericKeyword::none;
+}
+
 std::vector<int> parse_channels(std::string_view text, int max_channel) {
   const auto t = trim(text);
   auto bad = [&] {
@@ -311,6 +399,11 @@ std::vector<int> parse_channels(std::string_view text, int max_channel) {
     const int last = colon == std::string_view::npos ? first : number(entry.substr(colon + 1));
     ranges.emplace_back(first, last);
     total += static_cast<std::size_t>(std::abs(last - first)) + 1;
+    // No list can name more channels than the instrument has: bounded before anything grows.
+    if (total > static_cast<std::size_t>(max_channel))
+      throw Error(-223, fmt::format("Too much data; the channel list names more channels than "
+                                    "the instrument's {}",
+                                    max_channel));
     if (comma == std::string_view::npos) break;
     at = comma + 1;
   }
