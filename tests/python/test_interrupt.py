@@ -95,7 +95,7 @@ def test_ctrl_c_stops_a_report(tmp_path, xor_config):
     wrapper = tmp_path / "python"
     wrapper.write_text(
         "#!/bin/sh\n"
-        f'[ "$1" = "-c" ] && exec {sys.executable} "$@"\n'
+        f'case " $* " in *" -c "*) exec {sys.executable} "$@";; esac\n'
         f"exec {sys.executable} -c 'import os, signal, sys, time; sys.stdin.read(); "
         "os.kill(os.getppid(), signal.SIGINT); time.sleep(120)'\n")
     wrapper.chmod(0o755)
