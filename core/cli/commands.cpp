@@ -183,6 +183,14 @@ TrainOutcome train_session(const TrainOptions& options) {
       throw ConfigError(
           fmt::format("{}: not a session folder (no config.json)", options.resume->string()));
     config = resolve_config(default_config(), config_file, {});
+    if (options.extend_to) {
+      const auto recorded = config.at("trainer").at("epochs").get<std::size_t>();
+      if (*options.extend_to <= recorded)
+        throw ConfigError(
+            fmt::format("--epochs {}: the session already runs to {} epochs; extending needs more",
+                        *options.extend_to, recorded));
+      config["trainer"]["epochs"] = *options.extend_to;
+    }
   } else if (options.resolved_config) {
     config = *options.resolved_config;
   } else {
