@@ -55,6 +55,8 @@ std::vector<std::string> small_mnist(int epochs, const std::string& out) {
           "--set",
           "session.checkpoint.every_steps=2",
           "--set",
+          "session.checkpoint.max_share=0",  // every checkpoint: the tests wait for them
+          "--set",
           "log.level=\"warn\"",
           "--out",
           out};
