@@ -113,6 +113,8 @@ void Run::emergency_stop() {
 // stopped run goes to its safe state first: safety before records.
 void Run::measure_final(Outcome& o) {
   if (o.status != RunStatus::completed || progress_.epochs_done == 0 || !trainer_) return;
+  // The pass over the training set takes seconds on a bench; say so rather than fall silent.
+  spdlog::info("measuring the final parameters on the {} training samples", train_.size());
   try {
     o.final_train = evaluate(device_, trainer_->homeostat(), trainer_->parameter_target(), train_);
     if (readback_) o.final_theta = read_parameters();

@@ -25,6 +25,14 @@ constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
 
 namespace {
 
+// One line of a bench-wide failure list. The instruments' own errors already begin with
+// `instrument "x" at ...`; those are kept as they are so the instrument is named once.
+std::string failure_line(const std::string& name, const std::string& what) {
+  const std::string prefix = fmt::format("instrument \"{}\"", name);
+  if (what.rfind(prefix, 0) == 0) return "\n  " + what;
+  return fmt::format("\n  {}: {}", prefix, what);
+}
+
 std::size_t index_of(const BenchConfig& b, const std::string& name) {
   for (std::size_t i = 0; i < b.instruments.size(); ++i)
     if (b.instruments[i].name == name) return i;
@@ -85,8 +93,7 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
   }
   std::string failed;
   for (std::size_t i = 0; i < n; ++i)
-    if (!failures[i].empty())
-      failed += fmt::format("\n  instrument \"{}\": {}", bench_.instruments[i].name, failures[i]);
+    if (!failures[i].empty()) failed += failure_line(bench_.instruments[i].name, failures[i]);
   if (!failed.empty())
     throw DeviceError(fmt::format("{}: cannot open the bench:{}", bench_.name, failed));
   crew_ = std::make_unique<Crew>(n);
@@ -616,8 +623,7 @@ void BenchDevice::do_safe_state(bool beside_a_call) {
   }
   std::string failed;
   for (std::size_t i = 0; i < failures.size(); ++i)
-    if (!failures[i].empty())
-      failed += fmt::format("\n  instrument \"{}\": {}", bench_.instruments[i].name, failures[i]);
+    if (!failures[i].empty()) failed += failure_line(bench_.instruments[i].name, failures[i]);
   if (!failed.empty())
     throw DeviceError(
         fmt::format("{}: the safe state was not reached everywhere:{}", bench_.name, failed));

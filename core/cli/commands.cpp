@@ -9,8 +9,6 @@
 #include <random>
 #include <streambuf>
 
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "core/cli/bench_repoint.hpp"
@@ -19,6 +17,7 @@
 #include "core/cli/default_config.hpp"
 #include "core/cli/device_factory.hpp"
 #include "core/cli/init_from.hpp"
+#include "core/cli/session_log.hpp"
 #include "core/config.hpp"
 #include "core/evaluation.hpp"
 #include "core/homeostat.hpp"
@@ -82,13 +81,7 @@ void limit(Dataset& d, std::size_t n) {
 }
 
 void setup_logging(const nlohmann::json& config) {
-  // The console log goes to stderr: stdout carries results (eval's JSON, tables) for scripts.
-  static bool to_stderr = [] {
-    spdlog::set_default_logger(spdlog::stderr_color_mt("aeqlab"));
-    return true;
-  }();
-  (void)to_stderr;
-  spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
+  use_console_log();
   const auto level = ConfigReader(config.at("log"), "log")
                          .one_of("level", {"trace", "debug", "info", "warn", "error", "off"});
   spdlog::set_level(spdlog::level::from_str(level));
@@ -172,37 +165,10 @@ void check_room_for_checkpoints(const fs::path& dir, const Device& device,
         needed / 1e6));
 }
 
-// Everything said on the console also goes to the session's log.txt, so an overnight run's
-// warnings survive the terminal that showed them.
-// The sink is taken off again when the run ends: a Python process trains one session after
-// another, and each log.txt holds its own run only.
-class SessionLog {
- public:
-  explicit SessionLog(const fs::path& dir) {
-    try {
-      sink_ = std::make_shared<spdlog::sinks::basic_file_sink_mt>((dir / "log.txt").string());
-      sink_->set_pattern("[%Y-%m-%d %H:%M:%S.%e] %l %v");
-      spdlog::default_logger()->sinks().push_back(sink_);
-      spdlog::default_logger()->flush_on(spdlog::level::info);
-    } catch (const spdlog::spdlog_ex& e) {
-      spdlog::warn("{}: cannot keep the console log there: {}", dir.string(), e.what());
-    }
-  }
-  ~SessionLog() {
-    if (!sink_) return;
-    auto& sinks = spdlog::default_logger()->sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-  }
-  SessionLog(const SessionLog&) = delete;
-  SessionLog& operator=(const SessionLog&) = delete;
-
- private:
-  std::shared_ptr<spdlog::sinks::sink> sink_;
-};
-
 }  // namespace
 
 TrainOutcome train_session(const TrainOptions& options) {
+  EarlyLog early;  // what is said before the session folder exists goes to log.txt too
   const bool resume = options.resume.has_value();
   nlohmann::json config;
   if (resume) {
@@ -328,7 +294,7 @@ TrainOutcome train_session(const TrainOptions& options) {
     session->write_json("config.json", config);
     session->write_json("device.json", describe_json(*device));
   }
-  const SessionLog session_log(session->dir());
+  const SessionLog session_log(session->dir(), early);
   if (trace) trace->attach(session->dir() / "wire.jsonl");
   spdlog::info("session {}", session->dir().string());
   spdlog::info("{}: {} train / {} test samples, {} epoch{}, {}", device->describe().model,

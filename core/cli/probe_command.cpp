@@ -4,6 +4,9 @@
 #include <iostream>
 #include <optional>
 #include <string_view>
+#include <map>
+#include <thread>
+#include <vector>
 
 #include <spdlog/fmt/fmt.h>
 #include <nlohmann/json.hpp>
@@ -75,6 +78,22 @@ nlohmann::json probe(const Target& t) {
   return r;
 }
 
+// Every address at once, as `train` opens a bench: six silent instruments cost one timeout, not
+// six. Targets sharing an address (a serial port, one port listed twice) take turns; the results
+// keep the targets' order.
+std::vector<nlohmann::json> probe_all(const std::vector<Target>& targets) {
+  std::vector<nlohmann::json> results(targets.size());
+  std::map<std::string, std::vector<std::size_t>> by_address;
+  for (std::size_t i = 0; i < targets.size(); ++i) by_address[targets[i].address].push_back(i);
+  std::vector<std::thread> asking;
+  for (const auto& [address, indices] : by_address)
+    asking.emplace_back([&results, &targets, &indices = indices] {
+      for (const auto i : indices) results[i] = probe(targets[i]);
+    });
+  for (auto& t : asking) t.join();
+  return results;
+}
+
 }  // namespace
 
 int probe_command(const ProbeOptions& options) {
@@ -122,9 +141,11 @@ int probe_command(const ProbeOptions& options) {
       targets.push_back(t);
     }
   }
+  const auto results = probe_all(targets);
   int failed = 0;
-  for (const auto& t : targets) {
-    const auto r = probe(t);
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto& t = targets[i];
+    const auto& r = results[i];
     if (!r["ok"].get<bool>()) ++failed;
     if (options.json) {
       std::cout << r.dump() << "\n";

@@ -508,10 +508,16 @@ void write_netlist(const Circuit& circuit, std::ostream& out) {
   std::replace(title.begin(), title.end(), '\r', ' ');
   std::ostringstream s;
   s << title << "\n";
+  // aeqlab's extension: aeqlab reads it back; SPICE ignores the parameter without failing, so
+  // the file says what the reader of a SPICE run would otherwise not see (docs/circuit.md).
+  if (std::any_of(circuit.models.begin(), circuit.models.end(),
+                  [](const DiodeModel& m) { return m.ideal; }))
+    s << "* IDEAL=1 is aeqlab's ideal diode: no drop forward, no current backward.\n"
+         "* SPICE does not know IDEAL and ignores it: ngspice simulates these models as its\n"
+         "* default Shockley diode (IS=1e-14 N=1) instead; see docs/circuit.md.\n";
   for (const auto& m : circuit.models) {
     check_name(m.name, "model");
     if (m.ideal) {
-      // aeqlab's extension: aeqlab reads it back; SPICE refuses the parameter.
       s << ".model " << m.name << " D(IDEAL=1)\n";
     } else {
       s << ".model " << m.name << " D(IS=" << format_double(m.saturation_current)

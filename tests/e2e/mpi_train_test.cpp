@@ -55,6 +55,8 @@ std::vector<std::string> small_mnist(int epochs, const std::string& out) {
           "--set",
           "session.checkpoint.every_steps=2",
           "--set",
+          "session.checkpoint.max_share=0",  // every checkpoint: the tests wait for them
+          "--set",
           "log.level=\"warn\"",
           "--out",
           out};
@@ -156,7 +158,7 @@ TEST_F(MpiTrainTest, ResumeAfterOneRankIsKilledEndsOnTheSameBits) {
 }
 
 TEST_F(MpiTrainTest, CtrlCStopsEveryRankAfterTheSameStepAndResumeEndsOnTheSameBits) {
-  const auto one = run(small_mnist(4, "one"));
+  const auto one = run(small_mnist(12, "one"));
   ASSERT_EQ(one.status, 0) << one.all();
   const pid_t mpirun = fork();
   if (mpirun == 0) {
@@ -166,7 +168,7 @@ TEST_F(MpiTrainTest, CtrlCStopsEveryRankAfterTheSameStepAndResumeEndsOnTheSameBi
     allow_mpi_in_this_process();
     setenv("TMPDIR", tmp_.c_str(), 1);
     std::vector<std::string> args = {"mpirun", "--oversubscribe", "-n", "2", AEQLAB_BINARY};
-    for (const auto& a : small_mnist(4, "two")) args.push_back(a);
+    for (const auto& a : small_mnist(12, "two")) args.push_back(a);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

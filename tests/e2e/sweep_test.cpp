@@ -142,7 +142,7 @@ TEST_F(SweepTest, AKilledSweepContinuesWithoutRedoingFinishedPoints) {
   // Two short points, then two long enough to be caught mid-run (checkpoints every 50 epochs).
   const auto spec = write("spec.json", R"({"base": {"data": {"set": "xor"},
       "device": {"layers": [2, 4, 2]}, "trainer": {"batch_size": 1},
-      "session": {"detail": "epoch", "checkpoint": {"every_epochs": 50}},
+      "session": {"detail": "epoch", "checkpoint": {"every_epochs": 50, "max_share": 0}},
       "log": {"level": "warn"}},
     "grid": {"trainer.epochs": [2, 2500]}, "seeds": [1, 2]})");
   const pid_t pid = fork();

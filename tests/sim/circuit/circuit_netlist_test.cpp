@@ -193,6 +193,13 @@ TEST(CircuitNetlist, ReadsTheIdealDiodeExtension) {
   const Circuit back = round_trip(c, &text);
   EXPECT_THAT(text, HasSubstr(".model clamp D(IDEAL=1)\n"));
   EXPECT_TRUE(back.models[0].ideal);
+  // The exported file warns, once, that SPICE will simulate a Shockley diode in its place.
+  EXPECT_THAT(text, HasSubstr("* SPICE does not know IDEAL and ignores it"));
+  EXPECT_THAT(text, HasSubstr("Shockley diode (IS=1e-14 N=1) instead"));
+  EXPECT_EQ(text.find("ignores it"), text.rfind("ignores it"));
+  std::string shockley;
+  round_trip(read("t\nV1 a 0 1\nD1 a 0 d0\n.model d0 D(IS=1e-13)\n"), &shockley);
+  EXPECT_EQ(shockley.find("IDEAL"), std::string::npos) << shockley;
   // IDEAL=0 is an ordinary Shockley diode.
   EXPECT_FALSE(read("t\n.model d0 D(IDEAL=0 IS=1e-13)\n").models[0].ideal);
 }
