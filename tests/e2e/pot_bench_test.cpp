@@ -150,13 +150,15 @@ TEST_F(PotBench, APerWriteTimeTrainsAsInProcessAndIsInTheTally) {
 // parameters and every step's errors as in-process, and the bench states its tracking rule.
 // The parts power on at mid-scale (tap 128 of 256) and the trainer starts from what the bench
 // reads back, so the in-process run starts at that tap too: 1e-7 + 128 (1e-3 - 1e-7) / 255 S.
+void incremental(nlohmann::json& b) {
+  b.erase("write_verify");
+  b["setpoints"]["mode"] = "incremental";
+}
+const std::vector<std::string> kFromMidScale = {
+    "--set", "device.conductance.init=[0.000502010588235294,0.000502010588235294]"};
+
 TEST_F(PotBench, IncrementalPartsTrainAsInProcess) {
-  train_both_ways("eqprop", "tcp",
-                  [](nlohmann::json& b) {
-                    b.erase("write_verify");
-                    b["setpoints"]["mode"] = "incremental";
-                  },
-                  {"--set", "device.conductance.init=[0.000502010588235294,0.000502010588235294]"});
+  train_both_ways("eqprop", "tcp", incremental, kFromMidScale);
   EXPECT_NE(bench_stderr_.find("incremental parts: set-points go out as up/down steps"),
             std::string::npos)
       << bench_stderr_;
@@ -164,6 +166,10 @@ TEST_F(PotBench, IncrementalPartsTrainAsInProcess) {
                                "read-back, 0 at their power-on tap 128 of 256"),
             std::string::npos)
       << bench_stderr_;
+}
+
+TEST_F(PotBench, IncrementalPartsOverPseudoTerminalsTrainAsInProcess) {
+  train_both_ways("coupled", "serial", incremental, kFromMidScale);
 }
 
 // With "refuse", the first step's off-grid values stop the run, naming the element.
