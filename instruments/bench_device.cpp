@@ -155,6 +155,7 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
     crew_->run(std::move(jobs));
   });
   if (bench_.homeostat) hold_ = state_of(*bench_.homeostat).last[0];
+  start_incremental();
 }
 
 BenchDevice::~BenchDevice() {
@@ -204,14 +205,32 @@ void BenchDevice::flush() {
     std::vector<double> values;
     std::vector<std::pair<RoleState*, const RoleState::Part*>> ramped;
     std::vector<RoleState*> done;
+    // Incremental parts: per set-point group and part, the steps from the tracked taps.
+    struct Stepped {
+      std::size_t group, offset;
+      const std::vector<int>* channels;
+      std::vector<long> steps;
+    };
+    std::vector<Stepped> stepped;
   };
   std::map<std::size_t, Work> work;
+  std::map<std::size_t, std::size_t> steps_per_array;
   for (auto& s : states_) {
     if (!s->pending) continue;
+    const std::ptrdiff_t group = incremental() ? setpoint_group(*s) : -1;
     for (const auto& part : s->parts) {
       auto& w = work[part.instrument];
       const auto& ramp = s->role->ramp;
-      if (ramp.step > 0) {
+      if (group >= 0) {
+        // Worked out before anything goes out: a step past a part's end is refused whole.
+        auto steps =
+            steps_to(static_cast<std::size_t>(group), part.offset,
+                     std::span<const double>(s->staged).subspan(part.offset, part.channels.size()));
+        for (long n : steps)
+          steps_per_array[part.instrument] += static_cast<std::size_t>(std::labs(n));
+        w.stepped.push_back(
+            {static_cast<std::size_t>(group), part.offset, &part.channels, std::move(steps)});
+      } else if (ramp.step > 0) {
         w.ramped.push_back({s.get(), &part});
       } else {
         w.channels.insert(w.channels.end(), part.channels.begin(), part.channels.end());
@@ -230,6 +249,17 @@ void BenchDevice::flush() {
       jobs.push_back({i, [this, i = i, &w] {
                         auto& inst = *instruments_[i];
                         if (!w.channels.empty()) inst.set(w.channels, w.values);
+                        for (const auto& st : w.stepped) {
+                          try {
+                            inst.step(*st.channels, st.steps);
+                          } catch (const drivers::TransportError& e) {
+                            // The array names its channel; say which elements they hold.
+                            const auto& g = bench_.parameter_setpoints[st.group].group;
+                            throw drivers::TransportError(
+                                fmt::format("{} (steps for parameter {}[{}..{}])", e.what(), g.name,
+                                            st.offset, st.offset + st.steps.size() - 1));
+                          }
+                        }
                         for (auto [s, part] : w.ramped) {
                           const std::size_t n = part->channels.size();
                           std::vector<double> from(
@@ -259,8 +289,12 @@ void BenchDevice::flush() {
                           }
                         }
                       }});
+    if (!steps_per_array.empty()) positions_known_ = false;
     crew_->run(std::move(jobs));
   });
+  for (const auto& [i, w] : work)
+    for (const auto& st : w.stepped) moved(st.group, st.offset, st.steps);
+  positions_known_ = true;
   std::vector<RoleState*> setpoints;
   std::map<std::size_t, std::size_t> elements;  // per array: set-points written in this flush
   for (auto& s : states_)
@@ -270,11 +304,14 @@ void BenchDevice::flush() {
       for (const auto& p : bench_.parameter_setpoints)
         if (s->role == &p) {
           setpoints.push_back(s.get());
-          for (const auto& part : s->parts) elements[part.instrument] += part.channels.size();
+          if (!incremental())
+            for (const auto& part : s->parts) elements[part.instrument] += part.channels.size();
         }
     }
   count_round_trips_since(before);
   ++tally_.flushes;
+  // An incremental part takes each step in turn (docs/pot-bench.md, "Incremental-only parts").
+  for (const auto& [i, n] : steps_per_array) elements[i] += n;
   // The parts take each element's write in turn, the arrays side by side: the flush has landed
   // once the busiest array has taken all of its writes (docs/pot-bench.md, "Per-write time").
   std::size_t busiest = 0;
@@ -570,7 +607,14 @@ void BenchDevice::do_safe_state(bool beside_a_call) {
   for (auto& s : states_) {
     const auto& role = *s->role;
     if (role.hold_at_safe_state) continue;
-    for (const auto& part : s->parts) {
+    const bool stepped = incremental() && setpoint_group(*s) >= 0;  // back to power-on
+    for (std::size_t pi = 0; pi < s->parts.size(); ++pi) {
+      const auto& part = s->parts[pi];
+      if (stepped) {
+        // Incremental parts go back to their power-on tap (instruments/incremental_steps.cpp).
+        by_instrument[part.instrument].push_back([this, s = s.get(), pi] { step_home(*s, pi); });
+        continue;
+      }
       by_instrument[part.instrument].push_back([&, s = s.get(), part] {
         const std::size_t n = part.channels.size();
         std::vector<double> safe(n, role.group.safe_value);
@@ -614,7 +658,7 @@ void BenchDevice::do_safe_state(bool beside_a_call) {
   for (auto& t : threads) t.join();
   if (alone) {
     for (auto& s : states_) {
-      if (!s->role->hold_at_safe_state)
+      if (!s->role->hold_at_safe_state && !(incremental() && setpoint_group(*s) >= 0))
         s->last.assign(s->role->group.count, s->role->group.safe_value);
       s->pending = false;
     }

@@ -76,6 +76,19 @@ class BenchDevice final : public Device {
   void verify(const std::vector<RoleState*>& written);
   // The parameters' set-points onto the parts' grid (`setpoints`), then staged.
   void on_the_grid(std::span<const double> values);
+  // Incremental-only parts (instruments/incremental_steps.cpp): positions tracked from power-on.
+  bool incremental() const;
+  std::ptrdiff_t setpoint_group(const RoleState& s) const;  // -1: not a set-point role
+  void start_incremental();
+  std::size_t tap_of(std::size_t group, double value) const;  // the part's tap nearest `value`
+  // The steps that take `part`'s elements from their tracked taps to `values` (on the grid);
+  // DeviceError naming the element for a step past the part's ends.
+  // (`offset`: the part's first element in its group).
+  std::vector<long> steps_to(std::size_t group, std::size_t offset,
+                             std::span<const double> values) const;
+  void moved(std::size_t group, std::size_t offset, std::span<const long> steps);
+  // Safe state: every element of the role's `part`-th part stepped back to the power-on tap.
+  void step_home(RoleState& s, std::size_t part);
   void measure(const ChannelRole& role, std::span<double> out);
   // A set role's values as its instruments report them, or as last written where they cannot.
   void read_back(const ChannelRole& role, std::span<double> dest, const char* what);
@@ -94,6 +107,8 @@ class BenchDevice final : public Device {
   std::vector<double> nodes_;               // the probe nodes' last reading
   std::vector<std::vector<double>> grids_;  // per set-point group: its taps (siemens)
   bool grid_rounding_logged_ = false;
+  std::vector<std::vector<std::size_t>> positions_;  // per set-point group: each element's tap
+  bool positions_known_ = true;
   bool outputs_valid_ = false;
   double hold_ = -1.0;  // last hold value written (-1: unknown)
   std::chrono::steady_clock::time_point last_flush_{};

@@ -186,6 +186,36 @@ void Instrument::set(std::span<const int> channels, std::span<const double> valu
   write_commands(commands);
 }
 
+bool Instrument::can_step() const {
+  return profile_.source && !profile_.source->step.empty();
+}
+
+void Instrument::step(std::span<const int> channels, std::span<const long> steps) {
+  if (!can_step())
+    throw drivers::TransportError(
+        fmt::format("instrument \"{}\": its profile \"{}\" has no step command (source.step)",
+                    config_.name, profile_.name));
+  std::vector<int> moving;
+  std::vector<long> counts;
+  for (std::size_t i = 0; i < channels.size(); ++i)
+    if (steps[i] != 0) {
+      moving.push_back(channels[i]);
+      counts.push_back(steps[i]);
+    }
+  std::vector<std::string> commands;
+  in_pieces(moving.size(), profile_.source->max_channels, [&](std::size_t at, std::size_t n) {
+    std::string list;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (i > at) list += ",";
+      list += std::to_string(counts[i]);
+    }
+    commands.push_back(render(profile_.source->step, "", list,
+                              format_channel_list(profile_.channel_list, slice(moving, at, n)),
+                              ""));
+  });
+  write_commands(commands);
+}
+
 bool Instrument::can_read_setpoints() const {
   return profile_.source && (!profile_.source->get.empty() || !profile_.source->get_block.empty());
 }

@@ -36,6 +36,10 @@ class Instrument {
   // Values on channels (same length). Nothing is range-checked here: the bench device does that
   // before anything reaches an instrument.
   void set(std::span<const int> channels, std::span<const double> values);
+  // Up/down steps on incremental-only parts, one signed count per channel, in one message
+  // (the profile's source.step); channels with no step are left out.
+  bool can_step() const;
+  void step(std::span<const int> channels, std::span<const long> steps);
   bool can_read_setpoints() const;
   void read_setpoints(std::span<const int> channels, std::span<double> out);
   void measure(std::span<const int> channels, std::span<double> out);

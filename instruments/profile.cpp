@@ -161,13 +161,14 @@ Profile parse_profile(const json& j, const std::string& name, const std::string&
   if (j.contains("source")) {
     const auto& s = j.at("source");
     const std::string w = source + ".source";
-    known(s, {"one", "each", "block", "get", "get_block", "max_channels"}, w);
+    known(s, {"one", "each", "block", "get", "get_block", "step", "max_channels"}, w);
     SourceCommands c;
     c.one = str(s, "one", "", w);
     c.each = str(s, "each", "", w);
     c.block = str(s, "block", "", w);
     c.get = str(s, "get", "", w);
     c.get_block = str(s, "get_block", "", w);
+    c.step = str(s, "step", "", w);
     c.max_channels = count(s, "max_channels", w);
     if (c.one.empty() && c.each.empty() && c.block.empty())
       throw ConfigError(w + ": needs at least one of one, each, block");

@@ -23,12 +23,15 @@ struct ChannelListSyntax {
 // Binary blocks (IEEE 488.2 definite length) carrying one number per channel.
 enum class BlockFormat { f64_le, f64_be, f32_le, f32_be };
 
-struct SourceCommands {          // setting values on channels (DAC, resistor array, SMU source)
-  std::string one;               // one value on the listed channels: "SOUR:VOLT {value},{channels}"
-  std::string each;              // one value per channel: "SOUR:VOLT:LIST {values},{channels}"
-  std::string block;             // prefix of a block write: "SOUR:VOLT:BLOC {channels},"
-  std::string get;               // setpoints back: "SOUR:VOLT? {channels}"
-  std::string get_block;         // setpoints back as a block
+struct SourceCommands {   // setting values on channels (DAC, resistor array, SMU source)
+  std::string one;        // one value on the listed channels: "SOUR:VOLT {value},{channels}"
+  std::string each;       // one value per channel: "SOUR:VOLT:LIST {values},{channels}"
+  std::string block;      // prefix of a block write: "SOUR:VOLT:BLOC {channels},"
+  std::string get;        // setpoints back: "SOUR:VOLT? {channels}"
+  std::string get_block;  // setpoints back as a block
+  // Incremental-only parts: signed whole steps per channel, "SOUR:RES:STEP {values},{channels}"
+  // (docs/pot-bench.md, "Incremental-only parts").
+  std::string step;
   std::size_t max_channels = 0;  // per command; 0 = no limit
 };
 

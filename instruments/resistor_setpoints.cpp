@@ -21,13 +21,16 @@ SetpointGrid parse_setpoint_grid(const json& j, const SafeRange& range, const st
                                       "measured_end_to_end_ohms",
                                       "off_grid",
                                       "tolerance",
-                                      "write_us"};
+                                      "write_us",
+                                      "mode",
+                                      "power_on_tap"};
   if (!j.is_object()) throw ConfigError(fmt::format("{}: expected an object", where));
   for (const auto& [k, v] : j.items())
     if (!keys.count(k))
       throw ConfigError(fmt::format(
           "{}.{}: unknown key (known here: end_to_end_ohms, end_to_end_tolerance, "
-          "measured_end_to_end_ohms, off_grid, spacing, taps, tolerance, wiper_ohms, write_us)",
+          "measured_end_to_end_ohms, mode, off_grid, power_on_tap, spacing, taps, tolerance, "
+          "wiper_ohms, write_us)",
           where, k));
   SetpointGrid g;
   auto number = [&](const char* key, double fallback) {
@@ -53,6 +56,21 @@ SetpointGrid parse_setpoint_grid(const json& j, const SafeRange& range, const st
   g.end_to_end_tolerance = number("end_to_end_tolerance", 0.0);
   g.measured_end_to_end_ohms = number("measured_end_to_end_ohms", 0.0);
   g.write_seconds = number("write_us", 0.0) * 1e-6;
+  const std::string mode = j.value("mode", "absolute");
+  if (mode == "incremental")
+    g.mode = SetpointGrid::Mode::incremental;
+  else if (mode != "absolute")
+    throw ConfigError(
+        fmt::format("{}.mode: \"{}\" (expected absolute or incremental)", where, mode));
+  const double power_on = number("power_on_tap", static_cast<double>(g.taps / 2));
+  if (power_on != std::floor(power_on) || power_on > static_cast<double>(g.taps - 1))
+    throw ConfigError(fmt::format("{}.power_on_tap: {} is not a tap of a {}-tap part (0 to {})",
+                                  where, power_on, g.taps, g.taps - 1));
+  if (j.contains("power_on_tap") && g.mode != SetpointGrid::Mode::incremental)
+    throw ConfigError(where +
+                      ".power_on_tap: only incremental parts (mode: \"incremental\") "
+                      "start from a power-on tap the bench tracks");
+  g.power_on_tap = static_cast<std::size_t>(power_on);
   if (g.end_to_end_tolerance >= 1)
     throw ConfigError(fmt::format(
         "{}.end_to_end_tolerance: {} is a relative tolerance (0.2 for +-20%); must be < 1", where,
@@ -119,6 +137,10 @@ json setpoint_grid_to_json(const SetpointGrid& g) {
     if (g.measured_end_to_end_ohms > 0) j["measured_end_to_end_ohms"] = g.measured_end_to_end_ohms;
   }
   if (g.write_seconds > 0) j["write_us"] = g.write_seconds * 1e6;
+  if (g.mode == SetpointGrid::Mode::incremental) {
+    j["mode"] = "incremental";
+    j["power_on_tap"] = g.power_on_tap;
+  }
   return j;
 }
 
@@ -139,6 +161,10 @@ std::vector<double> grid_values(const SetpointGrid& g, const SafeRange& range) {
 
 double end_to_end_ohms_used(const SetpointGrid& g) {
   return g.measured_end_to_end_ohms > 0 ? g.measured_end_to_end_ohms : g.end_to_end_ohms;
+}
+
+std::size_t grid_index_of_tap(const SetpointGrid& g, std::size_t tap) {
+  return g.spacing == SetpointGrid::Spacing::resistance ? g.taps - 1 - tap : tap;
 }
 
 double nearest_tap(const std::vector<double>& values, double value) {

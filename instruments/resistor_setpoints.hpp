@@ -35,6 +35,12 @@ struct SetpointGrid {
   // Time the part takes to take one element's write (SPI/I2C word, relay settle), in seconds:
   // a write of n elements to one array costs n times this before it applies.
   double write_seconds = 0.0;
+  // Incremental-only parts (INC/U-D pots such as the X9C103, an RDAC's increment command) take
+  // up/down steps, never a position: the bench tracks each element's tap from the part's
+  // power-on tap and sends the difference (docs/pot-bench.md, "Incremental-only parts").
+  enum class Mode { absolute, incremental };
+  Mode mode = Mode::absolute;
+  std::size_t power_on_tap = 0;  // the part's own tap number (0 = wiper end); default taps / 2
 };
 
 // The `setpoints` section; `range` is the parameters' safe range (siemens), which a conductance
@@ -48,6 +54,9 @@ nlohmann::json setpoint_grid_to_json(const SetpointGrid& grid);
 std::vector<double> grid_values(const SetpointGrid& grid, const SafeRange& range);
 // R_AB the grid is computed on.
 double end_to_end_ohms_used(const SetpointGrid& grid);
+// The index in grid_values() of the part's tap number `tap`: resistance taps count up in
+// resistance, so down in conductance. The same map takes an index back to a tap number.
+std::size_t grid_index_of_tap(const SetpointGrid& grid, std::size_t tap);
 // The tap nearest `value` in `values` (ascending).
 double nearest_tap(const std::vector<double>& values, double value);
 

@@ -28,6 +28,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
+#include "instruments/resistor_setpoints.hpp"
 #include "sim/virtual_bench/virtual_instrument.hpp"
 #include "sim/virtual_bench/virtual_physics.hpp"
 #include "sim/virtual_bench/virtual_pty.hpp"
@@ -43,6 +44,23 @@ namespace {
 
 // The port a bench asks for: tcp://<loopback>:P with P > 0; 0 (ephemeral) for anything else,
 // since the virtual bench only ever listens on its own bind address.
+// An incremental array's parts: per channel, the values of its taps in the part's tap order.
+std::map<int, std::vector<double>> incremental_taps(const instruments::BenchConfig& bench,
+                                                    const std::string& instrument) {
+  std::map<int, std::vector<double>> taps;
+  const auto& grid = *bench.setpoint_grid;
+  for (const auto& p : bench.parameter_setpoints) {
+    const auto ascending = instruments::grid_values(grid, p.group.safe);
+    std::vector<double> by_tap(grid.taps);
+    for (std::size_t n = 0; n < grid.taps; ++n)
+      by_tap[n] = ascending[instruments::grid_index_of_tap(grid, n)];
+    for (const auto& span : p.map)
+      if (span.instrument == instrument)
+        for (int c : span.channels) taps[c] = by_tap;
+  }
+  return taps;
+}
+
 unsigned short requested_port(const std::string& address) {
   constexpr std::string_view prefix = "tcp://";
   if (address.rfind(prefix, 0) != 0) return 0;
@@ -391,6 +409,10 @@ struct VirtualBench::Impl {
       // The parts the bench declares a per-write time for are its resistor arrays.
       if (bench.setpoint_grid && physics.instrument_kind(k) == InstrumentKind::res)
         instruments.back()->set_write_seconds(bench.setpoint_grid->write_seconds);
+      if (bench.setpoint_grid &&
+          bench.setpoint_grid->mode == instruments::SetpointGrid::Mode::incremental)
+        instruments.back()->set_incremental(incremental_taps(bench, physics.instrument_name(k)),
+                                            bench.setpoint_grid->power_on_tap);
     }
   }
 

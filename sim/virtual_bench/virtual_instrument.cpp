@@ -71,6 +71,7 @@ const VirtualFault* VirtualInstrument::fault_for_next_message() {
 std::vector<std::string> VirtualInstrument::process(std::string_view message, Clock::time_point now,
                                                     bool writes_fail, std::size_t max_reply_bytes) {
   writes_fail_ = writes_fail;
+  if (!taps_.empty() && physics_.resets() != resets_seen_) power_on(now);
   std::vector<std::string> replies;
   std::size_t bytes = 0;
   for (const auto command : scpi::split_commands(message)) {
@@ -110,6 +111,8 @@ double VirtualInstrument::write_seconds(std::string_view message) const {
         else if (entry.handler == &VirtualInstrument::set_level ||
                  entry.handler == &VirtualInstrument::set_list)
           written += channels(cmd.params.back()).size();
+        else if (entry.handler == &VirtualInstrument::step_list)
+          written += steps_in(cmd);  // an incremental part takes each step in turn
         break;
       }
     } catch (const scpi::Error&) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,6 +46,10 @@ class VirtualInstrument {
   // A resistor array's per-element write time (the bench's setpoints.write_us): a message that
   // writes n channels is taken n times this after it arrives, before it applies or answers.
   void set_write_seconds(double seconds) { write_seconds_ = seconds; }
+  // Incremental-only parts (virtual_steps.cpp, docs/pot-bench.md "Incremental-only parts"):
+  // `taps[channel]` is that channel's values (siemens) in the part's tap order; every part sits
+  // at `power_on_tap` from the start and after a *RST, and takes SOUR:RES:STEP <n1>,...,(@ch).
+  void set_incremental(std::map<int, std::vector<double>> taps, std::size_t power_on_tap);
   // The time `message` keeps the part busy writing (0 for anything that writes nothing).
   double write_seconds(std::string_view message) const;
 
@@ -77,6 +82,9 @@ class VirtualInstrument {
   void set_block(const Params&, Clock::time_point, std::vector<std::string>&);
   void level_query(const Params&, Clock::time_point, std::vector<std::string>&);
   void level_block_query(const Params&, Clock::time_point, std::vector<std::string>&);
+  void step_list(const Params&, Clock::time_point, std::vector<std::string>&);
+  void power_on(Clock::time_point now);
+  std::size_t steps_in(const scpi::Command& cmd) const;
   // Measurements (ADC).
   void measure_query(const Params&, Clock::time_point, std::vector<std::string>&);
   void measure_block_query(const Params&, Clock::time_point, std::vector<std::string>&);
@@ -89,6 +97,10 @@ class VirtualInstrument {
   std::size_t received_ = 0;
   bool writes_fail_ = false;
   double write_seconds_ = 0.0;
+  std::map<int, std::vector<double>> taps_;  // incremental parts: per channel, value per tap
+  std::map<int, long> positions_;
+  std::size_t power_on_tap_ = 0;
+  std::size_t resets_seen_ = 0;
   std::deque<std::pair<int, std::string>> errors_;
   std::vector<Entry> table_;
 };

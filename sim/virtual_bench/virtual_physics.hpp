@@ -73,6 +73,8 @@ class VirtualPhysics {
   // snapshot taken then), every set value back to its safe value. False when the device keeps no
   // snapshot, and nothing changed.
   bool reset();
+  // How many times reset() has put the physics back (incremental arrays return to power-on).
+  std::size_t resets() const { return resets_; }
 
   void count_message() { ++messages_; }
   WireTally tally() const;
@@ -138,6 +140,7 @@ class VirtualPhysics {
   std::string initial_state_;  // the device's snapshot when the server started (for *RST)
 
   std::atomic<std::uint64_t> messages_{0}, writes_{0}, values_{0}, out_of_range_{0}, settles_{0};
+  std::size_t resets_ = 0;
 };
 
 }  // namespace aeqlab::sim

@@ -29,6 +29,7 @@ bool VirtualPhysics::reset() {
   }
   for (auto& ins : instruments_) ins.loose.assign(ins.loose.size(), 0.0);
   dirty_ = changed_ = false;
+  ++resets_;
   return true;
 }
 

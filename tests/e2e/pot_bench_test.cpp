@@ -63,10 +63,11 @@ class PotBench : public ProgramTest {
   }
 
   void train_both_ways(const std::string& rule, const std::string& transport,
-                       const std::function<void(nlohmann::json&)>& change = {}) {
+                       const std::function<void(nlohmann::json&)>& change = {},
+                       const std::vector<std::string>& more = {}) {
     const std::string config = example("pots-" + rule + ".json").string();
-    const std::vector<std::string> common = {"--set", "trainer.epochs=2", "--set",
-                                             "session.detail=step"};
+    std::vector<std::string> common = {"--set", "trainer.epochs=2", "--set", "session.detail=step"};
+    common.insert(common.end(), more.begin(), more.end());
     auto args = [&](const std::string& out) {
       std::vector<std::string> a = {"train", "--config", config, "--out", (tmp_ / out).string()};
       a.insert(a.end(), common.begin(), common.end());
@@ -143,6 +144,32 @@ TEST_F(PotBench, APerWriteTimeTrainsAsInProcessAndIsInTheTally) {
   const double seconds = std::stod(log.substr(at + std::strlen(" set-point writes (")));
   EXPECT_GT(seconds, 0.0);
   EXPECT_LE(seconds, static_cast<double>(writes) * 20e-6 + 1e-12);
+}
+
+// Incremental-only parts (up/down steps from taps the bench tracks from power-on) reach the same
+// parameters and every step's errors as in-process, and the bench states its tracking rule.
+// The parts power on at mid-scale (tap 128 of 256) and the trainer starts from what the bench
+// reads back, so the in-process run starts at that tap too: 1e-7 + 128 (1e-3 - 1e-7) / 255 S.
+void incremental(nlohmann::json& b) {
+  b.erase("write_verify");
+  b["setpoints"]["mode"] = "incremental";
+}
+const std::vector<std::string> kFromMidScale = {
+    "--set", "device.conductance.init=[0.000502010588235294,0.000502010588235294]"};
+
+TEST_F(PotBench, IncrementalPartsTrainAsInProcess) {
+  train_both_ways("eqprop", "tcp", incremental, kFromMidScale);
+  EXPECT_NE(bench_stderr_.find("incremental parts: set-points go out as up/down steps"),
+            std::string::npos)
+      << bench_stderr_;
+  EXPECT_NE(bench_stderr_.find("at connection 88 element(s) taken at the tap nearest their "
+                               "read-back, 0 at their power-on tap 128 of 256"),
+            std::string::npos)
+      << bench_stderr_;
+}
+
+TEST_F(PotBench, IncrementalPartsOverPseudoTerminalsTrainAsInProcess) {
+  train_both_ways("coupled", "serial", incremental, kFromMidScale);
 }
 
 // With "refuse", the first step's off-grid values stop the run, naming the element.
