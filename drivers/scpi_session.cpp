@@ -19,6 +19,9 @@ enum class Stage { sending, reading };
 
 constexpr std::size_t kCommandShown = 80;
 constexpr std::size_t kReplyShown = 60;
+// An error-queue entry's text is the instrument's own explanation: SCPI bounds it at 255
+// characters, so it is shown whole up to that.
+constexpr std::size_t kErrorTextShown = 255;
 constexpr int kMaxErrorEntries = 100;
 
 // Printable, escaped and bounded: wire bytes go into messages a person reads on a console.
@@ -131,7 +134,7 @@ void throw_refused(const std::string& who, const std::string& culprit,
   std::string list;
   for (const auto& e : errors) {
     if (!list.empty()) list += "; ";
-    list += fmt::format("{},\"{}\"", e.code, shown(e.text, kReplyShown));
+    list += fmt::format("{},\"{}\"", e.code, shown(e.text, kErrorTextShown));
   }
   throw InstrumentError(fmt::format("{}: \"{}\" was refused: {}", who, culprit, list),
                         errors.front().code, errors.front().text);

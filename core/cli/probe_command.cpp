@@ -2,9 +2,9 @@
 
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string_view>
-#include <map>
 #include <thread>
 #include <vector>
 

@@ -157,8 +157,10 @@ TEST_F(MpiTrainTest, ResumeAfterOneRankIsKilledEndsOnTheSameBits) {
   EXPECT_EQ(sha_of(tmp_ / "two"), sha_of(tmp_ / "one"));
 }
 
+// 60 epochs (about 3 s here): long enough that the Ctrl-C, passed on by mpirun, lands before the
+// run ends even on an idle machine.
 TEST_F(MpiTrainTest, CtrlCStopsEveryRankAfterTheSameStepAndResumeEndsOnTheSameBits) {
-  const auto one = run(small_mnist(12, "one"));
+  const auto one = run(small_mnist(60, "one"));
   ASSERT_EQ(one.status, 0) << one.all();
   const pid_t mpirun = fork();
   if (mpirun == 0) {
@@ -168,7 +170,7 @@ TEST_F(MpiTrainTest, CtrlCStopsEveryRankAfterTheSameStepAndResumeEndsOnTheSameBi
     allow_mpi_in_this_process();
     setenv("TMPDIR", tmp_.c_str(), 1);
     std::vector<std::string> args = {"mpirun", "--oversubscribe", "-n", "2", AEQLAB_BINARY};
-    for (const auto& a : small_mnist(12, "two")) args.push_back(a);
+    for (const auto& a : small_mnist(60, "two")) args.push_back(a);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
