@@ -268,8 +268,7 @@ class Link : public std::enable_shared_from_this<Link> {
       return;
     }
     // "no_verify": the message is answered, but the set-points it carries do not take.
-    auto replies =
-        instrument_.process(p.message, Clock::now(), kind == "no_verify", max_unread_);
+    auto replies = instrument_.process(p.message, Clock::now(), kind == "no_verify", max_unread_);
     if (kind == "garbled")
       for (auto& r : replies) r = kGarbage;
     if (kind == "error") instrument_.push_error(p.fault->code, p.fault->text);
