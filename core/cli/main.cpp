@@ -10,6 +10,7 @@
 
 #include "core/cli/subcommands.hpp"
 #include "core/error.hpp"
+#include "core/stop_request.hpp"
 
 int main(int argc, char** argv) {
   // A file-size limit (ulimit -f) would otherwise kill the program mid-write with SIGXFSZ; as
@@ -39,6 +40,11 @@ int main(int argc, char** argv) {
   try {
     for (const auto& [command, run] : commands)
       if (*command) return run();
+  } catch (const aeqlab::Interrupted& e) {
+    // Stopped by Ctrl-C or SIGTERM (eval, report, probe): the shell's convention, 128 + signal,
+    // as a stopped `train` exits.
+    std::cerr << "aeqlab: stopped: " << e.what() << "\n";
+    return 128 + (aeqlab::stop_signal() ? aeqlab::stop_signal() : SIGINT);
   } catch (const aeqlab::ConfigError& e) {
     std::cerr << "aeqlab: config error: " << e.what() << "\n";
     return 2;
