@@ -13,34 +13,19 @@
 #include <unordered_set>
 
 #include "core/error.hpp"
+#include "sim/circuit/netlist_deck.hpp"
+#include "sim/circuit/netlist_flatten.hpp"
 
 namespace aeqlab::sim {
 
 namespace {
 
 std::string lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return r;
+  return netlist_lower(s);
 }
 
 std::string in_quotes(std::string_view s) {
-  // Built with += : g++ 12 warns (-Wrestrict) falsely on "'" + std::string(s). Control bytes
-  // are escaped: a name in a netlist must not drive the terminal the error is printed on.
-  std::string r = "'";
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      constexpr char kHex[] = "0123456789abcdef";
-      r += "\\x";
-      r += kHex[u >> 4];
-      r += kHex[u & 15];
-    } else {
-      r += c;
-    }
-  }
-  r += '\'';
-  return r;
+  return netlist_quote(s);
 }
 
 // A SPICE number as the decimal text the C library reads (the suffix folded into the exponent,
@@ -138,50 +123,7 @@ bool conductance_of(std::string_view ohms, double& conductance) {
   return r > 0.0L && std::isfinite(r) && std::isfinite(conductance) && conductance > 0.0;
 }
 
-struct Token {
-  std::string text;
-  std::size_t line = 0;
-};
-
-struct Card {
-  std::vector<Token> tokens;
-  std::string text;  // the first line's text, for .title
-};
-
-// Whitespace and commas separate; parentheses and '=' are tokens of their own, so
-// "D(IS=1e-14)" and "D ( IS = 1e-14 )" read alike.
-void tokenize(std::string_view text, std::size_t line, std::vector<Token>& out) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const char c = text[i];
-    if (std::isspace(static_cast<unsigned char>(c)) || c == ',') {
-      ++i;
-    } else if (c == '(' || c == ')' || c == '=') {
-      out.push_back({std::string(1, c), line});
-      ++i;
-    } else {
-      std::size_t j = i;
-      while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j])) &&
-             text[j] != ',' && text[j] != '(' && text[j] != ')' && text[j] != '=')
-        ++j;
-      out.push_back({std::string(text.substr(i, j - i)), line});
-      i = j;
-    }
-  }
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string first_word(std::string_view line) {
-  const auto t = trim(line);
-  std::size_t j = 0;
-  while (j < t.size() && !std::isspace(static_cast<unsigned char>(t[j]))) ++j;
-  return lower(t.substr(0, j));
-}
+using Tokens = std::vector<NetlistToken>;
 
 // Analyses and output requests: what an ngspice deck asks for, not what the circuit is.
 const std::unordered_set<std::string> kSkippedCards = {
@@ -189,81 +131,71 @@ const std::unordered_set<std::string> kSkippedCards = {
     ".disto", ".four",    ".print", ".plot",    ".probe",  ".save",  ".meas", ".measure",
     ".width", ".nodeset", ".ic",    ".options", ".option", ".opt"};
 
-// Options that change the answer: ignoring them would silently solve another circuit, so they
-// are refused.
-const std::unordered_set<std::string> kRefusedOptions = {"temp", "tnom", "gmin"};
+// Options that change the answer, with the value aeqlab solves at (ngspice's default): any
+// other value is refused, since ignoring it would silently solve another circuit.
+const std::unordered_map<std::string, double> kFixedOptions = {
+    {"temp", 27.0}, {"tnom", 27.0}, {"gmin", 1e-12}};
+
+// Diode model parameters that do not change a DC operating point at 27 degC = TNOM: junction
+// and diffusion charge, noise, and the temperature law (checked against ngspice in
+// tests/sim/circuit/circuit_netlist_ngspice_test.cpp). Read and checked as numbers, then
+// dropped.
+const std::unordered_set<std::string> kDcSilentDiodeParameters = {
+    "cjo", "cj0", "cj", "vj",  "pb",  "m",    "mj",  "tt",   "fc",
+    "kf",  "af",  "eg", "xti", "cjp", "cjsw", "php", "mjsw", "fcs"};
+
+// Transient source functions: a DC operating point reads the DC value beside them.
+const std::unordered_set<std::string> kTransientFunctions = {"pulse", "sin",  "exp",
+                                                             "pwl",   "sffm", "am"};
 
 struct PendingDiode {
   std::size_t element = 0;
-  Token model;
+  NetlistToken model;
 };
 
 class NetlistReader {
  public:
-  explicit NetlistReader(const std::string& source) : source_(source) {}
+  NetlistReader(const std::string& source, const NetlistLimits& limits)
+      : source_(source), limits_(limits) {}
 
-  Circuit read(std::istream& in) {
-    std::vector<Card> cards;
-    std::string line;
-    std::size_t number = 0;
-    bool in_control = false;
-    while (std::getline(in, line)) {
-      ++number;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (number == 1) {
-        // SPICE's rule: the first line is the title, whatever it holds.
-        circuit_.title = std::string(trim(line));
-        continue;
-      }
-      const std::string word = first_word(line);
-      if (in_control) {
-        // ngspice's scripting language is not netlist: skipped whole, up to .endc.
-        if (word == ".endc") in_control = false;
-        continue;
-      }
-      if (word == ".control") {
-        in_control = true;
-        continue;
-      }
-      if (word == ".end") break;
-      std::string_view text = line;
-      if (const auto semicolon = text.find(';'); semicolon != std::string_view::npos)
-        text = text.substr(0, semicolon);
-      text = trim(text);
-      if (text.empty() || text.front() == '*') continue;
-      if (text.front() == '+') {
-        if (cards.empty()) fail(number, "a '+' continuation line with no card before it");
-        tokenize(text.substr(1), number, cards.back().tokens);
-        continue;
-      }
-      Card card;
-      card.text = std::string(text);
-      tokenize(text, number, card.tokens);
-      cards.push_back(std::move(card));
-    }
-    if (in_control) fail(number, "'.control' block without '.endc'");
-    if (in.bad()) throw DataError(source_ + ": cannot read the netlist");
-    // An empty file (or /dev/null) is a mistake, never a circuit with nothing to solve.
-    if (number == 0) throw DataError(source_ + ": empty netlist (no title line, no elements)");
-
-    for (const auto& card : cards) read_card(card);
+  Circuit read(std::istream& in, std::vector<std::string>* element_where) {
+    deck_ = read_netlist_deck(in, source_, limits_);
+    circuit_.title = deck_.title;
+    for (const auto& card : flatten_netlist(deck_, limits_)) read_card(card);
     resolve_models();
+    if (element_where) {
+      element_where->clear();
+      for (const auto at : element_at_) element_where->push_back(deck_.where(at));
+    }
     return std::move(circuit_);
   }
 
  private:
-  [[noreturn]] void fail(std::size_t line, const std::string& what) const {
-    throw DataError(source_ + ":" + std::to_string(line) + ": " + what);
+  [[noreturn]] void fail(NetlistPlace at, const std::string& what) const { deck_.fail(at, what); }
+
+  // A value token: an evaluated {expression}, or a SPICE number.
+  static bool number(const NetlistToken& t, double& value) {
+    if (t.evaluated) {
+      value = t.value;
+    } else if (!parse_spice_number(t.text, value)) {
+      return false;
+    }
+    return std::isfinite(value);
   }
 
-  void read_card(const Card& card) {
+  void add(ElementKind kind, const NetlistToken& name, std::size_t a, std::size_t b, double value) {
+    circuit_.add(kind, name.text, a, b, value);
+    element_at_.push_back(name.at);
+  }
+
+  void read_card(const NetlistCard& card) {
     const auto& t = card.tokens;
     if (t.empty()) return;  // a line of commas
     const std::string head = lower(t.front().text);
     if (head.front() == '.') return read_dot_card(card, head);
     const std::string& name = t.front().text;
     if (!element_names_.insert(lower(name)).second)
-      fail(t.front().line, "element " + in_quotes(name) + " is defined twice");
+      fail(t.front().at, "element " + in_quotes(name) + " is defined twice");
     switch (head.front()) {
       case 'r':
         return read_resistor(t);
@@ -274,111 +206,197 @@ class NetlistReader {
       case 'i':
         return read_source(t, ElementKind::current_source);
       default:
-        fail(t.front().line, "element " + in_quotes(name) +
-                                 " is not supported (aeqlab reads R, D, V and I elements)");
+        fail(t.front().at, "element " + in_quotes(name) +
+                               " is not supported (aeqlab reads R, D, V, I and X elements)");
     }
   }
 
-  void read_dot_card(const Card& card, const std::string& head) {
+  void read_dot_card(const NetlistCard& card, const std::string& head) {
     const auto& t = card.tokens;
     if (head == ".model") return read_model(t);
     if (head == ".title") {
-      circuit_.title = std::string(trim(std::string_view(card.text).substr(6)));
+      circuit_.title = std::string(card.text.size() > 6 ? card.text.substr(6) : "");
+      while (!circuit_.title.empty() && std::isspace(static_cast<unsigned char>(circuit_.title[0])))
+        circuit_.title.erase(0, 1);
       return;
     }
     if (head == ".options" || head == ".option" || head == ".opt") {
-      for (const auto& token : t)
-        if (kRefusedOptions.count(lower(token.text)))
-          fail(token.line, "option " + in_quotes(token.text) +
-                               " is not supported (aeqlab solves at 27 degC with GMIN = 1e-12 S, "
-                               "ngspice's defaults)");
+      for (std::size_t k = 1; k < t.size(); ++k) {
+        const auto fixed = kFixedOptions.find(lower(t[k].text));
+        if (fixed == kFixedOptions.end()) continue;
+        double v = 0.0;
+        if (!(k + 2 < t.size() && t[k + 1].text == "=" && number(t[k + 2], v) &&
+              v == fixed->second))
+          fail(t[k].at, "option " + in_quotes(t[k].text) +
+                            " is not supported other than at ngspice's default (aeqlab solves at "
+                            "27 degC with GMIN = 1e-12 S)");
+      }
     }
     if (kSkippedCards.count(head)) return;
-    if (head == ".temp")
-      fail(t.front().line,
-           "'.temp' is not supported (aeqlab solves at 27 degC, ngspice's default)");
-    fail(t.front().line, "card " + in_quotes(t.front().text) +
-                             " is not supported (aeqlab reads R, D, V, I, .model D, .title, "
-                             ".end, and skips analysis and .control cards)");
+    if (head == ".temp") {
+      double v = 0.0;
+      if (t.size() == 2 && number(t[1], v) && v == 27.0) return;
+      fail(t.front().at,
+           "'.temp' is not supported other than 27 (aeqlab solves at 27 degC, ngspice's default)");
+    }
+    fail(t.front().at, "card " + in_quotes(t.front().text) +
+                           " is not supported (aeqlab reads R, D, V, I, X, .model D, .subckt, "
+                           ".param, .include, .lib, .global, .title, .end, and skips analysis "
+                           "and .control cards)");
   }
 
-  std::size_t node(const Token& token, const std::string& element) {
+  std::size_t node(const NetlistToken& token, const std::string& element) {
     const std::string key = lower(token.text);
-    if (token.text == "(" || token.text == ")" || token.text == "=")
-      fail(token.line, "element " + in_quotes(element) + ": " + in_quotes(token.text) +
-                           " where a node name belongs");
+    if (token.text == "(" || token.text == ")" || token.text == "=" || token.evaluated)
+      fail(token.at, "element " + in_quotes(element) + ": " + in_quotes(token.text) +
+                         " where a node name belongs");
     if (key == "0" || key == "gnd") return 0;
     const auto [it, added] = node_index_.try_emplace(key, circuit_.nodes.size());
     if (added) circuit_.nodes.push_back(token.text);
     return it->second;
   }
 
-  void expect_count(const std::vector<Token>& t, std::size_t minimum, std::size_t maximum,
-                    const std::string& form) const {
-    if (t.size() < minimum)
-      fail(t.back().line, "element " + in_quotes(t.front().text) + " is incomplete: " + form);
-    if (t.size() > maximum)
-      fail(t[maximum].line, "element " + in_quotes(t.front().text) + ": unexpected " +
-                                in_quotes(t[maximum].text) + " (aeqlab reads " + form + ")");
+  void expect_nodes(const Tokens& t, std::size_t count, const std::string& form) const {
+    if (t.size() < count + 1)
+      fail(t.back().at, "element " + in_quotes(t.front().text) + " is incomplete: " + form);
   }
 
-  void read_resistor(const std::vector<Token>& t) {
-    const std::string form = "Rname node node ohms";
-    expect_count(t, 4, 4, form);
+  // NAME=VALUE at t[i]: false if t[i] does not start one.
+  static bool assignment(const Tokens& t, std::size_t i) {
+    return i + 2 < t.size() && t[i + 1].text == "=";
+  }
+
+  void read_resistor(const Tokens& t) {
+    const std::string form = "Rname node node ohms [m=M]";
+    expect_nodes(t, 2, form);
     const std::size_t a = node(t[1], t[0].text), b = node(t[2], t[0].text);
-    double conductance = 0.0;
-    if (!conductance_of(t[3].text, conductance))
-      fail(t[3].line, "resistor " + in_quotes(t[0].text) + ": resistance " + in_quotes(t[3].text) +
-                          " is not a positive, finite number of ohms");
-    circuit_.add(ElementKind::resistor, t[0].text, a, b, conductance);
+    const std::string who = "resistor " + in_quotes(t[0].text);
+    const NetlistToken* ohms = nullptr;
+    std::size_t i = 3;
+    if (i < t.size() && !assignment(t, i)) ohms = &t[i++];
+    long double multiplier = 1.0L;
+    while (i < t.size()) {
+      if (!assignment(t, i))
+        fail(t[i].at,
+             who + ": unexpected " + in_quotes(t[i].text) + " (aeqlab reads " + form + ")");
+      const std::string key = lower(t[i].text);
+      const NetlistToken& value = t[i + 2];
+      double v = 0.0;
+      if (key == "r" || key == "resistance") {
+        if (ohms) fail(t[i].at, who + ": a second resistance " + in_quotes(t[i].text));
+        ohms = &value;
+      } else if (key == "m") {
+        if (!number(value, v) || !(v > 0.0))
+          fail(value.at, who + ": m " + in_quotes(value.text) + " is not a positive number");
+        multiplier = v;
+      } else if (key == "tc1" || key == "tc2" || key == "ac") {
+        // TC1, TC2 scale R by (T - TNOM), 0 at 27 degC; AC is the AC analysis's resistance.
+        if (!number(value, v))
+          fail(value.at, who + ": " + t[i].text + " " + in_quotes(value.text) + " is not a number");
+      } else {
+        fail(t[i].at, who + ": parameter " + in_quotes(t[i].text) +
+                          " is not supported (aeqlab reads R or RESISTANCE, M, and TC1, TC2 and "
+                          "AC, which change nothing in a DC solve at 27 degC)");
+      }
+      i += 3;
+    }
+    if (!ohms) fail(t.back().at, who + " has no resistance: " + form);
+    long double r = 0.0L;
+    bool ok = false;
+    if (ohms->evaluated) {
+      r = ohms->value;
+      ok = true;
+    } else {
+      ok = parse_spice_long(ohms->text, r);
+    }
+    // The reciprocal in long double, as conductance_of does (see there).
+    const double conductance = static_cast<double>(multiplier / r);
+    if (!ok || !(r > 0.0L) || !std::isfinite(r) || !std::isfinite(conductance) ||
+        !(conductance > 0.0))
+      fail(ohms->at, who + ": resistance " + in_quotes(ohms->text) +
+                         " is not a positive, finite number of ohms");
+    add(ElementKind::resistor, t[0], a, b, conductance);
   }
 
-  void read_diode(const std::vector<Token>& t) {
+  void read_diode(const Tokens& t) {
     const std::string form = "Dname anode cathode model";
-    expect_count(t, 4, 5, form);
+    expect_nodes(t, 3, form);
+    if (t.size() > 5)
+      fail(t[5].at, "element " + in_quotes(t[0].text) + ": unexpected " + in_quotes(t[5].text) +
+                        " (aeqlab reads " + form + ")");
     const std::size_t a = node(t[1], t[0].text), b = node(t[2], t[0].text);
     if (t.size() == 5) {
       double area = 0.0;
       // The solver has no junction area; scaling IS does the same, and says so in the model.
-      if (!parse_spice_number(t[4].text, area) || area != 1.0)
-        fail(t[4].line, "diode " + in_quotes(t[0].text) + ": area " + in_quotes(t[4].text) +
-                            " is not supported (only 1; scale the model's IS instead)");
+      if (!number(t[4], area) || area != 1.0)
+        fail(t[4].at, "diode " + in_quotes(t[0].text) + ": area " + in_quotes(t[4].text) +
+                          " is not supported (only 1; scale the model's IS instead)");
     }
     pending_.push_back({circuit_.elements.size(), t[3]});
     // The model may come later in the deck: a placeholder index, resolved at the end.
     circuit_.elements.push_back(Element{ElementKind::diode, t[0].text, a, b, 0.0, 0});
+    element_at_.push_back(t[0].at);
   }
 
-  void read_source(const std::vector<Token>& t, ElementKind kind) {
-    const std::string form =
-        std::string(kind == ElementKind::voltage_source ? "V" : "I") + "name node node [DC] value";
-    // No upper bound here: the value is read token by token, so "PULSE(0 1)" is named as the
-    // culprit rather than its parenthesis.
-    expect_count(t, 3, t.size(), form);
+  void read_source(const Tokens& t, ElementKind kind) {
+    const std::string form = std::string(kind == ElementKind::voltage_source ? "V" : "I") +
+                             "name node node [DC] value [AC mag [phase]] [PULSE(...)]";
+    const std::string who = "source " + in_quotes(t[0].text);
+    expect_nodes(t, 2, form);
     const std::size_t a = node(t[1], t[0].text), b = node(t[2], t[0].text);
-    std::size_t at = 3;
-    if (at < t.size() && lower(t[at].text) == "dc") ++at;
+    bool has_dc = false;
     double value = 0.0;  // SPICE's default for a source given no value
-    if (at < t.size()) {
-      if (!parse_spice_number(t[at].text, value) || !std::isfinite(value))
-        fail(t[at].line, "source " + in_quotes(t[0].text) + ": " + in_quotes(t[at].text) +
-                             " is not a DC value (aeqlab solves DC only: " + form + ")");
-      ++at;
+    const NetlistToken* transient = nullptr;
+    double transient_start = 0.0;
+    double v = 0.0;
+    for (std::size_t at = 3; at < t.size();) {
+      const std::string word = lower(t[at].text);
+      if (word == "dc" && !has_dc) {
+        if (at + 1 >= t.size() || !number(t[at + 1], value))
+          fail(t[at].at, who + ": DC needs a value (" + form + ")");
+        has_dc = true;
+        at += 2;
+      } else if (word == "ac") {
+        // The AC analysis's magnitude and phase: nothing in a DC solve.
+        ++at;
+        for (int k = 0; k < 2 && at < t.size() && number(t[at], v); ++k) ++at;
+      } else if (kTransientFunctions.count(word) && !transient && at + 1 < t.size() &&
+                 t[at + 1].text == "(") {
+        transient = &t[at];
+        std::size_t close = at + 2;
+        while (close < t.size() && t[close].text != ")") ++close;
+        if (close >= t.size()) fail(t[at].at, who + ": " + in_quotes(t[at].text) + " has no ')'");
+        if (word == "pulse" && (close == at + 2 || !number(t[at + 2], transient_start)))
+          fail(t[at].at, who + ": PULSE needs its initial value first");
+        at = close + 1;
+      } else if (!has_dc && number(t[at], value)) {
+        has_dc = true;
+        ++at;
+      } else {
+        fail(t[at].at,
+             who + ": unexpected " + in_quotes(t[at].text) + " (aeqlab reads " + form + ")");
+      }
     }
-    if (at < t.size())
-      fail(t[at].line, "source " + in_quotes(t[0].text) + ": unexpected " + in_quotes(t[at].text) +
-                           " (aeqlab solves DC only: " + form + ")");
-    circuit_.add(kind, t[0].text, a, b, value);
+    if (transient && !has_dc) {
+      // ngspice's operating point takes a transient source's value at time 0, which is PULSE's
+      // first argument; for the others it depends on several, so a DC value is asked for.
+      if (lower(transient->text) != "pulse")
+        fail(transient->at, who + ": " + in_quotes(transient->text) +
+                                " without a DC value: give one before it (DC 0 " + transient->text +
+                                "(...))");
+      value = transient_start;
+    }
+    add(kind, t[0], a, b, value);
   }
 
-  void read_model(const std::vector<Token>& t) {
-    if (t.size() < 3) fail(t.back().line, "'.model' needs a name and a type: .model NAME D(...)");
-    const Token& name = t[1];
+  void read_model(const Tokens& t) {
+    if (t.size() < 3) fail(t.back().at, "'.model' needs a name and a type: .model NAME D(...)");
+    const NetlistToken& name = t[1];
     if (lower(t[2].text) != "d")
-      fail(t[2].line, "model " + in_quotes(name.text) + ": type " + in_quotes(t[2].text) +
-                          " is not supported (aeqlab knows diode models, type D)");
+      fail(t[2].at, "model " + in_quotes(name.text) + ": type " + in_quotes(t[2].text) +
+                        " is not supported (aeqlab knows diode models, type D)");
     if (!model_names_.insert(lower(name.text)).second)
-      fail(name.line, "model " + in_quotes(name.text) + " is defined twice");
+      fail(name.at, "model " + in_quotes(name.text) + " is defined twice");
     DiodeModel model;
     model.name = name.text;
     std::size_t i = 3;
@@ -387,67 +405,74 @@ class NetlistReader {
     std::size_t end = t.size();
     if (parenthesised) {
       if (t.back().text != ")")
-        fail(t.back().line, "model " + in_quotes(name.text) + ": missing ')'");
+        fail(t.back().at, "model " + in_quotes(name.text) + ": missing ')'");
       --end;
     }
-    const Token* shockley_parameter = nullptr;
-    const Token* ideal = nullptr;
+    const NetlistToken* shockley_parameter = nullptr;
+    const NetlistToken* ideal = nullptr;
     while (i < end) {
-      const Token& key = t[i];
+      const NetlistToken& key = t[i];
       if (i + 2 >= end || t[i + 1].text != "=")
-        fail(key.line, "model " + in_quotes(name.text) + ": expected PARAMETER=VALUE at " +
-                           in_quotes(key.text));
-      const Token& value_token = t[i + 2];
+        fail(key.at, "model " + in_quotes(name.text) + ": expected PARAMETER=VALUE at " +
+                         in_quotes(key.text));
+      const NetlistToken& value_token = t[i + 2];
       const std::string k = lower(key.text);
       double value = 0.0;
-      if (!parse_spice_number(value_token.text, value) || !std::isfinite(value))
-        fail(value_token.line, "model " + in_quotes(name.text) + ": " +
-                                   in_quotes(value_token.text) + " is not a number (for " +
-                                   key.text + ")");
+      if (!number(value_token, value))
+        fail(value_token.at, "model " + in_quotes(name.text) + ": " + in_quotes(value_token.text) +
+                                 " is not a number (for " + key.text + ")");
+      // Parameters whose value here is what the solver does anyway.
+      const bool neutral = (k == "level" && value == 1.0) || (k == "rs" && value == 0.0) ||
+                           (k == "tnom" && value == 27.0);
       if (k == "is" || k == "n") {
         if (value <= 0.0)
-          fail(value_token.line, "model " + in_quotes(name.text) + ": " + key.text +
-                                     " must be positive, not " + in_quotes(value_token.text));
+          fail(value_token.at, "model " + in_quotes(name.text) + ": " + key.text +
+                                   " must be positive, not " + in_quotes(value_token.text));
         (k == "is" ? model.saturation_current : model.emission) = value;
         shockley_parameter = &key;
       } else if (k == "ideal") {
         if (value != 0.0 && value != 1.0)
-          fail(value_token.line, "model " + in_quotes(name.text) + ": IDEAL is 0 or 1, not " +
-                                     in_quotes(value_token.text));
+          fail(value_token.at, "model " + in_quotes(name.text) + ": IDEAL is 0 or 1, not " +
+                                   in_quotes(value_token.text));
         model.ideal = value == 1.0;
         ideal = &value_token;
-      } else {
-        fail(key.line, "model " + in_quotes(name.text) + ": parameter " + in_quotes(key.text) +
-                           " is not supported (aeqlab's diode has IS, N and IDEAL; the solver "
-                           "would ignore " +
-                           key.text + ")");
+      } else if (!neutral && !kDcSilentDiodeParameters.count(k)) {
+        fail(key.at, "model " + in_quotes(name.text) + ": parameter " + in_quotes(key.text) +
+                         (k == "level" || k == "rs" || k == "tnom"
+                              ? " is supported only at its default (LEVEL=1, RS=0, TNOM=27)"
+                              : " is not supported (aeqlab's diode has IS, N and IDEAL; the "
+                                "solver would ignore " +
+                                    key.text + ")"));
       }
       i += 3;
     }
     if (model.ideal && shockley_parameter)
-      fail(shockley_parameter->line, "model " + in_quotes(name.text) + ": " +
-                                         shockley_parameter->text +
-                                         " means nothing for an ideal diode (IDEAL=1, line " +
-                                         std::to_string(ideal->line) + ")");
+      fail(shockley_parameter->at,
+           "model " + in_quotes(name.text) + ": " + shockley_parameter->text +
+               " means nothing for an ideal diode (IDEAL=1, " + deck_.where(ideal->at) + ")");
     circuit_.models.push_back(std::move(model));
+    model_index_.emplace(lower(name.text), circuit_.models.size() - 1);
   }
 
   void resolve_models() {
     for (const auto& p : pending_) {
-      const auto model = circuit_.find_model(p.model.text);
-      if (!model)
-        fail(p.model.line, "diode " + in_quotes(circuit_.elements[p.element].name) + ": model " +
-                               in_quotes(p.model.text) + " is not defined (add .model " +
-                               p.model.text + " D(IS=... N=...))");
-      circuit_.elements[p.element].model = *model;
+      const auto model = model_index_.find(lower(p.model.text));
+      if (model == model_index_.end())
+        fail(p.model.at, "diode " + in_quotes(circuit_.elements[p.element].name) + ": model " +
+                             in_quotes(p.model.text) + " is not defined (add .model " +
+                             p.model.text + " D(IS=... N=...))");
+      circuit_.elements[p.element].model = model->second;
     }
   }
 
   std::string source_;
+  const NetlistLimits& limits_;
+  NetlistDeck deck_;
   Circuit circuit_;
-  std::unordered_map<std::string, std::size_t> node_index_;
+  std::unordered_map<std::string, std::size_t> node_index_, model_index_;
   std::unordered_set<std::string> element_names_, model_names_;
   std::vector<PendingDiode> pending_;
+  std::vector<NetlistPlace> element_at_;
 };
 
 // Names SPICE reads back as one token: no separators, nothing its parser treats specially.
@@ -492,14 +517,15 @@ bool parse_spice_number(std::string_view text, double& value) {
   return true;
 }
 
-Circuit read_netlist(std::istream& in, const std::string& source) {
-  return NetlistReader(source).read(in);
+Circuit read_netlist(std::istream& in, const std::string& source, const NetlistLimits& limits,
+                     std::vector<std::string>* element_where) {
+  return NetlistReader(source, limits).read(in, element_where);
 }
 
-Circuit load_netlist(const std::filesystem::path& file) {
-  std::ifstream in(file);
+Circuit load_netlist(const std::filesystem::path& file, std::vector<std::string>* element_where) {
+  std::ifstream in(file, std::ios::binary);
   if (!in) throw DataError("cannot open netlist '" + file.string() + "'");
-  return read_netlist(in, file.string());
+  return read_netlist(in, file.string(), {}, element_where);
 }
 
 void write_netlist(const Circuit& circuit, std::ostream& out) {

@@ -1,22 +1,30 @@
 #pragma once
 // The SPICE netlist subset aeqlab's circuits need, both ways: R, D with `.model NAME D(IS= N=)`,
-// V and I (DC), comments (`*` lines, `;` inline), `+` continuation lines, engineering suffixes
-// (f p n u m k meg g t mil), `.title`, `.end`; analysis and output cards and `.control` blocks are
-// skipped, so an ngspice deck reads. An ideal diode is `.model NAME D(IDEAL=1)`: aeqlab's own
-// extension, which write_netlist writes as it is and aeqlab reads back, but SPICE refuses.
-// docs/circuit.md lists what is read and what is refused.
+// V and I (DC), subcircuits (`.subckt`, `X`), `.param` and `{expressions}`, `.include` and
+// `.lib`, comments, `+` continuation lines, engineering suffixes (f p n u m k meg g t mil),
+// `.title`, `.end`; analysis and output cards and `.control` blocks are skipped, so an ngspice
+// deck reads. Reading goes through three stages: netlist_deck.hpp (files, lines, tokens),
+// netlist_flatten.hpp (subcircuits, parameters), then the elements here. An ideal diode is
+// `.model NAME D(IDEAL=1)`: aeqlab's own extension, which write_netlist writes as it is and
+// aeqlab reads back, but SPICE refuses. docs/circuit.md lists what is read and what is refused.
 
 #include <filesystem>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "sim/circuit/circuit.hpp"
+#include "sim/circuit/netlist_deck.hpp"
 
 namespace aeqlab::sim {
 
-// Parse errors are DataError naming `source`, the line number and the token.
-Circuit read_netlist(std::istream& in, const std::string& source);
-Circuit load_netlist(const std::filesystem::path& file);
+// Parse errors are DataError naming `source` (or the included file), the line number and the
+// token. `element_where`, if given, receives each element's card as "file:line" (see
+// NetlistDeck::where), in the order of Circuit::elements.
+Circuit read_netlist(std::istream& in, const std::string& source, const NetlistLimits& limits = {},
+                     std::vector<std::string>* element_where = nullptr);
+Circuit load_netlist(const std::filesystem::path& file,
+                     std::vector<std::string>* element_where = nullptr);
 
 // Values with 17 significant digits, so reading back gives the same circuit bit for bit.
 void write_netlist(const Circuit& circuit, std::ostream& out);

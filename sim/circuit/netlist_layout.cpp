@@ -6,11 +6,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
-#include <fstream>
-#include <map>
-#include <sstream>
 
 #include <spdlog/fmt/fmt.h>
 
@@ -20,42 +16,16 @@
 
 namespace aeqlab::sim {
 
-namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// The line each element card starts on, by lower-case name: the reader keeps no line numbers,
-// and a refusal should send the designer to the card. The first line is the title.
-std::map<std::string, std::size_t> card_lines(const std::string& file) {
-  std::map<std::string, std::size_t> lines;
-  std::ifstream in(file);
-  std::string line, first;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
-    if (number == 1) continue;
-    std::istringstream words(line);
-    if (!(words >> first)) continue;
-    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(first[0])));
-    if (c == 'r' || c == 'd' || c == 'v' || c == 'i') lines.emplace(lower(first), number);
-  }
-  return lines;
-}
-
-}  // namespace
-
 CircuitLayout netlist_circuit(const CircuitSpec& spec) {
   spec.validate();
   const auto& m = spec.netlist;
   CircuitLayout out;
-  out.circuit = load_netlist(m.file);
+  // Each element's card, "file:line", so a refusal sends the designer to it (in an included
+  // file or a subcircuit's definition too).
+  std::vector<std::string> lines;
+  out.circuit = load_netlist(m.file, &lines);
   const Circuit& c = out.circuit;
-  const auto lines = card_lines(m.file);
-  auto where = [&](std::size_t e) {
-    const auto it = lines.find(lower(c.elements[e].name));
-    return it == lines.end() ? m.file : fmt::format("{}:{}", m.file, it->second);
-  };
+  auto where = [&](std::size_t e) { return e < lines.size() ? lines[e] : m.file; };
   auto kind = [&](std::size_t e) { return std::string(names_of(c.elements[e].kind).name); };
 
   // Sources: no current sources (the outputs' declared range assumes a passive circuit between
