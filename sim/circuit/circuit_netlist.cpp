@@ -247,7 +247,8 @@ class NetlistReader {
 
   std::size_t node(const NetlistToken& token, const std::string& element) {
     const std::string key = lower(token.text);
-    if (token.text == "(" || token.text == ")" || token.text == "=" || token.evaluated)
+    if (token.text == "(" || token.text == ")" || token.text == "=" || token.text[0] == '{' ||
+        token.text[0] == '\'')
       fail(token.at, "element " + in_quotes(element) + ": " + in_quotes(token.text) +
                          " where a node name belongs");
     if (key == "0" || key == "gnd") return 0;

@@ -76,6 +76,7 @@ class Flattener {
     define();
     Scope global;
     for (const auto& p : defs_[0].locals) global.entries[p.name] = {p, &global, 0, 0.0};
+    evaluate_all(global);
     Frame root{0, "", ""};
     chain_.push_back(root);
     expand(0, global, {});
@@ -181,6 +182,13 @@ class Flattener {
         fail(t[i].at, what + ": " + netlist_quote(t[i].text) + " is not a parameter name");
       ParamText p{netlist_lower(t[i].text), t[i].text, "", t[i].at};
       std::size_t j = i + 2;
+      const bool one_token = j + 1 >= t.size() || starts_parameters(t, j + 1);
+      if (j < t.size() && one_token && is_expression(t[j].text)) {
+        p.text = inner(t[j].text);
+        out.push_back(std::move(p));
+        i = j + 1;
+        continue;
+      }
       for (; j < t.size() && !starts_parameters(t, j); ++j) {
         if (!p.text.empty()) p.text += ' ';
         // Built with += : g++ 12 warns (-Wrestrict) falsely on "(" + std::string.
@@ -225,6 +233,12 @@ class Flattener {
       return e.value;
     }
     throw ExpressionError{"no parameter " + netlist_quote(name) + " is defined"};
+  }
+
+  // Every parameter of a scope, used or not, so a mistake in one is never silently ignored
+  // (ngspice evaluates them all too).
+  void evaluate_all(const Scope& scope) {
+    for (const auto& [name, entry] : scope.entries) lookup(scope, name);
   }
 
   void count(NetlistPlace at) {
@@ -319,7 +333,13 @@ class Flattener {
       if (head[0] == 'd' && t.size() > 3) t[3].text = model_name(t[3].text);
       // Dot cards other than .model (analyses, .options, .temp, ...) are left to the element
       // reader: it skips, checks or refuses them as they are.
-      if (head[0] != '.') evaluate_tokens(t, 1, scope, "element " + netlist_quote(t[0].text));
+      // Values only: an expression where a node or a model belongs is the element reader's to
+      // refuse.
+      const std::size_t first_value = head[0] == 'd'                                         ? 4
+                                      : (head[0] == 'r' || head[0] == 'v' || head[0] == 'i') ? 3
+                                                                                             : 1;
+      if (head[0] != '.')
+        evaluate_tokens(t, first_value, scope, "element " + netlist_quote(t[0].text));
       out_.push_back(std::move(card));
     }
   }
@@ -400,6 +420,7 @@ class Flattener {
       it->second = {std::move(given), &scope, 0, 0.0};
     }
 
+    evaluate_all(inside);
     chain_.push_back({def, std::move(path), netlist_lower(shown)});
     expand(def, inside, connected);
     chain_.pop_back();
