@@ -184,5 +184,25 @@ TEST_F(CircuitTraining, TheMeshNetlistExampleTrainsWithEveryRuleItAllows) {
   EXPECT_NE(op.out.find("o1p "), std::string::npos) << op.out;
 }
 
+// The subcircuit example (a two-layer crossbar whose every crossing is a .subckt cell):
+// AEqprop solves XOR on the flattened resistors its glob names (r.x*.rw), and the trained
+// circuit exports flat, with ngspice's names, and solves again.
+TEST_F(CircuitTraining, TheCrossbarOfSubcircuitCellsTrains) {
+  const std::string netlist =
+      (fs::path(AEQLAB_SOURCE_DIR) / "docs" / "examples" / "circuits" / "crossbar.cir").string();
+  expect_solves_xor("crossbar.json", "AEqprop on the crossbar of subcircuit cells",
+                    {"--set", "device.netlist=" + netlist});
+  const auto exported = run({"circuit", "export", (tmp_ / "crossbar").string(), "--out",
+                             (tmp_ / "crossbar.cir").string()});
+  ASSERT_EQ(exported.status, 0) << exported.all();
+  const std::string flat = read_file(tmp_ / "crossbar.cir");
+  EXPECT_NE(flat.find("r.xa_x1p_h1.rw xa_x1p_h1.tap ac_h1_0 "), std::string::npos)
+      << flat.substr(0, 600);
+  EXPECT_EQ(flat.find(".subckt"), std::string::npos);
+  const auto op = run({"circuit", "op", (tmp_ / "crossbar.cir").string()});
+  ASSERT_EQ(op.status, 0) << op.all();
+  EXPECT_NE(op.out.find("xa_x1p_h1.tap "), std::string::npos) << op.out;
+}
+
 }  // namespace
 }  // namespace aeqlab::e2e

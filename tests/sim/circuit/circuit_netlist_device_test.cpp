@@ -115,6 +115,74 @@ TEST_F(NetlistDeviceMapping, ANetlistErrorNamesTheFileAndLine) {
   EXPECT_THAT(refusal(section), AllOf(HasSubstr("deck.cir:9"), HasSubstr("C1")));
 }
 
+// A deck with subcircuits and an include: the mapping names flattened elements and nodes
+// (ngspice's names, docs/circuit-device.md), and refusals point into the subcircuit's definition
+// in the included file.
+class NetlistDeviceHierarchy : public ::testing::Test {
+ protected:
+  NetlistDeviceHierarchy() {
+    dir.write("cells.inc",
+              "* one cell: a weight, and a diode clamp on its far end\n"  // 1
+              ".subckt cell in out hi lo params: r=20k\n"                 // 2
+              "Rw in mid {r}\n"                                           // 3
+              "Racc mid out 100\n"                                        // 4
+              "Dh out hi dc\n"                                            // 5
+              "Dl lo out dc\n"                                            // 6
+              ".ends\n");                                                 // 7
+    section = test_support::netlist_device_section(
+        deck,
+        "two cells per input into two outputs\n"  // 1
+        ".include cells.inc\n"                    // 2
+        ".global hi lo\n"                         // 3
+        "Vx1p x1p 0 0\n"                          // 4
+        "Vx1n x1n 0 0\n"                          // 5
+        "Vx2p x2p 0 0\n"                          // 6
+        "Vx2n x2n 0 0\n"                          // 7
+        "Vhi hi 0 0.1\n"                          // 8
+        "Vlo lo 0 -0.1\n"                         // 9
+        "X1 x1p o1 hi lo cell r=10k\n"            // 10
+        "X2 x1n o2 hi lo cell\n"                  // 11
+        "X3 x2p o1 hi lo cell r={30k}\n"          // 12
+        "X4 x2n o2 hi lo cell\n"                  // 13
+        "Rl1 o1 0 50k\n"                          // 14
+        "Rl2 o2 0 50k\n"                          // 15
+        ".model dc D(IS=1e-9)\n");                // 16
+    section["trainable"] = {"r.x*.rw"};
+  }
+  test_support::TempDir dir;
+  std::filesystem::path deck = dir / "deck.cir";
+  nlohmann::json section;
+};
+
+TEST_F(NetlistDeviceHierarchy, TrainsTheFlattenedResistors) {
+  CircuitDevice device(netlist_spec_from_json(section));
+  const auto& layout = device.layout();
+  ASSERT_EQ(layout.parameters.size(), 4u);
+  std::vector<std::string> names;
+  for (const auto e : layout.parameters) names.push_back(layout.circuit.elements[e].name);
+  EXPECT_EQ(names, (std::vector<std::string>{"r.x1.rw", "r.x2.rw", "r.x3.rw", "r.x4.rw"}));
+  EXPECT_DOUBLE_EQ(1.0 / layout.circuit.elements[layout.parameters[2]].value, 30e3);
+  // An output inside an instance, by its flattened name.
+  section["outputs"] = {"x1.mid", "o2"};
+  CircuitDevice inner(netlist_spec_from_json(section));
+  EXPECT_EQ(inner.layout().circuit.nodes[inner.layout().output_plus[0]], "x1.mid");
+}
+
+TEST_F(NetlistDeviceHierarchy, RefusalsPointIntoTheSubcircuitsFile) {
+  section["trainable"] = {"r.x*.rw", "d.x1.dh"};
+  EXPECT_THAT(refusal(section),
+              AllOf(HasSubstr("device.trainable[1]"), HasSubstr("d.x1.dh"), HasSubstr("diode"),
+                    HasSubstr((dir / "cells.inc").string() + ":5 (included from " +
+                              deck.string() + ":2)")));
+  section["trainable"] = {"Rw"};  // the name inside the definition is not the element's name
+  EXPECT_THAT(refusal(section), AllOf(HasSubstr("device.trainable[0]"), HasSubstr("'Rw'"),
+                                      HasSubstr("matches no resistor")));
+  section["trainable"] = {"r.x*.rw"};
+  section["conductance"] = {{"min", 1e-7}, {"max", 5e-5}};  // X1's 10k is 1e-4 S
+  EXPECT_THAT(refusal(section),
+              AllOf(HasSubstr("r.x1.rw"), HasSubstr("cells.inc:3"), HasSubstr("device.conductance")));
+}
+
 // --- learning signals against the exact gradient ------------------------------------------------
 
 using test_support::cosine;
