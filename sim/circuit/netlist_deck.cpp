@@ -159,7 +159,12 @@ class DeckReader {
         in_control = true;
         continue;
       }
-      if (word == ".end") return;  // the end of this file (of the deck, in the top file)
+      if (word == ".end") {
+        // The end of the deck; in an included file ngspice reads on past it (checked on
+        // ngspice 39), and so does aeqlab.
+        if (f.file == 0) return;
+        continue;
+      }
       std::string_view text = trim(strip_comment(line));
       if (text.empty() || text.front() == '*') continue;
       const NetlistPlace at{f.file, static_cast<std::uint32_t>(number)};

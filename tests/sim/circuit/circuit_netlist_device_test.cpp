@@ -129,24 +129,23 @@ class NetlistDeviceHierarchy : public ::testing::Test {
               "Dh out hi dc\n"                                            // 5
               "Dl lo out dc\n"                                            // 6
               ".ends\n");                                                 // 7
-    section = test_support::netlist_device_section(
-        deck,
-        "two cells per input into two outputs\n"  // 1
-        ".include cells.inc\n"                    // 2
-        ".global hi lo\n"                         // 3
-        "Vx1p x1p 0 0\n"                          // 4
-        "Vx1n x1n 0 0\n"                          // 5
-        "Vx2p x2p 0 0\n"                          // 6
-        "Vx2n x2n 0 0\n"                          // 7
-        "Vhi hi 0 0.1\n"                          // 8
-        "Vlo lo 0 -0.1\n"                         // 9
-        "X1 x1p o1 hi lo cell r=10k\n"            // 10
-        "X2 x1n o2 hi lo cell\n"                  // 11
-        "X3 x2p o1 hi lo cell r={30k}\n"          // 12
-        "X4 x2n o2 hi lo cell\n"                  // 13
-        "Rl1 o1 0 50k\n"                          // 14
-        "Rl2 o2 0 50k\n"                          // 15
-        ".model dc D(IS=1e-9)\n");                // 16
+    section = test_support::netlist_device_section(deck,
+                                                   "two cells per input into two outputs\n"  // 1
+                                                   ".include cells.inc\n"                    // 2
+                                                   ".global hi lo\n"                         // 3
+                                                   "Vx1p x1p 0 0\n"                          // 4
+                                                   "Vx1n x1n 0 0\n"                          // 5
+                                                   "Vx2p x2p 0 0\n"                          // 6
+                                                   "Vx2n x2n 0 0\n"                          // 7
+                                                   "Vhi hi 0 0.1\n"                          // 8
+                                                   "Vlo lo 0 -0.1\n"                         // 9
+                                                   "X1 x1p o1 hi lo cell r=10k\n"            // 10
+                                                   "X2 x1n o2 hi lo cell\n"                  // 11
+                                                   "X3 x2p o1 hi lo cell r={30k}\n"          // 12
+                                                   "X4 x2n o2 hi lo cell\n"                  // 13
+                                                   "Rl1 o1 0 50k\n"                          // 14
+                                                   "Rl2 o2 0 50k\n"                          // 15
+                                                   ".model dc D(IS=1e-9)\n");                // 16
     section["trainable"] = {"r.x*.rw"};
   }
   test_support::TempDir dir;
@@ -172,15 +171,15 @@ TEST_F(NetlistDeviceHierarchy, RefusalsPointIntoTheSubcircuitsFile) {
   section["trainable"] = {"r.x*.rw", "d.x1.dh"};
   EXPECT_THAT(refusal(section),
               AllOf(HasSubstr("device.trainable[1]"), HasSubstr("d.x1.dh"), HasSubstr("diode"),
-                    HasSubstr((dir / "cells.inc").string() + ":5 (included from " +
-                              deck.string() + ":2)")));
+                    HasSubstr((dir / "cells.inc").string() + ":5 (included from " + deck.string() +
+                              ":2)")));
   section["trainable"] = {"Rw"};  // the name inside the definition is not the element's name
   EXPECT_THAT(refusal(section), AllOf(HasSubstr("device.trainable[0]"), HasSubstr("'Rw'"),
                                       HasSubstr("matches no resistor")));
   section["trainable"] = {"r.x*.rw"};
   section["conductance"] = {{"min", 1e-7}, {"max", 5e-5}};  // X1's 10k is 1e-4 S
-  EXPECT_THAT(refusal(section),
-              AllOf(HasSubstr("r.x1.rw"), HasSubstr("cells.inc:3"), HasSubstr("device.conductance")));
+  EXPECT_THAT(refusal(section), AllOf(HasSubstr("r.x1.rw"), HasSubstr("cells.inc:3"),
+                                      HasSubstr("device.conductance")));
 }
 
 // --- learning signals against the exact gradient ------------------------------------------------

@@ -251,7 +251,7 @@ TEST(NetlistHierarchyNgspice, IncludeAndLibRelativeToTheIncludingFile) {
                       "R1 a b {r}\n"
                       ".ends\n"
                       ".inc ../lib/more.inc\n"},
-                     {"lib/more.inc", "* more\nRmore in 0 2k\n"},
+                     {"lib/more.inc", "* more\nRmore in 0 2k\n.end\nRpast in 0 7k\n"},
                      {"lib/models.lib",
                       "* a library: only the section asked for is read\n"
                       "Rnot in 0 1\n"

@@ -159,7 +159,7 @@ TEST(NetlistHierarchy, ParametersScopeAsInNgspice) {
 TEST(NetlistHierarchy, IncludesAreReadRelativeToTheirFile) {
   test_support::TempDir dir;
   dir.write("lib/cells.inc", "* cells\n.subckt cell a b\nR1 a b {rr}\n.ends\n.inc more/r.inc\n");
-  dir.write("lib/more/r.inc", ".param rr=2k\nRmore x 0 3k\n");
+  dir.write("lib/more/r.inc", ".param rr=2k\nRmore x 0 3k\n.end\nRafter x 0 5k\n");
   dir.write("lib/m.lib", ".lib typ\n.model dm D(IS=2e-14)\n.endl typ\n.lib bad\nQ1 a b c\n.endl\n");
   const auto top =
       dir.write("deck/top.cir",
@@ -169,6 +169,7 @@ TEST(NetlistHierarchy, IncludesAreReadRelativeToTheirFile) {
   const Circuit c = sim::load_netlist(top, &where);
   EXPECT_DOUBLE_EQ(ohms(c, "r.x1.r1"), 2e3);
   EXPECT_DOUBLE_EQ(ohms(c, "Rmore"), 3e3);
+  EXPECT_DOUBLE_EQ(ohms(c, "Rafter"), 5e3);  // past an included .end, as ngspice reads on
   EXPECT_EQ(c.models.at(0).saturation_current, 2e-14);
   const auto more = c.find_element("Rmore").value();
   EXPECT_THAT(where.at(more), HasSubstr("lib/more/r.inc:2 (included from "));
