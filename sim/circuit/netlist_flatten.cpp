@@ -224,14 +224,22 @@ class Flattener {
       if (it == s->entries.end()) continue;
       Scope::Entry& e = it->second;
       if (e.state == 2) return e.value;
+      // A parameter whose expression names itself (`.subckt c a b r={r}`) means the caller's
+      // value of that name, as in ngspice: look further out.
+      if (!evaluating_.empty() && evaluating_.back() == &e) continue;
       if (e.state == 1)
         fail(e.param.at, "parameter " + netlist_quote(e.param.shown) + " depends on itself");
       e.state = 1;
+      evaluating_.push_back(&e);
       e.value = evaluate(*e.eval_in, e.param.text, e.param.at,
                          "parameter " + netlist_quote(e.param.shown));
+      evaluating_.pop_back();
       e.state = 2;
       return e.value;
     }
+    if (!evaluating_.empty() && evaluating_.back()->param.name == name)
+      throw ExpressionError{"parameter " + netlist_quote(name) +
+                            " refers to itself and no caller defines it"};
     throw ExpressionError{"no parameter " + netlist_quote(name) + " is defined"};
   }
 
@@ -432,6 +440,7 @@ class Flattener {
   std::unordered_set<std::string> globals_;
   std::unordered_set<std::string> instances_;
   std::vector<Frame> chain_;
+  std::vector<const Scope::Entry*> evaluating_;  // the parameters being evaluated, innermost last
   std::vector<NetlistCard> out_;
   std::size_t cards_ = 0;
 };

@@ -154,6 +154,9 @@ TEST(NetlistHierarchy, ParametersScopeAsInNgspice) {
   EXPECT_DOUBLE_EQ(ohms(c, "r.xp.xi.r1"), 10e3);
   EXPECT_DOUBLE_EQ(ohms(c, "r.xq.r1"), 6e3);
   EXPECT_DOUBLE_EQ(ohms(c, "R4"), 3001.0);
+  // A default naming its own parameter takes the caller's value (ngspice 39 does the same).
+  const Circuit own = read("t\n.param r=3k\n.subckt c a b r={r*2}\nR1 a b {r}\n.ends\nX1 x 0 c\n");
+  EXPECT_DOUBLE_EQ(ohms(own, "r.x1.r1"), 6e3);
 }
 
 TEST(NetlistHierarchy, IncludesAreReadRelativeToTheirFile) {
@@ -256,6 +259,7 @@ TEST(NetlistHierarchy, MistakesNameTheFileTheLineAndTheCulprit) {
       {"t\n.param g=1\n.subckt c a r=1\n.param g=5\nR1 a 0 {r}\n.ends\nX1 x c r={g*2}\n",
        {"deck.cir:7:", "'r' refers to 'g'", "(deck.cir:4)", "rename one"}},
       {"t\n.param a={b} b={a}\nR1 x 0 {a}\n", {"deck.cir:2:", "depends on itself"}},
+      {"t\n.param a={a+1}\n", {"deck.cir:2:", "'a' refers to itself and no caller defines it"}},
       {"t\n.param a=1 b\n", {"deck.cir:2:", "parameter 'a'", "unexpected 'b'"}},
       {"t\n.param unused={1/0}\nR1 x 0 1k\n", {"deck.cir:2:", "'unused'", "division by zero"}},
       {cell + ".subckt d a q=2\n.param z={q/0}\n.ends\nX1 x d\n", {"deck.cir:6:", "'z'"}},
