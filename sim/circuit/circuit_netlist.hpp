@@ -34,4 +34,9 @@ void save_netlist(const Circuit& circuit, const std::filesystem::path& file);
 // SPICE does). Returns false when `text` does not start with a number.
 bool parse_spice_number(std::string_view text, double& value);
 
+// A resistance in ohms, as the conductance aeqlab stores: 1/R taken in long double, so the ohms
+// the writer prints with 17 digits always come back to the same conductance. False unless the
+// text is a positive, finite resistance whose conductance is positive and finite.
+bool parse_spice_conductance(std::string_view ohms, double& conductance);
+
 }  // namespace aeqlab::sim

@@ -42,6 +42,13 @@ double ohms(const Circuit& c, const std::string& name) {
   return e ? 1.0 / c.elements[*e].value : 0.0;
 }
 
+// prefix followed by k; built with += (g++ 12 warns falsely, -Wrestrict, on "x" + std::string).
+std::string numbered(const char* prefix, int k) {
+  std::string s = prefix;
+  s += std::to_string(k);
+  return s;
+}
+
 double evaluate(const std::string& text) {
   return sim::evaluate_expression(text, [](const std::string& name) -> double {
     if (name == "r") return 2e3;
@@ -213,7 +220,7 @@ TEST(NetlistHierarchy, IncludeMistakesNameTheLine) {
   // Includes nested deeper than the limit are refused, not followed.
   std::string chain;
   for (int k = 0; k < 30; ++k)
-    dir.write("c" + std::to_string(k) + ".inc", ".include c" + std::to_string(k + 1) + ".inc\n");
+    dir.write(numbered("c", k) + ".inc", numbered(".include c", k + 1) + ".inc\n");
   dir.write("c30.inc", "R1 a 0 1k\n");
   try {
     sim::load_netlist(dir.write("top.cir", "t\n.include c0.inc\n"));
@@ -285,9 +292,8 @@ TEST(NetlistHierarchy, ExpansionIsBounded) {
   // Ten levels of ten instances: 1e10 resistors if expanded; refused at the limit instead.
   std::string deck = "t\n.subckt l0 a\nR1 a 0 1k\n.ends\n";
   for (int k = 1; k <= 10; ++k) {
-    deck += ".subckt l" + std::to_string(k) + " a\n";
-    for (int i = 0; i < 10; ++i)
-      deck += "X" + std::to_string(i) + " a l" + std::to_string(k - 1) + "\n";
+    deck += numbered(".subckt l", k) + " a\n";
+    for (int i = 0; i < 10; ++i) deck += numbered("X", i) + numbered(" a l", k - 1) + "\n";
     deck += ".ends\n";
   }
   deck += "Xtop x l10\n";
@@ -297,13 +303,13 @@ TEST(NetlistHierarchy, ExpansionIsBounded) {
   // A chain of distinct subcircuits deeper than the limit.
   std::string chain = "t\n.subckt s0 a\nR1 a 0 1k\n.ends\n";
   for (int k = 1; k <= 150; ++k)
-    chain += ".subckt s" + std::to_string(k) + " a\nX1 a s" + std::to_string(k - 1) + "\n.ends\n";
+    chain += numbered(".subckt s", k) + numbered(" a\nX1 a s", k - 1) + "\n.ends\n";
   chain += "Xtop x s150\n";
   EXPECT_THAT(error_of(chain), HasSubstr("nested deeper than 100"));
   // A chain of parameters, each referring to the one before.
   std::string params = "t\n.param p0=1\n";
   for (int k = 1; k <= 1000; ++k)
-    params += ".param p" + std::to_string(k) + "={p" + std::to_string(k - 1) + "+1}\n";
+    params += numbered(".param p", k) + numbered("={p", k - 1) + "+1}\n";
   params += "R1 x 0 {p1000}\n";
   EXPECT_THAT(error_of(params), HasSubstr("nested deeper than"));
 }
