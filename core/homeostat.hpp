@@ -59,6 +59,10 @@ struct FeedbackSettings {
   // Secant pairs the feedback homeostat keeps within a hold (trainer.feedback.memory).
   std::size_t memory = 5;
   HoldLimitPolicy limit = HoldLimitPolicy::warn;
+  // Stiffness ratio of the secant homeostat's probe (trainer.feedback.probe): each hold first
+  // measures the physics' force with the compliances divided by this, then preloads the knobs
+  // (docs/algorithm.md §4.2). 0 or 1: no probe.
+  double probe = 0.0;
 };
 
 // The plain proportional loop (trainer.homeostat "feedback-proportional"):

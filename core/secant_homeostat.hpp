@@ -47,6 +47,8 @@ class SecantHomeostat final : public Homeostat {
   void clip_to_safe_range(const DeviceDescription& d, const std::vector<double>& target);
   void mark_pinned(const DeviceDescription& d);
   void report_limit(Device& device, const HomeostatReport& r);
+  // Probe cycles (trainer.feedback.probe); true when measured_ holds the last settle's reading.
+  bool probe_cycles(Device& device, const std::vector<double>& target, HomeostatReport& r);
 
   FeedbackSettings settings_;
   std::vector<double> knobs_, best_knobs_;
@@ -59,7 +61,7 @@ class SecantHomeostat final : public Homeostat {
   double hold_gain_ = 0.0;
   // Scratch, kept to avoid reallocating 200k-long vectors every round.
   std::vector<double> theta_, previous_theta_, measured_, offset_, previous_offset_, step_,
-      predicted_;
+      predicted_, estimate_, probe_, compliance_;
   std::vector<SecantPair> pairs_;
   std::size_t oldest_ = 0;
   std::size_t scalings_ = 0;  // compliances scaled down so far (trainer.feedback.limit "scale")  //
