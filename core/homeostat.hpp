@@ -29,6 +29,12 @@ class Homeostat {
   // Hold the parameters at `target` (values in the device's parameter order) while the device
   // settles under its present inputs and nudging.
   virtual HomeostatReport hold(Device& device, const std::vector<double>& target) = 0;
+  // A hold whose only use is reading the outputs (scoring, evaluation): what the knobs are left
+  // at does not matter, as another hold comes before any phase that uses them. A homeostat may
+  // then stop as soon as the parameters sit within tolerance (docs/algorithm.md §4.2).
+  virtual HomeostatReport hold_to_read(Device& device, const std::vector<double>& target) {
+    return hold(device, target);
+  }
   // Whether `hold` needs the target (the native homeostat holds the present values by itself).
   virtual bool needs_target() const = 0;
   // What the homeostat carries from one hold to the next, kept in checkpoints so a resumed run

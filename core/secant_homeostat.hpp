@@ -24,6 +24,8 @@ class SecantHomeostat final : public Homeostat {
  public:
   explicit SecantHomeostat(FeedbackSettings settings) : settings_(settings) {}
   HomeostatReport hold(Device& device, const std::vector<double>& target) override;
+  // With the probe, a hold for reading ends at the probe's settle when that held the parameters.
+  HomeostatReport hold_to_read(Device& device, const std::vector<double>& target) override;
   bool needs_target() const override { return true; }
   // The knob values it last set, then one flag per parameter group: 1 once the group's limit
   // was reported (empty before its first hold).
@@ -59,6 +61,7 @@ class SecantHomeostat final : public Homeostat {
   std::vector<double> reported_;  // per group: the limit was reported (1) or not (0)
   std::vector<double> gains_, shares_;
   double hold_gain_ = 0.0;
+  bool to_read_ = false;  // the present hold only reads the outputs (hold_to_read)
   // Scratch, kept to avoid reallocating 200k-long vectors every round.
   std::vector<double> theta_, previous_theta_, measured_, offset_, previous_offset_, step_,
       predicted_, estimate_, probe_, compliance_;
