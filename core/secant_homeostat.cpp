@@ -293,7 +293,11 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
   theta_.resize(n);
   measured_.resize(n);
   offset_.resize(n);
-  device.read_parameters(theta_);  // where the first settle starts from
+  const bool probing = settings_.probe > 1.0 && d.capabilities.adjustable_compliance;
+  if (probing && to_read_)
+    theta_ = target;  // the probe anchors on the target: where they start from is not needed
+  else
+    device.read_parameters(theta_);  // where the first settle starts from
   std::size_t kept = 0;
   oldest_ = 0;
   pairs_.resize(settings_.memory);
@@ -304,8 +308,7 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
   HomeostatReport r;
   // Whether measured_ holds a reading of the last settle that the loop has not looked at yet.
   bool fresh = false;
-  if (settings_.probe > 1.0 && d.capabilities.adjustable_compliance)
-    fresh = probe_cycles(device, target, r);
+  if (probing) fresh = probe_cycles(device, target, r);
   double best = std::numeric_limits<double>::infinity();
   bool paired = false;  // previous_theta_ and previous_offset_ hold the round before
   while (!r.converged) {
