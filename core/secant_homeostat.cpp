@@ -149,6 +149,12 @@ void SecantHomeostat::report_limit(Device& device, const HomeostatReport& r) {
       "hold is about {:.4g}",
       d.model, group.channels.name, group.compliance, hold_gain_, 100 * gains_[g] / hold_gain_,
       group.channels.name, r.max_error, r.rounds, holdable);
+  if (probed_)
+    what += fmt::format(
+        "; the stiff probe (trainer.feedback.probe = {:.3g}) did not hold it either: its estimate "
+        "carries {:.3g} times the error with which the parameters read out, so lower the probe's "
+        "ratio or read them finer (docs/algorithm.md §4.2)",
+        settings_.probe, settings_.probe);
   if (clipped_[g] > 0)
     what += fmt::format(
         "; {} of its knobs stand at the edge of their safe range [{:.4g}, {:.4g}] {} (the range "
@@ -308,6 +314,7 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
   HomeostatReport r;
   // Whether measured_ holds a reading of the last settle that the loop has not looked at yet.
   bool fresh = false;
+  probed_ = probing;
   if (probing) fresh = probe_cycles(device, target, r);
   double best = std::numeric_limits<double>::infinity();
   bool paired = false;  // previous_theta_ and previous_offset_ hold the round before

@@ -62,6 +62,7 @@ class SecantHomeostat final : public Homeostat {
   std::vector<double> gains_, shares_;
   double hold_gain_ = 0.0;
   bool to_read_ = false;  // the present hold only reads the outputs (hold_to_read)
+  bool probed_ = false;   // the present hold began with the stiff probe
   // Scratch, kept to avoid reallocating 200k-long vectors every round.
   std::vector<double> theta_, previous_theta_, measured_, offset_, previous_offset_, step_,
       predicted_, estimate_, probe_, compliance_;

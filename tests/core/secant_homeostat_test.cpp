@@ -272,3 +272,17 @@ TEST(SecantHomeostat, TheProbesEstimateIsOnlyAsFineAsTheReadOutTimesItsRatio) {
   EXPECT_GT(r.rounds, 2u);
   EXPECT_EQ(device.outside, 0u);
 }
+
+TEST(SecantHomeostat, AProbeLimitedByTheReadOutSaysSo) {
+  TinyHopfield tiny(scaled(20.0));
+  CoarseReadout device(tiny, 1e-9);
+  present_xor(device, -0.25);
+  const auto target = test_support::parameters_of(device);
+  auto s = settings(40, HoldLimitPolicy::refuse);
+  s.probe = 1e6;
+  SecantHomeostat secant(s);
+  const std::string e = test_support::error_text<DeviceError>([&] { secant.hold(device, target); });
+  EXPECT_THAT(e, HasSubstr("cannot be held at compliance"));
+  EXPECT_THAT(e, HasSubstr("trainer.feedback.probe"));
+  EXPECT_THAT(e, HasSubstr("read out"));
+}
