@@ -24,7 +24,7 @@ Evaluation evaluate(Device& device, Homeostat& homeostat, const std::vector<doub
     gather_batch(data, rows, x, t);
     device.set_inputs(x, n);
     device.set_nudge(0.0, t);
-    homeostat.hold(device, theta);
+    homeostat.hold_to_read(device, theta);
     y.resize(n * d.outputs.count);
     device.read_outputs(y);
     e.errors += count_errors(y, t, std::span<const int>(data.labels.data() + at, n),

@@ -29,6 +29,12 @@ class Homeostat {
   // Hold the parameters at `target` (values in the device's parameter order) while the device
   // settles under its present inputs and nudging.
   virtual HomeostatReport hold(Device& device, const std::vector<double>& target) = 0;
+  // A hold whose only use is reading the outputs (scoring, evaluation): what the knobs are left
+  // at does not matter, as another hold comes before any phase that uses them. A homeostat may
+  // then stop as soon as the parameters sit within tolerance (docs/algorithm.md §4.2).
+  virtual HomeostatReport hold_to_read(Device& device, const std::vector<double>& target) {
+    return hold(device, target);
+  }
   // Whether `hold` needs the target (the native homeostat holds the present values by itself).
   virtual bool needs_target() const = 0;
   // What the homeostat carries from one hold to the next, kept in checkpoints so a resumed run
@@ -59,6 +65,10 @@ struct FeedbackSettings {
   // Secant pairs the feedback homeostat keeps within a hold (trainer.feedback.memory).
   std::size_t memory = 5;
   HoldLimitPolicy limit = HoldLimitPolicy::warn;
+  // Stiffness ratio of the secant homeostat's probe (trainer.feedback.probe): each hold first
+  // measures the physics' force with the compliances divided by this, then preloads the knobs
+  // (docs/algorithm.md §4.2). 0 or 1: no probe.
+  double probe = 0.0;
 };
 
 // The plain proportional loop (trainer.homeostat "feedback-proportional"):

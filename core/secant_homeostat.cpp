@@ -149,6 +149,12 @@ void SecantHomeostat::report_limit(Device& device, const HomeostatReport& r) {
       "hold is about {:.4g}",
       d.model, group.channels.name, group.compliance, hold_gain_, 100 * gains_[g] / hold_gain_,
       group.channels.name, r.max_error, r.rounds, holdable);
+  if (probed_)
+    what += fmt::format(
+        "; the stiff probe (trainer.feedback.probe = {:.3g}) did not hold it either: its estimate "
+        "carries {:.3g} times the error with which the parameters read out, so lower the probe's "
+        "ratio or read them finer (docs/algorithm.md §4.2)",
+        settings_.probe, settings_.probe);
   if (clipped_[g] > 0)
     what += fmt::format(
         "; {} of its knobs stand at the edge of their safe range [{:.4g}, {:.4g}] {} (the range "
@@ -178,6 +184,100 @@ void SecantHomeostat::report_limit(Device& device, const HomeostatReport& r) {
   reported_[g] = 1.0;
 }
 
+bool SecantHomeostat::probe_cycles(Device& device, const std::vector<double>& target,
+                                   HomeostatReport& r) {
+  // At fixed parameters the states' equilibrium does not depend on the compliance, so neither
+  // does the force the physics exerts on a held parameter, o / eps. A cycle measures that force
+  // with the parameters tied k times stiffer to their knobs (they barely move: the loop gain is
+  // divided by k), then sets the knobs to the target plus k times the measured offset and settles
+  // at the real compliance: with slow parameters that settle starts where the force was measured
+  // and lands on the target, whatever the loop gain (docs/algorithm.md §4.2). The probe's knobs
+  // are preloaded with the current estimate, so each cycle refines it by about gain / k.
+  const auto& d = device.describe();
+  const std::size_t n = theta_.size(), groups = d.parameters.size();
+  const double k = settings_.probe;
+  compliance_.resize(groups);
+  for (std::size_t g = 0; g < groups; ++g) compliance_[g] = d.parameters[g].compliance;
+  estimate_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) estimate_[i] = knobs_[i] - target[i];  // warm start
+  probe_.resize(n);
+  double previous = std::numeric_limits<double>::infinity();
+  bool fresh = false;
+  while (r.rounds + 2 <= settings_.max_rounds) {
+    throw_if_urgent_stop();
+    for (std::size_t g = 0; g < groups; ++g) device.set_compliance(g, compliance_[g] / k);
+    // Anchored where the parameters are, the probe measures the force there, which the settle
+    // at the real compliance starts from. A hold to read anchors it on the target instead: tied
+    // that stiffly, the parameters go there from wherever they drifted (a bench relaxes as soon
+    // as new inputs or nudging arrive), and its own settle is the hold.
+    const std::vector<double>& anchor = to_read_ ? target : theta_;
+    for (std::size_t i = 0; i < n; ++i) knobs_[i] = anchor[i] + estimate_[i] / k;
+    clip_to_safe_range(d, target);
+    device.set_knobs(knobs_);
+    accumulate(r.settle, device.settle());
+    ++r.rounds;
+    device.read_parameters(measured_);
+    mark_pinned(d);
+    for (std::size_t i = 0; i < n; ++i) {
+      // A parameter read at its range's edge gives only a bound: its estimate stays.
+      if (!at_edge_[i]) estimate_[i] = k * (knobs_[i] - measured_[i]);
+      probe_[i] = measured_[i];
+    }
+    for (std::size_t g = 0; g < groups; ++g) device.set_compliance(g, compliance_[g]);
+    for (std::size_t i = 0; i < n; ++i) knobs_[i] = target[i] + estimate_[i];
+    clip_to_safe_range(d, target);
+    device.set_knobs(knobs_);
+    double off = 0.0;
+    for (std::size_t i = 0; i < n; ++i) off = std::max(off, std::abs(target[i] - probe_[i]));
+    spdlog::debug("feedback homeostat: probe at round {}, largest error {:.3g}", r.rounds, off);
+    if (to_read_ && off <= settings_.tolerance) {
+      // The probe's own settle held the parameters within tolerance, with the states at their
+      // equilibrium (which the compliance does not change): enough to read the outputs. The
+      // knobs' estimate is only as good as k times the read-out's resolution, which matters
+      // only to a phase that uses the knobs, and the next hold probes again.
+      r.max_error = off;
+      r.converged = true;
+      return false;
+    }
+    accumulate(r.settle, device.settle());
+    ++r.rounds;
+    device.read_parameters(measured_);
+    fresh = true;
+    double worst = 0.0;
+    for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::abs(target[i] - measured_[i]));
+    spdlog::debug("feedback homeostat: probe cycle ending at round {}, largest error {:.3g}",
+                  r.rounds, worst);
+    // The landing error is the plant's response to the probe's own small move: a measure of
+    // the loop gain along it.
+    SecantPair pair{std::vector<double>(n), std::vector<double>(n)};
+    for (std::size_t i = 0; i < n; ++i) {
+      pair.dtheta[i] = probe_[i] - theta_[i];
+      pair.doffset[i] = target[i] - measured_[i];
+    }
+    measure_gain(d, pair);
+    theta_ = probe_;  // where the settle at the real compliance started from
+    // Converged, or no longer converging fast (read-out noise, amplified k times, dominates):
+    // the secant rounds take over from here.
+    if (!(worst > settings_.tolerance) || !(worst <= previous / 10)) break;
+    previous = worst;
+    theta_ = measured_;  // the next probe starts here
+    fresh = false;
+  }
+  return fresh;
+}
+
+HomeostatReport SecantHomeostat::hold_to_read(Device& device, const std::vector<double>& target) {
+  to_read_ = true;
+  try {
+    HomeostatReport r = hold(device, target);
+    to_read_ = false;
+    return r;
+  } catch (...) {
+    to_read_ = false;
+    throw;
+  }
+}
+
 HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>& target) {
   const auto& d = device.describe();
   const std::size_t n = d.parameter_count(), groups = d.parameters.size();
@@ -199,7 +299,11 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
   theta_.resize(n);
   measured_.resize(n);
   offset_.resize(n);
-  device.read_parameters(theta_);  // where the first settle starts from
+  const bool probing = settings_.probe > 1.0 && d.capabilities.adjustable_compliance;
+  if (probing && to_read_)
+    theta_ = target;  // the probe anchors on the target: where they start from is not needed
+  else
+    device.read_parameters(theta_);  // where the first settle starts from
   std::size_t kept = 0;
   oldest_ = 0;
   pairs_.resize(settings_.memory);
@@ -208,15 +312,25 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
   at_edge_.assign(n, 0);
   edge_before_.assign(n, 0);
   HomeostatReport r;
+  // Whether measured_ holds a reading of the last settle that the loop has not looked at yet.
+  bool fresh = false;
+  probed_ = probing;
+  if (probing) fresh = probe_cycles(device, target, r);
   double best = std::numeric_limits<double>::infinity();
-  for (std::size_t round = 1; round <= settings_.max_rounds; ++round) {
-    throw_if_urgent_stop();
-    accumulate(r.settle, device.settle());
-    device.read_parameters(measured_);
+  bool paired = false;  // previous_theta_ and previous_offset_ hold the round before
+  while (!r.converged) {
+    if (!fresh) {
+      if (r.rounds >= settings_.max_rounds) break;
+      throw_if_urgent_stop();
+      accumulate(r.settle, device.settle());
+      ++r.rounds;
+      device.read_parameters(measured_);
+    }
+    fresh = false;
     double worst = 0.0;
     for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::abs(target[i] - measured_[i]));
-    r.rounds = round;
     r.max_error = worst;
+    spdlog::debug("feedback homeostat: round {}, largest error {:.3g}", r.rounds, worst);
     if (!std::isfinite(worst)) break;
     if (worst <= settings_.tolerance) {
       r.converged = true;
@@ -227,7 +341,7 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
     for (std::size_t i = 0; i < n; ++i) offset_[i] = knobs_[i] - measured_[i];
     edge_before_.swap(at_edge_);
     mark_pinned(d);
-    if (round > 1 && settings_.memory > 0) {
+    if (paired && settings_.memory > 0) {
       SecantPair& pair = pairs_[oldest_];
       pair.dtheta.resize(n);
       pair.doffset.resize(n);
@@ -264,6 +378,7 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
     previous_theta_ = theta_;
     theta_ = measured_;
     previous_offset_ = offset_;
+    paired = true;
   }
   r.loop_gain = hold_gain_;
   if (!r.converged && std::isfinite(r.max_error) && r.max_error > best) {

@@ -24,6 +24,8 @@ class SecantHomeostat final : public Homeostat {
  public:
   explicit SecantHomeostat(FeedbackSettings settings) : settings_(settings) {}
   HomeostatReport hold(Device& device, const std::vector<double>& target) override;
+  // With the probe, a hold for reading ends at the probe's settle when that held the parameters.
+  HomeostatReport hold_to_read(Device& device, const std::vector<double>& target) override;
   bool needs_target() const override { return true; }
   // The knob values it last set, then one flag per parameter group: 1 once the group's limit
   // was reported (empty before its first hold).
@@ -47,6 +49,8 @@ class SecantHomeostat final : public Homeostat {
   void clip_to_safe_range(const DeviceDescription& d, const std::vector<double>& target);
   void mark_pinned(const DeviceDescription& d);
   void report_limit(Device& device, const HomeostatReport& r);
+  // Probe cycles (trainer.feedback.probe); true when measured_ holds the last settle's reading.
+  bool probe_cycles(Device& device, const std::vector<double>& target, HomeostatReport& r);
 
   FeedbackSettings settings_;
   std::vector<double> knobs_, best_knobs_;
@@ -57,9 +61,11 @@ class SecantHomeostat final : public Homeostat {
   std::vector<double> reported_;  // per group: the limit was reported (1) or not (0)
   std::vector<double> gains_, shares_;
   double hold_gain_ = 0.0;
+  bool to_read_ = false;  // the present hold only reads the outputs (hold_to_read)
+  bool probed_ = false;   // the present hold began with the stiff probe
   // Scratch, kept to avoid reallocating 200k-long vectors every round.
   std::vector<double> theta_, previous_theta_, measured_, offset_, previous_offset_, step_,
-      predicted_;
+      predicted_, estimate_, probe_, compliance_;
   std::vector<SecantPair> pairs_;
   std::size_t oldest_ = 0;
   std::size_t scalings_ = 0;  // compliances scaled down so far (trainer.feedback.limit "scale")  //

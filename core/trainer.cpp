@@ -26,7 +26,7 @@ void Trainer::score(Device& device, Homeostat& homeostat, const std::vector<doub
                     std::size_t replicas, std::vector<double>& outputs, StepReport& report) const {
   const auto& d = device.describe();
   throw_if_urgent_stop();
-  report.scoring = homeostat.hold(device, theta);
+  report.scoring = homeostat.hold_to_read(device, theta);
   require_finite(report.scoring.settle, "scoring", d.model);
   record_hold(report, "scoring", 0.0, report.scoring);
   outputs.resize(replicas * d.outputs.count);

@@ -14,6 +14,7 @@ std::unique_ptr<Homeostat> make_trainer_homeostat(const TrainerSettings& s, cons
   feedback.tolerance = s.feedback_tolerance;
   feedback.max_rounds = s.feedback_max_rounds;
   feedback.memory = s.feedback_memory;
+  feedback.probe = s.feedback_probe;
   feedback.limit = s.feedback_limit == "refuse"  ? HoldLimitPolicy::refuse
                    : s.feedback_limit == "scale" ? HoldLimitPolicy::scale
                                                  : HoldLimitPolicy::warn;

@@ -51,6 +51,7 @@ struct TrainerSettings {
   double feedback_tolerance = 1e-6;
   std::size_t feedback_max_rounds = 100;
   std::size_t feedback_memory = 5;
+  double feedback_probe = 0.0;  // trainer.feedback.probe: stiffness ratio, 0 = no probe
   std::string feedback_limit = "warn";
   std::uint64_t seed = 1;
   bool shuffle = true;

@@ -328,6 +328,46 @@ void BenchDevice::flush() {
   last_flush_ = std::max(Clock::now(), landed);
 }
 
+void BenchDevice::measure_together(std::span<const ChannelRole> roles, std::span<double> out) {
+  // Averaged roles repeat their own scan; the rest share one query per instrument.
+  const bool averaged =
+      std::any_of(roles.begin(), roles.end(), [](const ChannelRole& r) { return r.average > 1; });
+  if (averaged || roles.size() < 2) {
+    std::size_t at = 0;
+    for (const auto& r : roles) {
+      measure(r, out.subspan(at, r.group.count));
+      at += r.group.count;
+    }
+    return;
+  }
+  struct Scan {
+    std::vector<int> channels;
+    std::vector<std::size_t> dest;  // where each reading goes in `out`
+  };
+  std::map<std::size_t, Scan> scans;
+  std::size_t offset = 0;
+  for (const auto& role : roles)
+    for (const auto& span : role.map) {
+      auto& scan = scans[index_of(bench_, span.instrument)];
+      for (int c : span.channels) {
+        scan.channels.push_back(c);
+        scan.dest.push_back(offset++);
+      }
+    }
+  const auto before = round_trips_now();
+  on_the_wire(("reading " + roles.front().group.name + " and the rest").c_str(), [&] {
+    std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
+    for (auto& [i, scan] : scans)
+      jobs.push_back({i, [this, out, i = i, &scan] {
+                        std::vector<double> v(scan.channels.size());
+                        instruments_[i]->measure(scan.channels, v);
+                        for (std::size_t k = 0; k < v.size(); ++k) out[scan.dest[k]] = v[k];
+                      }});
+    crew_->run(std::move(jobs));
+  });
+  count_round_trips_since(before);
+}
+
 void BenchDevice::measure(const ChannelRole& role, std::span<double> out) {
   const auto before = round_trips_now();
   on_the_wire(("reading " + role.group.name).c_str(), [&] {
@@ -490,10 +530,7 @@ void BenchDevice::do_read_parameters(std::span<double> out) {
     }
     return;
   }
-  for (const auto& p : bench_.parameters) {
-    measure(p, out.subspan(at, p.group.count));
-    at += p.group.count;
-  }
+  measure_together(bench_.parameters, out);
 }
 
 void BenchDevice::do_read_probes(std::span<double> out) {

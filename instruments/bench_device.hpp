@@ -90,6 +90,9 @@ class BenchDevice final : public Device {
   // Safe state: every element of the role's `part`-th part stepped back to the power-on tap.
   void step_home(RoleState& s, std::size_t part);
   void measure(const ChannelRole& role, std::span<double> out);
+  // Several roles read in one scan per instrument (their channel lists joined), `out` holding
+  // them one after the other: a feedback homeostat reads every parameter group each round.
+  void measure_together(std::span<const ChannelRole> roles, std::span<double> out);
   // A set role's values as its instruments report them, or as last written where they cannot.
   void read_back(const ChannelRole& role, std::span<double> dest, const char* what);
   SettleReport settle_with(bool hold);

@@ -231,6 +231,7 @@ TEST(Config, OutOfRangeTrainerValuesNameTheKey) {
            {"trainer.feedback.max_rounds=0", "trainer.feedback.max_rounds"},
            {"trainer.feedback.memory=51", "trainer.feedback.memory"},
            {"trainer.feedback.limit=ignore", "trainer.feedback.limit"},
+           {"trainer.feedback.probe=-1", "trainer.feedback.probe"},
        }) {
     EXPECT_THAT(trainer_error({c.setting}), HasSubstr(c.key)) << "--set " << c.setting;
   }

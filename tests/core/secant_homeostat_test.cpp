@@ -77,6 +77,19 @@ class KnobRecorder final : public ForwardingDevice {
   }
 };
 
+// Reads the parameters on a grid, as an ADC of finite resolution does.
+class CoarseReadout final : public ForwardingDevice {
+ public:
+  CoarseReadout(Device& inner, double quantum) : ForwardingDevice(inner), quantum_(quantum) {}
+
+ private:
+  void do_read_parameters(std::span<double> out) override {
+    ForwardingDevice::do_read_parameters(out);
+    for (auto& v : out) v = std::round(v / quantum_) * quantum_;
+  }
+  double quantum_;
+};
+
 }  // namespace
 
 TEST(SecantHomeostat, ConvergesInFewRoundsWhereTheProportionalLoopCrawls) {
@@ -202,4 +215,74 @@ TEST(SecantHomeostat, RemembersItsKnobsAndReportsAcrossACheckpoint) {
   SecantHomeostat restored(settings(100));
   restored.restore_memory(memory);
   EXPECT_EQ(restored.memory(), memory);
+}
+
+TEST(SecantHomeostat, TheStiffProbeHoldsFarPastLoopGainOneInTwoSettles) {
+  // At 20x the example's compliances no loop at the real compliance holds (gain about 10, see
+  // RefusesByGroupName...). Measured stiffly and preloaded, the knobs hold the target at once.
+  TinyHopfield device(scaled(20.0));
+  present_xor(device, -0.25);
+  const auto target = test_support::parameters_of(device);
+  const auto before = device.describe().parameters;
+  auto s = settings(100, HoldLimitPolicy::refuse);
+  s.probe = 1e6;
+  SecantHomeostat secant(s);
+  const HomeostatReport r = secant.hold(device, target);
+  EXPECT_TRUE(r.converged) << "error " << r.max_error;
+  EXPECT_LE(r.rounds, 4u);
+  EXPECT_LE(max_distance(test_support::parameters_of(device), target), 1e-8);
+  // The compliances are back exactly where they were.
+  for (std::size_t g = 0; g < before.size(); ++g)
+    EXPECT_EQ(device.describe().parameters[g].compliance, before[g].compliance);
+}
+
+TEST(SecantHomeostat, AHoldToReadEndsAtTheProbesSettle) {
+  TinyHopfield device(scaled(2.5));
+  present_xor(device, 0.0);
+  const auto target = test_support::parameters_of(device);
+  auto s = settings(100);
+  s.tolerance = 1e-6;  // above the probe's own move, about |offset| / 1e6
+  s.probe = 1e6;
+  SecantHomeostat secant(s);
+  const HomeostatReport r = secant.hold_to_read(device, target);
+  EXPECT_TRUE(r.converged);
+  EXPECT_EQ(r.rounds, 1u);
+  EXPECT_LE(max_distance(test_support::parameters_of(device), target), 1e-6);
+  // A hold whose knobs a phase uses checks them with a settle at the real compliance.
+  present_xor(device, -0.25);
+  const HomeostatReport h = secant.hold(device, target);
+  EXPECT_TRUE(h.converged);
+  EXPECT_EQ(h.rounds, 2u);
+}
+
+TEST(SecantHomeostat, TheProbesEstimateIsOnlyAsFineAsTheReadOutTimesItsRatio) {
+  // Parameters read on a 1e-9 grid: a probe 1e6 times stiffer scales that to 1e-3 in the
+  // knobs, so the settle at the real compliance misses and the secant rounds take over (and
+  // the knobs still never leave their range).
+  TinyHopfield tiny(scaled(1.0));
+  CoarseReadout inner(tiny, 1e-9);
+  KnobRecorder device(inner);
+  present_xor(device, -0.25);
+  const auto target = test_support::parameters_of(device);
+  auto s = settings(100);
+  s.tolerance = 1e-7;
+  s.probe = 1e6;
+  SecantHomeostat secant(s);
+  const HomeostatReport r = secant.hold(device, target);
+  EXPECT_GT(r.rounds, 2u);
+  EXPECT_EQ(device.outside, 0u);
+}
+
+TEST(SecantHomeostat, AProbeLimitedByTheReadOutSaysSo) {
+  TinyHopfield tiny(scaled(20.0));
+  CoarseReadout device(tiny, 1e-9);
+  present_xor(device, -0.25);
+  const auto target = test_support::parameters_of(device);
+  auto s = settings(40, HoldLimitPolicy::refuse);
+  s.probe = 1e6;
+  SecantHomeostat secant(s);
+  const std::string e = test_support::error_text<DeviceError>([&] { secant.hold(device, target); });
+  EXPECT_THAT(e, HasSubstr("cannot be held at compliance"));
+  EXPECT_THAT(e, HasSubstr("trainer.feedback.probe"));
+  EXPECT_THAT(e, HasSubstr("read out"));
 }

@@ -54,7 +54,10 @@ std::vector<double> exact_gradient(CircuitDevice& device) {
   return device.loss_gradient(0, targets);
 }
 
-void aeqprop_step_follows_gradient(bool ideal, bool secant) {
+// Which feedback homeostat holds the parameters in aeqprop_step_follows_gradient.
+enum class Loop { proportional, secant, probe };
+
+void aeqprop_step_follows_gradient(bool ideal, Loop loop) {
   CircuitDevice device(small_circuit(ideal, false));
   std::vector<double> theta(device.describe().parameter_count());
   device.read_parameters(theta);
@@ -75,12 +78,19 @@ void aeqprop_step_follows_gradient(bool ideal, bool secant) {
   // Centered nudging: hold at -beta/2 by feedback, then release the knobs at +beta/2.
   FeedbackHomeostat proportional({1.0, 1e-15, 200});
   SecantHomeostat secant_loop({1.0, 1e-15, 200});
-  Homeostat& homeostat =
-      secant ? static_cast<Homeostat&>(secant_loop) : static_cast<Homeostat&>(proportional);
+  FeedbackSettings stiff{1.0, 1e-15, 200};
+  stiff.probe = 1e4;  // the stiff probe (docs/algorithm.md §4.2)
+  SecantHomeostat probe_loop(stiff);
+  Homeostat& homeostat = loop == Loop::secant  ? static_cast<Homeostat&>(secant_loop)
+                         : loop == Loop::probe ? static_cast<Homeostat&>(probe_loop)
+                                               : static_cast<Homeostat&>(proportional);
+  const char* name = loop == Loop::secant  ? "secant"
+                     : loop == Loop::probe ? "secant with the stiff probe"
+                                           : "proportional";
   device.set_nudge(-beta / 2, targets);
   const auto held = homeostat.hold(device, theta);
   ASSERT_TRUE(held.converged) << "feedback homeostat error " << held.max_error;
-  std::printf("%s homeostat: %zu rounds\n", secant ? "secant" : "proportional", held.rounds);
+  std::printf("%s homeostat: %zu rounds\n", name, held.rounds);
   device.set_nudge(beta / 2, targets);
   device.settle();
   std::vector<double> moved(theta.size());
@@ -105,19 +115,27 @@ void aeqprop_step_follows_gradient(bool ideal, bool secant) {
 }
 
 TEST(CircuitGradient, AeqpropFeedbackStepFollowsTheExactGradientIdealDiodes) {
-  aeqprop_step_follows_gradient(true, false);
+  aeqprop_step_follows_gradient(true, Loop::proportional);
 }
 
 TEST(CircuitGradient, AeqpropFeedbackStepFollowsTheExactGradientShockleyDiodes) {
-  aeqprop_step_follows_gradient(false, false);
+  aeqprop_step_follows_gradient(false, Loop::proportional);
 }
 
 TEST(CircuitGradient, AeqpropSecantFeedbackStepFollowsTheExactGradientIdealDiodes) {
-  aeqprop_step_follows_gradient(true, true);
+  aeqprop_step_follows_gradient(true, Loop::secant);
 }
 
 TEST(CircuitGradient, AeqpropSecantFeedbackStepFollowsTheExactGradientShockleyDiodes) {
-  aeqprop_step_follows_gradient(false, true);
+  aeqprop_step_follows_gradient(false, Loop::secant);
+}
+
+TEST(CircuitGradient, AeqpropStiffProbeStepFollowsTheExactGradientIdealDiodes) {
+  aeqprop_step_follows_gradient(true, Loop::probe);
+}
+
+TEST(CircuitGradient, AeqpropStiffProbeStepFollowsTheExactGradientShockleyDiodes) {
+  aeqprop_step_follows_gradient(false, Loop::probe);
 }
 
 void eqprop_contrast_follows_gradient(bool ideal) {
