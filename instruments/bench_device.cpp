@@ -6,6 +6,8 @@
 #include <map>
 #include <thread>
 
+#include <sys/prctl.h>
+
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
@@ -39,7 +41,12 @@ std::size_t index_of(const BenchConfig& b, const std::string& name) {
   throw ConfigError(fmt::format("{}: no instrument named \"{}\"", b.name, name));
 }
 
+// The settle's wait is most of a step. Linux lets a sleeping thread wake up to its timer slack
+// late (50 us by default, to batch wake-ups), which every settle would add to T; the thread that
+// waits asks for none (docs/pot-bench.md, "Step time").
 void sleep_until(Clock::time_point t) {
+  static thread_local const bool precise = ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) == 0;
+  (void)precise;
   if (Clock::now() < t) std::this_thread::sleep_until(t);
 }
 
@@ -139,20 +146,13 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
     states_.push_back(std::move(s));
   }
   on_the_wire("reading the set-points back", [&] {
-    std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
-    std::map<std::size_t, std::vector<std::pair<RoleState*, const RoleState::Part*>>> by_instrument;
+    SetpointReads reads;
     for (auto& s : states_)
       for (const auto& part : s->parts)
         if (instruments_[part.instrument]->can_read_setpoints())
-          by_instrument[part.instrument].push_back({s.get(), &part});
-    for (auto& [i, list] : by_instrument)
-      jobs.push_back({i, [this, i = i, list = list] {
-                        for (auto [s, part] : list)
-                          instruments_[i]->read_setpoints(part->channels,
-                                                          std::span<double>(s->last).subspan(
-                                                              part->offset, part->channels.size()));
-                      }});
-    crew_->run(std::move(jobs));
+          reads[part.instrument].push_back({part.channels, std::span<double>(s->last).subspan(
+                                                               part.offset, part.channels.size())});
+    read_setpoints_at_once(reads);
   });
   if (bench_.homeostat) hold_ = state_of(*bench_.homeostat).last[0];
   start_incremental();
@@ -163,9 +163,10 @@ BenchDevice::~BenchDevice() {
   // One line per run at info: scripts/bench-hil sets the physical limit from it.
   spdlog::info(
       "{}: {} flushes, {} round trips ({} on the critical path), {} settles, {} polls, {} "
-      "set-point writes ({} s of per-write time on the critical path)",
+      "set-point writes ({} s of per-write time on the critical path), {} round trips inside "
+      "settle waits",
       bench_.name, t.flushes, t.round_trips, t.critical_round_trips, t.settles, t.polls,
-      t.setpoint_writes, t.write_seconds);
+      t.setpoint_writes, t.write_seconds, t.round_trips_in_settle);
 }
 
 void BenchDevice::measure(const ChannelRole& role, std::span<double> out) {
@@ -283,53 +284,71 @@ void BenchDevice::do_set_compliance(std::size_t group, double compliance) {
   stage(*bench_.compliance, compliance_);
 }
 
-void BenchDevice::read_back(const ChannelRole& role, std::span<double> dest, const char* what) {
-  auto& s = state_of(role);
-  const bool readable = std::all_of(s.parts.begin(), s.parts.end(), [&](const RoleState::Part& p) {
-    return instruments_[p.instrument]->can_read_setpoints();
-  });
-  if (readable) {
-    const auto before = round_trips_now();
-    on_the_wire(fmt::format("reading the {} back", what).c_str(), [&] {
-      std::map<std::size_t, std::vector<const RoleState::Part*>> by_instrument;
-      for (const auto& p : s.parts) by_instrument[p.instrument].push_back(&p);
-      std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
-      for (auto& [i, parts] : by_instrument)
-        jobs.push_back({i, [this, dest, i = i, parts = parts] {
-                          for (const auto* p : parts)
-                            instruments_[i]->read_setpoints(
-                                p->channels, dest.subspan(p->offset, p->channels.size()));
-                        }});
-      crew_->run(std::move(jobs));
-    });
-    count_round_trips_since(before);
-    return;
+void BenchDevice::read_setpoints_at_once(const SetpointReads& reads) {
+  std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
+  for (const auto& [i, list] : reads)
+    jobs.push_back({i, [this, i = i, &list] {
+                      std::vector<int> channels;
+                      for (const auto& [c, out] : list)
+                        channels.insert(channels.end(), c.begin(), c.end());
+                      std::vector<double> values(channels.size());
+                      instruments_[i]->read_setpoints(channels, values);
+                      std::size_t at = 0;
+                      for (const auto& [c, out] : list) {
+                        std::copy_n(values.begin() + static_cast<std::ptrdiff_t>(at), c.size(),
+                                    out.begin());
+                        at += c.size();
+                      }
+                    }});
+  crew_->run(std::move(jobs));
+}
+
+void BenchDevice::read_back(std::span<const ChannelRole* const> roles, std::span<double> dest,
+                            const char* what) {
+  // What the instruments can report is asked for in one go; the rest is what was last written.
+  SetpointReads reads;
+  std::size_t at = 0;
+  for (const ChannelRole* role : roles) {
+    auto& s = state_of(*role);
+    const auto out = dest.subspan(at, role->group.count);
+    at += role->group.count;
+    const bool readable = std::all_of(
+        s.parts.begin(), s.parts.end(),
+        [&](const RoleState::Part& p) { return instruments_[p.instrument]->can_read_setpoints(); });
+    if (readable) {
+      for (const auto& p : s.parts)
+        reads[p.instrument].push_back({p.channels, out.subspan(p.offset, p.channels.size())});
+      continue;
+    }
+    if (std::any_of(s.last.begin(), s.last.end(), [](double v) { return std::isnan(v); }))
+      throw DeviceError(
+          fmt::format("{}: the {} \"{}\" cannot be read back and have not been set yet",
+                      bench_.name, what, role->group.name));
+    std::copy(s.last.begin(), s.last.end(), out.begin());
   }
-  if (std::any_of(s.last.begin(), s.last.end(), [](double v) { return std::isnan(v); }))
-    throw DeviceError(fmt::format("{}: the {} \"{}\" cannot be read back and have not been set yet",
-                                  bench_.name, what, role.group.name));
-  std::copy(s.last.begin(), s.last.end(), dest.begin());
+  if (reads.empty()) return;
+  const auto before = round_trips_now();
+  on_the_wire(fmt::format("reading the {} back", what).c_str(),
+              [&] { read_setpoints_at_once(reads); });
+  count_round_trips_since(before);
 }
 
 void BenchDevice::do_read_knobs(std::span<double> out) {
   flush();
-  std::size_t at = 0;
-  for (const auto& k : bench_.knobs) {
-    read_back(k, out.subspan(at, k.group.count), "knobs");
-    at += k.group.count;
-  }
+  std::vector<const ChannelRole*> roles;
+  for (const auto& k : bench_.knobs) roles.push_back(&k);
+  read_back(roles, out, "knobs");
 }
 
 void BenchDevice::do_read_parameters(std::span<double> out) {
   flush();
-  std::size_t at = 0;
   if (bench_.parameters_from_setpoints) {
-    for (const auto& p : bench_.parameter_setpoints) {
-      read_back(p, out.subspan(at, p.group.count), "parameters");
-      at += p.group.count;
-    }
+    std::vector<const ChannelRole*> roles;
+    for (const auto& p : bench_.parameter_setpoints) roles.push_back(&p);
+    read_back(roles, out, "parameters");
     return;
   }
+  std::size_t at = 0;
   for (const auto& p : bench_.parameters) {
     measure(p, out.subspan(at, p.group.count));
     at += p.group.count;
@@ -377,7 +396,7 @@ SettleReport BenchDevice::settle_with(bool hold) {
       hold_ = want;
     }
   }
-  flush();
+  flush(true);
   const auto& rule = bench_.settle;
   const auto start = last_flush_ == Clock::time_point{} ? Clock::now() : last_flush_;
   const auto wait =

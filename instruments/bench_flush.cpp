@@ -52,7 +52,7 @@ void BenchDevice::stage(const ChannelRole& role, std::span<const double> values)
   outputs_valid_ = false;
 }
 
-void BenchDevice::flush() {
+void BenchDevice::flush(bool settling) {
   // Per instrument: the plain values in one set call, then any ramped role step by step.
   struct Work {
     std::vector<int> channels;
@@ -178,8 +178,10 @@ void BenchDevice::flush() {
   tally_.write_seconds += write_s;
   const auto landed =
       began + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(write_s));
-  if (bench_.write_verify && !setpoints.empty()) verify(setpoints);
+  // The circuit starts settling once the writes have landed; when a settle follows, the
+  // read-back of write-verify runs inside its wait (docs/pot-bench.md, "Step time").
   last_flush_ = std::max(Clock::now(), landed);
+  if (bench_.write_verify && !setpoints.empty()) verify(setpoints, settling);
 }
 
 }  // namespace aeqlab::instruments

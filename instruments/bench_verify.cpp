@@ -2,6 +2,7 @@
 // controller can miss a write without any error on the wire; only reading it back tells.
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -17,7 +18,7 @@
 
 namespace aeqlab::instruments {
 
-void BenchDevice::verify(const std::vector<RoleState*>& written) {
+void BenchDevice::verify(const std::vector<RoleState*>& written, bool settling) {
   const auto& rule = *bench_.write_verify;
   struct Miss {
     RoleState* state;
@@ -41,17 +42,16 @@ void BenchDevice::verify(const std::vector<RoleState*>& written) {
     std::map<const RoleState::Part*, std::vector<double>> read;
     for (auto& [i, list] : by_instrument)
       for (auto [s, part] : list) read[part].resize(part->channels.size());
+    // One query per array whatever groups it carries, the arrays at once.
+    SetpointReads reads;
+    for (auto& [i, list] : by_instrument)
+      for (auto [s, part] : list) reads[i].push_back({part->channels, read[part]});
     const auto before = round_trips_now();
-    on_the_wire("reading the set-points back", [&] {
-      std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
-      for (auto& [i, list] : by_instrument)
-        jobs.push_back({i, [this, &read, i = i, list = list] {
-                          for (auto [s, part] : list)
-                            instruments_[i]->read_setpoints(part->channels, read[part]);
-                        }});
-      crew_->run(std::move(jobs));
-    });
+    const std::size_t critical_before = tally_.critical_round_trips;
+    on_the_wire("reading the set-points back", [&] { read_setpoints_at_once(reads); });
     count_round_trips_since(before);
+    // Read while the settle's wait runs: the circuit settles whether or not its parts are read.
+    if (settling) tally_.round_trips_in_settle += tally_.critical_round_trips - critical_before;
     for (auto& [i, list] : by_instrument)
       for (auto [s, part] : list)
         for (std::size_t c = 0; c < part->channels.size(); ++c) {
@@ -88,6 +88,7 @@ void BenchDevice::verify(const std::vector<RoleState*>& written) {
     if (bench_.setpoint_grid)
       tally_.write_seconds += static_cast<double>(busiest) * bench_.setpoint_grid->write_seconds;
     const auto before_write = round_trips_now();
+    const auto began = std::chrono::steady_clock::now();
     on_the_wire("writing the set-points again", [&] {
       std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
       for (auto& [i, cv] : again)
@@ -95,6 +96,14 @@ void BenchDevice::verify(const std::vector<RoleState*>& written) {
       crew_->run(std::move(jobs));
     });
     count_round_trips_since(before_write);
+    // A rewrite is a change: the settle starts again once it has landed.
+    const auto landed =
+        began + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(bench_.setpoint_grid
+                                                      ? static_cast<double>(busiest) *
+                                                            bench_.setpoint_grid->write_seconds
+                                                      : 0.0));
+    last_flush_ = std::max(std::chrono::steady_clock::now(), landed);
   }
 }
 
