@@ -74,6 +74,15 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
               fmt::format("{}: \"{}\" is set on instrument \"{}\", but its profile \"{}\" "
                           "has no source commands",
                           bench_.name, r->group.name, span.instrument, p.name));
+        const bool stepped = row.role == BenchRole::parameter_setpoints && bench_.setpoint_grid &&
+                             bench_.setpoint_grid->mode == SetpointGrid::Mode::incremental;
+        if (!measured && p.source->one.empty() && p.source->each.empty() &&
+            p.source->block.empty() && !stepped)
+          throw ConfigError(fmt::format(
+              "{}: \"{}\" is set on instrument \"{}\", but its profile \"{}\" only steps "
+              "(source.step): only set-points of incremental parts (setpoints.mode "
+              "\"incremental\") can be mapped to it",
+              bench_.name, r->group.name, span.instrument, p.name));
       }
     }
   }

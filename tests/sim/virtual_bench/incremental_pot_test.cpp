@@ -13,10 +13,12 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "instruments/bench_device.hpp"
 #include "instruments/bench_layout.hpp"
+#include "instruments/profile.hpp"
 #include "instruments/resistor_setpoints.hpp"
 #include "sim/circuit/circuit_device.hpp"
 #include "sim/virtual_bench/virtual_bench.hpp"
@@ -287,6 +289,50 @@ TEST(IncrementalPots, WriteVerifyNeedsArraysThatCanBeReadBack) {
     const std::string what = e.what();
     EXPECT_NE(what.find("write_verify"), std::string::npos) << what;
     EXPECT_NE(what.find("cannot read them back"), std::string::npos) << what;
+  }
+}
+
+// An up/down part's controller (instruments/profiles/x9c103-updown-controller.json) has only the
+// step command: it takes the set-points of incremental parts and nothing else.
+TEST(IncrementalPots, AStepOnlyProfileTakesIncrementalSetpointsAndNothingElse) {
+  const auto shipped = instruments::load_profile("x9c103-updown-controller");
+  ASSERT_TRUE(shipped.source);
+  EXPECT_FALSE(shipped.source->step.empty());
+  EXPECT_TRUE(shipped.source->one.empty() && shipped.source->each.empty() &&
+              shipped.source->block.empty() && shipped.source->get.empty());
+  // The shipped file, answering the virtual array's *IDN? (the controller is an assumed one).
+  const std::string source =
+      std::string(AEQLAB_SOURCE_DIR) + "/instruments/profiles/x9c103-updown-controller.json";
+  auto j = nlohmann::json::parse(std::ifstream(source));
+  j["identify"] = "";
+  const std::string path = ::testing::TempDir() + "/x9c103-any-identity.json";
+  std::ofstream(path) << j.dump();
+
+  IncrementalBench b(5, 5, 0, /*readable=*/false);
+  for (const auto& p : b.mine.parameter_setpoints)
+    for (const auto& span : p.map)
+      for (auto& i : b.mine.instruments)
+        if (i.name == span.instrument) i.profile = path;
+  b.connect();
+  b.bench->write_parameters(b.at_tap(2));
+  b.bench->settle();
+  // A bench that can read the array back finds the parts where the steps took them.
+  const auto stepped = b.mine;
+  b.mine = b.layout;
+  b.mine.setpoint_grid->power_on_tap = 5;
+  b.connect();
+  EXPECT_EQ(b.read(), b.at_tap(2));
+
+  b.mine = stepped;
+  b.mine.setpoint_grid->mode = instruments::SetpointGrid::Mode::absolute;
+  b.mine.setpoint_grid->power_on_tap = 0;
+  try {
+    b.connect();
+    FAIL() << "a step-only profile on absolute set-points must be refused";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("only steps"), std::string::npos) << what;
+    EXPECT_NE(what.find("vres_parameters_1"), std::string::npos) << what;
   }
 }
 
