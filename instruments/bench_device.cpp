@@ -43,7 +43,7 @@ std::size_t index_of(const BenchConfig& b, const std::string& name) {
 
 // The settle's wait is most of a step. Linux lets a sleeping thread wake up to its timer slack
 // late (50 us by default, to batch wake-ups), which every settle would add to T; the thread that
-// waits asks for none (docs/pot-bench.md, "Step time").
+// waits asks for none (docs/pot-bench.md, "Step time against the physical limit").
 void sleep_until(Clock::time_point t) {
   static thread_local const bool precise = ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) == 0;
   (void)precise;

@@ -78,7 +78,8 @@ class BenchDevice final : public Device {
   RoleState& state_of(const ChannelRole& role);
   void stage(const ChannelRole& role, std::span<const double> values);
   // `settling`: the flush starts a settle, whose wait runs from the moment the writes landed;
-  // write-verify's read-back then runs inside that wait (docs/pot-bench.md, "Step time").
+  // write-verify's read-back then runs inside that wait (docs/pot-bench.md, "Step time against the
+  // physical limit").
   void flush(bool settling = false);
   // Reads the set-points just written back and writes again those that did not take
   // (instruments/bench_verify.cpp); `settling`: inside a settle's wait, which a rewrite restarts.

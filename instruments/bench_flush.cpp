@@ -179,7 +179,8 @@ void BenchDevice::flush(bool settling) {
   const auto landed =
       began + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(write_s));
   // The circuit starts settling once the writes have landed; when a settle follows, the
-  // read-back of write-verify runs inside its wait (docs/pot-bench.md, "Step time").
+  // read-back of write-verify runs inside its wait (docs/pot-bench.md, "Step time against the
+  // physical limit").
   last_flush_ = std::max(Clock::now(), landed);
   if (bench_.write_verify && !setpoints.empty()) verify(setpoints, settling);
 }

@@ -132,9 +132,9 @@ TEST(ResistorWriteTime, ASettleAfterWritesTakesTheWritesThenTheWait) {
   EXPECT_DOUBLE_EQ(b.bench->tally().write_seconds, 2 * writes_s);
 }
 
-// The step's round trips (docs/pot-bench.md, "Step time"): every group on an array is read back
-// in one query, the arrays at once; write-verify's read-back runs inside the settle's wait, which
-// still lasts the writes plus the wait from the moment they landed.
+// The step's round trips (docs/pot-bench.md, "Step time against the physical limit"): every group
+// on an array is read back in one query, the arrays at once; write-verify's read-back runs inside
+// the settle's wait, which still lasts the writes plus the wait from the moment they landed.
 TEST(ResistorWriteTime, ReadingTheParametersBackIsOneQueryPerArrayWhateverItsGroups) {
   PotBench b(0);
   const auto arrays = b.per_array();
