@@ -213,6 +213,8 @@ struct VirtualBench::Impl {
       } else {
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        // A message's latency runs from its arrival (docs/virtual-bench.md, "Timing").
+        stamp_arrivals(socket.native_handle());
         // The kernel's send buffer holds replies too: bounded like the server's own queue.
         const auto send_buffer =
             std::clamp<std::size_t>(options.max_unread_reply_bytes, 4096, std::size_t{1} << 20);

@@ -4,8 +4,13 @@
 
 #include "sim/virtual_bench/virtual_link.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <exception>
 #include <string_view>
 
@@ -50,7 +55,8 @@ void Link::close() {
 
 void Link::read() {
   auto self = shared_from_this();
-  async_read_some(asio::buffer(buffer_), [this, self](const error_code& ec, std::size_t n) {
+  async_read_some(asio::buffer(buffer_), [this, self](const error_code& ec, std::size_t n,
+                                                      Clock::time_point arrived) {
     if (closed_) return;
     if (ec) {
       if (ec != asio::error::operation_aborted) {
@@ -66,11 +72,10 @@ void Link::read() {
         spdlog::debug("virtual bench: {}: {}", instrument_.name(), *refusal);
         instrument_.push_error(-223, *refusal);
       }
-      const auto now = Clock::now();
       while (auto message = framer_.next()) {
         const auto writing = as_duration(instrument_.write_seconds(*message));
         pending_.push_back(
-            {std::move(*message), now, instrument_.fault_for_next_message(), writing});
+            {std::move(*message), arrived, instrument_.fault_for_next_message(), writing});
       }
     } catch (const std::exception& e) {
       // This connection's trouble, never the server's: the other instruments keep serving.
@@ -173,6 +178,50 @@ void Link::write_next() {
     pump();
     resume_if_drained();
   });
+}
+
+bool stamp_arrivals(int fd) {
+  const int on = 1;
+  return ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0;
+}
+
+std::size_t receive_stamped(int fd, asio::mutable_buffer buffer, boost::system::error_code& ec,
+                            Link::Clock::time_point& arrived) {
+  iovec io{buffer.data(), buffer.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  msghdr m{};
+  m.msg_iov = &io;
+  m.msg_iovlen = 1;
+  m.msg_control = control;
+  m.msg_controllen = sizeof control;
+  const ssize_t n = ::recvmsg(fd, &m, MSG_DONTWAIT);
+  const auto now = Link::Clock::now();
+  arrived = now;
+  if (n < 0) {
+    ec = (errno == EAGAIN || errno == EWOULDBLOCK)
+             ? boost::system::error_code(asio::error::would_block)
+             : boost::system::error_code(errno, boost::system::system_category());
+    return 0;
+  }
+  if (n == 0) {
+    ec = asio::error::eof;
+    return 0;
+  }
+  ec = {};
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec t;
+      std::memcpy(&t, CMSG_DATA(c), sizeof t);
+      // The kernel's time is the wall clock's: its age now, taken off the steady clock. A wall
+      // clock that jumped gives an age outside [0, 1 s], and then the read's own time is used.
+      const auto stamped = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec)));
+      const auto age = std::chrono::system_clock::now() - stamped;
+      if (age >= std::chrono::system_clock::duration::zero() && age < std::chrono::seconds(1))
+        arrived = now - std::chrono::duration_cast<Link::Clock::duration>(age);
+    }
+  return static_cast<std::size_t>(n);
 }
 
 }  // namespace aeqlab::sim

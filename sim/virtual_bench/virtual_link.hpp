@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "sim/virtual_bench/virtual_instrument.hpp"
@@ -28,7 +29,10 @@ class Link : public std::enable_shared_from_this<Link> {
  public:
   using Clock = VirtualPhysics::Clock;
   using error_code = boost::system::error_code;
-  using ReadHandler = std::function<void(const error_code&, std::size_t)>;
+  // `arrived`: when the bytes reached this host (the kernel's receive time on TCP), from which a
+  // message's latency runs; not when the server got round to reading them.
+  using ReadHandler =
+      std::function<void(const error_code&, std::size_t, Clock::time_point arrived)>;
   using WriteHandler = std::function<void(const error_code&, std::size_t)>;
 
   Link(boost::asio::io_context& io, VirtualInstrument& instrument, const VirtualOptions& options,
@@ -86,6 +90,14 @@ class Link : public std::enable_shared_from_this<Link> {
   bool closed_ = false;
 };
 
+// Reads what a TCP socket holds without blocking, and when the kernel received it (the socket has
+// SO_TIMESTAMPNS on; Clock::now() where the kernel gives no time). `ec`: would_block when there
+// was nothing after all, eof at the end of the stream.
+std::size_t receive_stamped(int fd, boost::asio::mutable_buffer buffer,
+                            boost::system::error_code& ec, Link::Clock::time_point& arrived);
+// Asks the kernel to stamp what a TCP socket receives (SO_TIMESTAMPNS); false where it cannot.
+bool stamp_arrivals(int fd);
+
 // A Link over one Asio stream: a TCP socket or a PTY's master descriptor.
 template <typename Stream>
 class StreamLink final : public Link {
@@ -96,7 +108,25 @@ class StreamLink final : public Link {
 
  protected:
   void async_read_some(boost::asio::mutable_buffer buffer, ReadHandler handler) override {
-    stream_.async_read_some(buffer, std::move(handler));
+    if constexpr (std::is_same_v<Stream, boost::asio::ip::tcp::socket>) {
+      // Wait until readable, then read with the kernel's receive time (SO_TIMESTAMPNS).
+      stream_.async_wait(boost::asio::socket_base::wait_read,
+                         [this, buffer, handler = std::move(handler)](const error_code& ec) {
+                           if (ec) return handler(ec, 0, Clock::now());
+                           Clock::time_point arrived;
+                           error_code read_ec;
+                           const std::size_t n =
+                               receive_stamped(stream_.native_handle(), buffer, read_ec, arrived);
+                           if (read_ec == boost::asio::error::would_block)
+                             return async_read_some(buffer, std::move(handler));
+                           handler(read_ec, n, arrived);
+                         });
+    } else {
+      stream_.async_read_some(buffer,
+                              [handler = std::move(handler)](const error_code& ec, std::size_t n) {
+                                handler(ec, n, Clock::now());
+                              });
+    }
   }
   void async_write_all(const std::vector<boost::asio::const_buffer>& buffers,
                        WriteHandler handler) override {
