@@ -91,8 +91,9 @@ class Link : public std::enable_shared_from_this<Link> {
 };
 
 // Reads what a TCP socket holds without blocking, and when the kernel received it (the socket has
-// SO_TIMESTAMPNS on; Clock::now() where the kernel gives no time). `ec`: would_block when there
-// was nothing after all, eof at the end of the stream.
+// SO_TIMESTAMPNS on; Clock::now() where the kernel gives no time, as for the first packets after
+// the kernel's stamps were first asked for, which it turns on a moment later). `ec`: would_block
+// when there was nothing after all, eof at the end of the stream.
 std::size_t receive_stamped(int fd, boost::asio::mutable_buffer buffer,
                             boost::system::error_code& ec, Link::Clock::time_point& arrived);
 // Asks the kernel to stamp what a TCP socket receives (SO_TIMESTAMPNS); false where it cannot.

@@ -45,6 +45,9 @@ struct LoopbackPair {
 TEST(VirtualLink, AMessageIsStampedWithItsArrivalNotItsRead) {
   LoopbackPair p;
   ASSERT_TRUE(sim::stamp_arrivals(p.server));
+  // The kernel turns its receive stamps on a moment after the first socket asks (a deferred
+  // switch): packets before that carry none, and are taken as arriving when read.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const std::string message = "MEAS:VOLT? (@1)\n";
   ASSERT_EQ(::send(p.client, message.data(), message.size(), 0),
             static_cast<ssize_t>(message.size()));
