@@ -43,8 +43,6 @@ using Clock = VirtualPhysics::Clock;
 
 namespace {
 
-// The port a bench asks for: tcp://<loopback>:P with P > 0; 0 (ephemeral) for anything else,
-// since the virtual bench only ever listens on its own bind address.
 // An incremental array's parts: per channel, the values of its taps in the part's tap order.
 std::map<int, std::vector<double>> incremental_taps(const instruments::BenchConfig& bench,
                                                     const std::string& instrument) {
@@ -62,6 +60,8 @@ std::map<int, std::vector<double>> incremental_taps(const instruments::BenchConf
   return taps;
 }
 
+// The port a bench asks for: tcp://<loopback>:P with P > 0; 0 (ephemeral) for anything else,
+// since the virtual bench only ever listens on its own bind address.
 unsigned short requested_port(const std::string& address) {
   constexpr std::string_view prefix = "tcp://";
   if (address.rfind(prefix, 0) != 0) return 0;
