@@ -6,6 +6,8 @@
 #include <map>
 #include <thread>
 
+#include <sys/prctl.h>
+
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
@@ -39,7 +41,12 @@ std::size_t index_of(const BenchConfig& b, const std::string& name) {
   throw ConfigError(fmt::format("{}: no instrument named \"{}\"", b.name, name));
 }
 
+// The settle's wait is most of a step. Linux lets a sleeping thread wake up to its timer slack
+// late (50 us by default, to batch wake-ups), which every settle would add to T; the thread that
+// waits asks for none (docs/pot-bench.md, "Step time against the physical limit").
 void sleep_until(Clock::time_point t) {
+  static thread_local const bool precise = ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) == 0;
+  (void)precise;
   if (Clock::now() < t) std::this_thread::sleep_until(t);
 }
 
@@ -67,6 +74,15 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
               fmt::format("{}: \"{}\" is set on instrument \"{}\", but its profile \"{}\" "
                           "has no source commands",
                           bench_.name, r->group.name, span.instrument, p.name));
+        const bool stepped = row.role == BenchRole::parameter_setpoints && bench_.setpoint_grid &&
+                             bench_.setpoint_grid->mode == SetpointGrid::Mode::incremental;
+        if (!measured && p.source->one.empty() && p.source->each.empty() &&
+            p.source->block.empty() && !stepped)
+          throw ConfigError(fmt::format(
+              "{}: \"{}\" is set on instrument \"{}\", but its profile \"{}\" only steps "
+              "(source.step): only set-points of incremental parts (setpoints.mode "
+              "\"incremental\") can be mapped to it",
+              bench_.name, r->group.name, span.instrument, p.name));
       }
     }
   }
@@ -139,20 +155,13 @@ BenchDevice::BenchDevice(BenchConfig bench) : bench_(std::move(bench)) {
     states_.push_back(std::move(s));
   }
   on_the_wire("reading the set-points back", [&] {
-    std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
-    std::map<std::size_t, std::vector<std::pair<RoleState*, const RoleState::Part*>>> by_instrument;
+    SetpointReads reads;
     for (auto& s : states_)
       for (const auto& part : s->parts)
         if (instruments_[part.instrument]->can_read_setpoints())
-          by_instrument[part.instrument].push_back({s.get(), &part});
-    for (auto& [i, list] : by_instrument)
-      jobs.push_back({i, [this, i = i, list = list] {
-                        for (auto [s, part] : list)
-                          instruments_[i]->read_setpoints(part->channels,
-                                                          std::span<double>(s->last).subspan(
-                                                              part->offset, part->channels.size()));
-                      }});
-    crew_->run(std::move(jobs));
+          reads[part.instrument].push_back({part.channels, std::span<double>(s->last).subspan(
+                                                               part.offset, part.channels.size())});
+    read_setpoints_at_once(reads);
   });
   if (bench_.homeostat) hold_ = state_of(*bench_.homeostat).last[0];
   start_incremental();
@@ -163,169 +172,10 @@ BenchDevice::~BenchDevice() {
   // One line per run at info: scripts/bench-hil sets the physical limit from it.
   spdlog::info(
       "{}: {} flushes, {} round trips ({} on the critical path), {} settles, {} polls, {} "
-      "set-point writes ({} s of per-write time on the critical path)",
+      "set-point writes ({} s of per-write time on the critical path), {} round trips inside "
+      "settle waits",
       bench_.name, t.flushes, t.round_trips, t.critical_round_trips, t.settles, t.polls,
-      t.setpoint_writes, t.write_seconds);
-}
-
-std::vector<std::size_t> BenchDevice::round_trips_now() const {
-  std::vector<std::size_t> n(instruments_.size());
-  for (std::size_t i = 0; i < instruments_.size(); ++i) n[i] = instruments_[i]->round_trips();
-  return n;
-}
-
-// Instruments work in parallel, so the critical path is the busiest one, not the sum.
-void BenchDevice::count_round_trips_since(const std::vector<std::size_t>& before) {
-  std::size_t critical = 0;
-  for (std::size_t i = 0; i < instruments_.size(); ++i) {
-    const std::size_t d = instruments_[i]->round_trips() - before[i];
-    critical = std::max(critical, d);
-    tally_.round_trips += d;
-  }
-  tally_.critical_round_trips += critical;
-}
-
-BenchDevice::RoleState& BenchDevice::state_of(const ChannelRole& role) {
-  for (auto& s : states_)
-    if (s->role == &role) return *s;
-  throw DeviceError(fmt::format("{}: \"{}\" is not a set role", bench_.name, role.group.name));
-}
-
-void BenchDevice::stage(const ChannelRole& role, std::span<const double> values) {
-  auto& s = state_of(role);
-  s.staged.assign(values.begin(), values.end());
-  s.pending = true;
-  outputs_valid_ = false;
-}
-
-void BenchDevice::flush() {
-  // Per instrument: the plain values in one set call, then any ramped role step by step.
-  struct Work {
-    std::vector<int> channels;
-    std::vector<double> values;
-    std::vector<std::pair<RoleState*, const RoleState::Part*>> ramped;
-    std::vector<RoleState*> done;
-    // Incremental parts: per set-point group and part, the steps from the tracked taps.
-    struct Stepped {
-      std::size_t group, offset;
-      const std::vector<int>* channels;
-      std::vector<long> steps;
-    };
-    std::vector<Stepped> stepped;
-  };
-  std::map<std::size_t, Work> work;
-  std::map<std::size_t, std::size_t> steps_per_array;
-  for (auto& s : states_) {
-    if (!s->pending) continue;
-    const std::ptrdiff_t group = incremental() ? setpoint_group(*s) : -1;
-    for (const auto& part : s->parts) {
-      auto& w = work[part.instrument];
-      const auto& ramp = s->role->ramp;
-      if (group >= 0) {
-        // Worked out before anything goes out: a step past a part's end is refused whole.
-        auto steps =
-            steps_to(static_cast<std::size_t>(group), part.offset,
-                     std::span<const double>(s->staged).subspan(part.offset, part.channels.size()));
-        for (long n : steps)
-          steps_per_array[part.instrument] += static_cast<std::size_t>(std::labs(n));
-        w.stepped.push_back(
-            {static_cast<std::size_t>(group), part.offset, &part.channels, std::move(steps)});
-      } else if (ramp.step > 0) {
-        w.ramped.push_back({s.get(), &part});
-      } else {
-        w.channels.insert(w.channels.end(), part.channels.begin(), part.channels.end());
-        w.values.insert(
-            w.values.end(), s->staged.begin() + static_cast<std::ptrdiff_t>(part.offset),
-            s->staged.begin() + static_cast<std::ptrdiff_t>(part.offset + part.channels.size()));
-      }
-    }
-  }
-  if (work.empty()) return;
-  const auto before = round_trips_now();
-  const auto began = Clock::now();
-  on_the_wire("writing", [&] {
-    std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
-    for (auto& [i, w] : work)
-      jobs.push_back({i, [this, i = i, &w] {
-                        auto& inst = *instruments_[i];
-                        if (!w.channels.empty()) inst.set(w.channels, w.values);
-                        for (const auto& st : w.stepped) {
-                          try {
-                            inst.step(*st.channels, st.steps);
-                          } catch (const drivers::TransportError& e) {
-                            // The array names its channel; say which elements they hold.
-                            const auto& g = bench_.parameter_setpoints[st.group].group;
-                            throw drivers::TransportError(
-                                fmt::format("{} (steps for parameter {}[{}..{}])", e.what(), g.name,
-                                            st.offset, st.offset + st.steps.size() - 1));
-                          }
-                        }
-                        for (auto [s, part] : w.ramped) {
-                          const std::size_t n = part->channels.size();
-                          std::vector<double> from(
-                              s->last.begin() + static_cast<std::ptrdiff_t>(part->offset),
-                              s->last.begin() + static_cast<std::ptrdiff_t>(part->offset + n));
-                          std::vector<double> to(
-                              s->staged.begin() + static_cast<std::ptrdiff_t>(part->offset),
-                              s->staged.begin() + static_cast<std::ptrdiff_t>(part->offset + n));
-                          double largest = 0.0;
-                          for (std::size_t c = 0; c < n; ++c)
-                            if (std::isfinite(from[c]))
-                              largest = std::max(largest, std::abs(to[c] - from[c]));
-                          const auto& ramp = s->role->ramp;
-                          const auto steps = static_cast<std::size_t>(
-                              std::max(1.0, std::ceil(largest / ramp.step)));
-                          std::vector<double> v(n);
-                          for (std::size_t k = 1; k <= steps; ++k) {
-                            for (std::size_t c = 0; c < n; ++c)
-                              v[c] = k == steps || !std::isfinite(from[c])
-                                         ? to[c]
-                                         : from[c] + (to[c] - from[c]) * static_cast<double>(k) /
-                                                         static_cast<double>(steps);
-                            if (k > 1 && ramp.rate > 0)
-                              std::this_thread::sleep_for(std::chrono::duration<double>(
-                                  largest / static_cast<double>(steps) / ramp.rate));
-                            inst.set(part->channels, v);
-                          }
-                        }
-                      }});
-    if (!steps_per_array.empty()) positions_known_ = false;
-    crew_->run(std::move(jobs));
-  });
-  for (const auto& [i, w] : work)
-    for (const auto& st : w.stepped) moved(st.group, st.offset, st.steps);
-  positions_known_ = true;
-  std::vector<RoleState*> setpoints;
-  std::map<std::size_t, std::size_t> elements;  // per array: set-points written in this flush
-  for (auto& s : states_)
-    if (s->pending) {
-      s->last = s->staged;
-      s->pending = false;
-      for (const auto& p : bench_.parameter_setpoints)
-        if (s->role == &p) {
-          setpoints.push_back(s.get());
-          if (!incremental())
-            for (const auto& part : s->parts) elements[part.instrument] += part.channels.size();
-        }
-    }
-  count_round_trips_since(before);
-  ++tally_.flushes;
-  // An incremental part takes each step in turn (docs/pot-bench.md, "Incremental-only parts").
-  for (const auto& [i, n] : steps_per_array) elements[i] += n;
-  // The parts take each element's write in turn, the arrays side by side: the flush has landed
-  // once the busiest array has taken all of its writes (docs/pot-bench.md, "Per-write time").
-  std::size_t busiest = 0;
-  for (const auto& [instrument, n] : elements) {
-    tally_.setpoint_writes += n;
-    busiest = std::max(busiest, n);
-  }
-  const double write_s =
-      bench_.setpoint_grid ? static_cast<double>(busiest) * bench_.setpoint_grid->write_seconds : 0;
-  tally_.write_seconds += write_s;
-  const auto landed =
-      began + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(write_s));
-  if (bench_.write_verify && !setpoints.empty()) verify(setpoints);
-  last_flush_ = std::max(Clock::now(), landed);
+      t.setpoint_writes, t.write_seconds, t.round_trips_in_settle);
 }
 
 void BenchDevice::measure_together(std::span<const ChannelRole> roles, std::span<double> out) {
@@ -483,56 +333,6 @@ void BenchDevice::do_set_compliance(std::size_t group, double compliance) {
   stage(*bench_.compliance, compliance_);
 }
 
-void BenchDevice::read_back(const ChannelRole& role, std::span<double> dest, const char* what) {
-  auto& s = state_of(role);
-  const bool readable = std::all_of(s.parts.begin(), s.parts.end(), [&](const RoleState::Part& p) {
-    return instruments_[p.instrument]->can_read_setpoints();
-  });
-  if (readable) {
-    const auto before = round_trips_now();
-    on_the_wire(fmt::format("reading the {} back", what).c_str(), [&] {
-      std::map<std::size_t, std::vector<const RoleState::Part*>> by_instrument;
-      for (const auto& p : s.parts) by_instrument[p.instrument].push_back(&p);
-      std::vector<std::pair<std::size_t, std::function<void()>>> jobs;
-      for (auto& [i, parts] : by_instrument)
-        jobs.push_back({i, [this, dest, i = i, parts = parts] {
-                          for (const auto* p : parts)
-                            instruments_[i]->read_setpoints(
-                                p->channels, dest.subspan(p->offset, p->channels.size()));
-                        }});
-      crew_->run(std::move(jobs));
-    });
-    count_round_trips_since(before);
-    return;
-  }
-  if (std::any_of(s.last.begin(), s.last.end(), [](double v) { return std::isnan(v); }))
-    throw DeviceError(fmt::format("{}: the {} \"{}\" cannot be read back and have not been set yet",
-                                  bench_.name, what, role.group.name));
-  std::copy(s.last.begin(), s.last.end(), dest.begin());
-}
-
-void BenchDevice::do_read_knobs(std::span<double> out) {
-  flush();
-  std::size_t at = 0;
-  for (const auto& k : bench_.knobs) {
-    read_back(k, out.subspan(at, k.group.count), "knobs");
-    at += k.group.count;
-  }
-}
-
-void BenchDevice::do_read_parameters(std::span<double> out) {
-  flush();
-  std::size_t at = 0;
-  if (bench_.parameters_from_setpoints) {
-    for (const auto& p : bench_.parameter_setpoints) {
-      read_back(p, out.subspan(at, p.group.count), "parameters");
-      at += p.group.count;
-    }
-    return;
-  }
-  measure_together(bench_.parameters, out);
-}
-
 void BenchDevice::do_read_probes(std::span<double> out) {
   flush();
   if (bench_.probe_nodes) {
@@ -574,7 +374,7 @@ SettleReport BenchDevice::settle_with(bool hold) {
       hold_ = want;
     }
   }
-  flush();
+  flush(true);
   const auto& rule = bench_.settle;
   const auto start = last_flush_ == Clock::time_point{} ? Clock::now() : last_flush_;
   const auto wait =

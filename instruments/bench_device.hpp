@@ -8,7 +8,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <map>
 #include <memory>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "core/device.hpp"
@@ -34,6 +38,9 @@ struct BenchTally {
   // The parts' per-write time (setpoints.write_us) on the critical path: per flush, the busiest
   // array's elements times the per-write time. The modelled cost of the writes.
   double write_seconds = 0.0;
+  // Round trips made while a settle's wait ran (the read-back of write-verify): on the critical
+  // path in the count above, but under the settle time T rather than after it.
+  std::size_t round_trips_in_settle = 0;
 };
 
 class BenchDevice final : public Device {
@@ -70,10 +77,13 @@ class BenchDevice final : public Device {
   struct RoleState;
   RoleState& state_of(const ChannelRole& role);
   void stage(const ChannelRole& role, std::span<const double> values);
-  void flush();
+  // `settling`: the flush starts a settle, whose wait runs from the moment the writes landed;
+  // write-verify's read-back then runs inside that wait (docs/pot-bench.md, "Step time against the
+  // physical limit").
+  void flush(bool settling = false);
   // Reads the set-points just written back and writes again those that did not take
-  // (instruments/bench_verify.cpp).
-  void verify(const std::vector<RoleState*>& written);
+  // (instruments/bench_verify.cpp); `settling`: inside a settle's wait, which a rewrite restarts.
+  void verify(const std::vector<RoleState*>& written, bool settling);
   // The parameters' set-points onto the parts' grid (`setpoints`), then staged.
   void on_the_grid(std::span<const double> values);
   // Incremental-only parts (instruments/incremental_steps.cpp): positions tracked from power-on.
@@ -94,7 +104,14 @@ class BenchDevice final : public Device {
   // them one after the other: a feedback homeostat reads every parameter group each round.
   void measure_together(std::span<const ChannelRole> roles, std::span<double> out);
   // A set role's values as its instruments report them, or as last written where they cannot.
-  void read_back(const ChannelRole& role, std::span<double> dest, const char* what);
+  // Several set roles at once (one message per instrument whatever roles it carries).
+  void read_back(std::span<const ChannelRole* const> roles, std::span<double> dest,
+                 const char* what);
+  // Set-points read from the instruments: per instrument, its (channels, destination) pairs,
+  // asked for in one query (split only by the profile's max_channels), instruments at once.
+  using SetpointReads =
+      std::map<std::size_t, std::vector<std::pair<std::span<const int>, std::span<double>>>>;
+  void read_setpoints_at_once(const SetpointReads& reads);
   SettleReport settle_with(bool hold);
   std::vector<std::size_t> round_trips_now() const;
   void count_round_trips_since(const std::vector<std::size_t>& before);

@@ -1,5 +1,6 @@
 #pragma once
-// Private to the bench device (instruments/bench_device.cpp, instruments/bench_verify.cpp).
+// Private to the bench device (instruments/bench_device.cpp, bench_flush.cpp, bench_readback.cpp,
+// bench_verify.cpp, incremental_steps.cpp).
 
 #include <cstddef>
 #include <vector>

@@ -14,14 +14,14 @@ Crew::~Crew() {
     std::lock_guard<std::mutex> lock(mutex_);
     quit_ = true;
   }
-  wake_.notify_all();
+  for (auto& m : members_) m.wake.notify_one();
   for (auto& m : members_) m.thread.join();
 }
 
 void Crew::work(std::size_t i) {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [&] { return quit_ || members_[i].has_job; });
+    members_[i].wake.wait(lock, [&] { return quit_ || members_[i].has_job; });
     if (quit_) return;
     auto job = std::move(members_[i].job);
     members_[i].has_job = false;
@@ -34,7 +34,7 @@ void Crew::work(std::size_t i) {
     }
     lock.lock();
     if (failed && !failure_) failure_ = failed;
-    if (--pending_ == 0) done_.notify_all();
+    if (--pending_ == 0) done_.notify_one();
   }
 }
 
@@ -51,7 +51,7 @@ void Crew::run(std::vector<std::pair<std::size_t, std::function<void()>>> jobs) 
       members_.at(jobs[j].first).has_job = true;
     }
   }
-  if (jobs.size() > 1) wake_.notify_all();
+  for (std::size_t j = 1; j < jobs.size(); ++j) members_.at(jobs[j].first).wake.notify_one();
   try {
     jobs[0].second();
   } catch (...) {

@@ -29,11 +29,14 @@ class Crew {
     std::thread thread;
     std::function<void()> job;
     bool has_job = false;
+    // Its own: a flush to two instruments wakes those two threads, not the whole crew (on a
+    // loaded machine every needless wake-up queues for a core ahead of the round trip's).
+    std::condition_variable wake;
   };
   void work(std::size_t i);
   std::vector<Member> members_;
   std::mutex mutex_;
-  std::condition_variable wake_, done_;
+  std::condition_variable done_;
   std::size_t pending_ = 0;
   std::exception_ptr failure_;
   bool quit_ = false;

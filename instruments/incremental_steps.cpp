@@ -34,18 +34,21 @@ std::ptrdiff_t BenchDevice::setpoint_group(const RoleState& s) const {
 void BenchDevice::start_incremental() {
   if (!incremental()) return;
   const auto& grid = *bench_.setpoint_grid;
-  if (bench_.write_verify)
-    throw ConfigError(bench_.name +
-                      ": write_verify: incremental parts (setpoints.mode \"incremental\") are "
-                      "not rewritten after a read-back; drop one of the two");
   for (const auto& s : states_)
     if (setpoint_group(*s) >= 0)
-      for (const auto& part : s->parts)
+      for (const auto& part : s->parts) {
         if (!instruments_[part.instrument]->can_step())
           throw ConfigError(fmt::format(
               "{}: instrument \"{}\" holds set-points of incremental parts but its profile has "
               "no step command (source.step)",
               bench_.name, bench_.instruments[part.instrument].name));
+        // Write-verify steps a part that missed from the tap it reads back at.
+        if (bench_.write_verify && !instruments_[part.instrument]->can_read_setpoints())
+          throw ConfigError(fmt::format(
+              "{}: write_verify: instrument \"{}\" holds incremental parts but its profile "
+              "cannot read them back (no source.get or source.get_block)",
+              bench_.name, bench_.instruments[part.instrument].name));
+      }
   grids_.clear();
   for (const auto& p : bench_.parameter_setpoints) {
     grids_.push_back(grid_values(grid, p.group.safe));

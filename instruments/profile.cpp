@@ -170,8 +170,10 @@ Profile parse_profile(const json& j, const std::string& name, const std::string&
     c.get_block = str(s, "get_block", "", w);
     c.step = str(s, "step", "", w);
     c.max_channels = count(s, "max_channels", w);
-    if (c.one.empty() && c.each.empty() && c.block.empty())
-      throw ConfigError(w + ": needs at least one of one, each, block");
+    // `step` alone: parts that only take up/down steps (docs/pot-bench.md, "Incremental-only
+    // parts"); the bench sets nothing else on them.
+    if (c.one.empty() && c.each.empty() && c.block.empty() && c.step.empty())
+      throw ConfigError(w + ": needs at least one of one, each, block, step");
     p.source = c;
   }
   if (j.contains("measure")) {

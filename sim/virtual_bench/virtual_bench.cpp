@@ -30,6 +30,7 @@
 #include "core/error.hpp"
 #include "instruments/resistor_setpoints.hpp"
 #include "sim/virtual_bench/virtual_instrument.hpp"
+#include "sim/virtual_bench/virtual_link.hpp"
 #include "sim/virtual_bench/virtual_physics.hpp"
 #include "sim/virtual_bench/virtual_pty.hpp"
 
@@ -42,8 +43,6 @@ using Clock = VirtualPhysics::Clock;
 
 namespace {
 
-// The port a bench asks for: tcp://<loopback>:P with P > 0; 0 (ephemeral) for anything else,
-// since the virtual bench only ever listens on its own bind address.
 // An incremental array's parts: per channel, the values of its taps in the part's tap order.
 std::map<int, std::vector<double>> incremental_taps(const instruments::BenchConfig& bench,
                                                     const std::string& instrument) {
@@ -61,6 +60,8 @@ std::map<int, std::vector<double>> incremental_taps(const instruments::BenchConf
   return taps;
 }
 
+// The port a bench asks for: tcp://<loopback>:P with P > 0; 0 (ephemeral) for anything else,
+// since the virtual bench only ever listens on its own bind address.
 unsigned short requested_port(const std::string& address) {
   constexpr std::string_view prefix = "tcp://";
   if (address.rfind(prefix, 0) != 0) return 0;
@@ -77,10 +78,6 @@ unsigned short requested_port(const std::string& address) {
     return 0;
   const unsigned long p = std::stoul(port);
   return p > 0 && p < 65536 ? static_cast<unsigned short>(p) : 0;
-}
-
-Clock::duration as_duration(double seconds) {
-  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
 // The first address of this host's that is neither loopback nor link-local: what a client
@@ -127,235 +124,6 @@ std::string check_bind(const asio::ip::address& bind, const VirtualOptions& opti
   if (host.empty()) host = bind.is_v6() ? "::1" : "127.0.0.1";
   return host;
 }
-
-// What a "garbled" fault sends instead of each reply: a NAK, a bogus block header and no
-// number, so that a client that does not check what it reads is caught out.
-constexpr std::string_view kGarbage = "\x15#9?garbled~~\n";
-
-}  // namespace
-
-namespace {
-
-// One conversation with one instrument: a TCP connection or the instrument's PTY. Messages are
-// framed, held for the latency, processed in order, and their replies written in order.
-class Link : public std::enable_shared_from_this<Link> {
- public:
-  using ReadHandler = std::function<void(const error_code&, std::size_t)>;
-  using WriteHandler = std::function<void(const error_code&, std::size_t)>;
-
-  Link(asio::io_context& io, VirtualInstrument& instrument, const VirtualOptions& options, bool tcp,
-       std::size_t max_block, std::function<void()> after_message,
-       std::function<void(Link*)> on_close)
-      : instrument_(instrument),
-        latency_(as_duration(options.latency_s)),
-        tcp_(tcp),
-        max_unread_(options.max_unread_reply_bytes),
-        timer_(io),
-        after_message_(std::move(after_message)),
-        on_close_(std::move(on_close)),
-        framer_(scpi::FramerLimits{options.max_message_bytes, max_block}) {}
-  virtual ~Link() = default;
-
-  void start() { read(); }
-
-  void close() {
-    if (closed_) return;
-    closed_ = true;
-    timer_.cancel();
-    close_stream();
-    pending_.clear();
-    if (on_close_) on_close_(this);
-  }
-
- protected:
-  virtual void async_read_some(asio::mutable_buffer buffer, ReadHandler handler) = 0;
-  virtual void async_write_all(const std::vector<asio::const_buffer>& buffers,
-                               WriteHandler handler) = 0;
-  virtual void close_stream() = 0;
-
- private:
-  struct Pending {
-    std::string message;
-    Clock::time_point received;
-    const VirtualFault* fault;
-    Clock::duration writing;  // the per-write time of the set-points it carries
-  };
-
-  void read() {
-    auto self = shared_from_this();
-    async_read_some(asio::buffer(buffer_), [this, self](const error_code& ec, std::size_t n) {
-      if (closed_) return;
-      if (ec) {
-        if (ec != asio::error::operation_aborted) {
-          if (ec != asio::error::eof && ec != asio::error::connection_reset)
-            spdlog::debug("virtual bench: {}: read failed: {}", instrument_.name(), ec.message());
-          close();
-        }
-        return;
-      }
-      try {
-        framer_.feed(std::string_view(buffer_.data(), n));
-        while (auto refusal = framer_.next_refusal()) {
-          spdlog::debug("virtual bench: {}: {}", instrument_.name(), *refusal);
-          instrument_.push_error(-223, *refusal);
-        }
-        const auto now = Clock::now();
-        while (auto message = framer_.next()) {
-          const auto writing = as_duration(instrument_.write_seconds(*message));
-          pending_.push_back(
-              {std::move(*message), now, instrument_.fault_for_next_message(), writing});
-        }
-      } catch (const std::exception& e) {
-        // This connection's trouble, never the server's: the other instruments keep serving.
-        spdlog::warn("virtual bench: {}: closing a connection: {}", instrument_.name(), e.what());
-        close();
-        return;
-      }
-      pump();
-      if (backlogged())
-        paused_ = true;  // resumed by resume_if_drained() once the client catches up
-      else
-        read();
-    });
-  }
-
-  // A client that sends faster than it reads its replies (or than latency lets messages be
-  // processed) is not read from until it catches up: what the server holds stays bounded.
-  bool backlogged() const { return unread_ > max_unread_ || pending_.size() > kMaxPending; }
-  void resume_if_drained() {
-    if (!paused_ || closed_ || backlogged()) return;
-    paused_ = false;
-    read();
-  }
-
-  // Processes what is pending unless the replies already waiting for the client pass the bound:
-  // then the next write that drains them calls this again.
-  void pump() {
-    if (!waiting_ && !closed_ && !pending_.empty() && unread_ <= max_unread_) schedule();
-  }
-
-  void schedule() {
-    waiting_ = true;
-    // A part writes one element after another: a message's writes start once it has arrived
-    // (the latency) and the part is done with the previous message's writes.
-    const auto& front = pending_.front();
-    timer_.expires_at(std::max(front.received + latency_, busy_until_) + front.writing);
-    auto self = shared_from_this();
-    timer_.async_wait([this, self](const error_code& ec) {
-      waiting_ = false;
-      if (ec || closed_) return;
-      // Every message whose latency is over, in one go: a timer per message would cost more
-      // than the messages.
-      const auto now = Clock::now();
-      do {
-        process_front();
-      } while (!closed_ && !pending_.empty() && pending_.front().received + latency_ <= now &&
-               unread_ <= max_unread_);
-      pump();
-      resume_if_drained();
-    });
-  }
-
-  void process_front() {
-    Pending p = std::move(pending_.front());
-    pending_.pop_front();
-    if (p.writing > Clock::duration::zero()) busy_until_ = Clock::now();
-    const std::string kind = p.fault ? p.fault->kind : std::string();
-    if (kind == "no_reply") return;
-    if (kind == "disconnect") {
-      // A PTY cannot hang up on its client; the message is lost as with no_reply.
-      if (tcp_) close();
-      return;
-    }
-    // "no_verify": the message is answered, but the set-points it carries do not take.
-    auto replies = instrument_.process(p.message, Clock::now(), kind == "no_verify", max_unread_);
-    if (kind == "garbled")
-      for (auto& r : replies) r = kGarbage;
-    if (kind == "error") instrument_.push_error(p.fault->code, p.fault->text);
-    for (auto& r : replies) send(std::move(r));
-    after_message_();
-  }
-
-  void send(std::string reply) {
-    unread_ += reply.size();
-    outbox_.push_back(std::move(reply));
-    if (!writing_) write_next();
-  }
-
-  void write_next() {
-    if (outbox_.empty() || closed_) {
-      writing_ = false;
-      return;
-    }
-    writing_ = true;
-    // Every queued reply in one write (a deque keeps them in place meanwhile): one system call
-    // for many short replies.
-    constexpr std::size_t kGather = 64;
-    gather_.clear();
-    for (std::size_t i = 0; i < outbox_.size() && i < kGather; ++i)
-      gather_.push_back(asio::buffer(outbox_[i]));
-    auto self = shared_from_this();
-    async_write_all(gather_, [this, self, n = gather_.size()](const error_code& ec, std::size_t) {
-      if (closed_) return;
-      if (ec) {
-        if (ec != asio::error::operation_aborted) close();
-        return;
-      }
-      for (std::size_t i = 0; i < n; ++i) {
-        unread_ -= outbox_.front().size();
-        outbox_.pop_front();
-      }
-      write_next();
-      pump();
-      resume_if_drained();
-    });
-  }
-
-  static constexpr std::size_t kMaxPending = 4096;  // messages waiting out their latency
-
-  VirtualInstrument& instrument_;
-  Clock::duration latency_;
-  bool tcp_;
-  std::size_t max_unread_;
-  std::size_t unread_ = 0;  // bytes in outbox_
-  bool paused_ = false;
-  asio::steady_timer timer_;
-  std::function<void()> after_message_;
-  std::function<void(Link*)> on_close_;
-  std::array<char, 65536> buffer_{};
-  scpi::Framer framer_;
-  std::deque<Pending> pending_;
-  bool waiting_ = false;
-  Clock::time_point busy_until_{};          // when the part took its last message's writes
-  std::deque<std::string> outbox_;          // a deque keeps the front string in place while sending
-  std::vector<asio::const_buffer> gather_;  // what the write under way sends
-  bool writing_ = false;
-  bool closed_ = false;
-};
-
-template <typename Stream>
-class StreamLink final : public Link {
- public:
-  template <typename... A>
-  StreamLink(Stream stream, A&&... args)
-      : Link(std::forward<A>(args)...), stream_(std::move(stream)) {}
-
- protected:
-  void async_read_some(asio::mutable_buffer buffer, ReadHandler handler) override {
-    stream_.async_read_some(buffer, std::move(handler));
-  }
-  void async_write_all(const std::vector<asio::const_buffer>& buffers,
-                       WriteHandler handler) override {
-    asio::async_write(stream_, buffers, std::move(handler));
-  }
-  void close_stream() override {
-    error_code ignored;
-    stream_.close(ignored);
-  }
-
- private:
-  Stream stream_;
-};
 
 }  // namespace
 
@@ -445,6 +213,8 @@ struct VirtualBench::Impl {
       } else {
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        // A message's latency runs from its arrival (docs/virtual-bench.md, "Timing").
+        stamp_arrivals(socket.native_handle());
         // The kernel's send buffer holds replies too: bounded like the server's own queue.
         const auto send_buffer =
             std::clamp<std::size_t>(options.max_unread_reply_bytes, 4096, std::size_t{1} << 20);

@@ -72,9 +72,10 @@ class PotBenchFaults : public ProgramTest {
   }
 };
 
-// Messages 0-2 open the array (*IDN?, *CLS, the set-points read back); each step then writes it
-// and reads it back. Message 12 is a write in the middle of the first epoch.
-const nlohmann::json kMidWrite = {{"instrument", "res_layer1"}, {"after", 12}};
+// Messages 0-2 open the array (*IDN?, *CLS, the set-points read back), 3-4 are the run's own
+// read-backs (every group on the array in one query); each step then writes it and reads it
+// back. Message 7 is a write in the middle of the first epoch.
+const nlohmann::json kMidWrite = {{"instrument", "res_layer1"}, {"after", 7}};
 
 TEST_F(PotBenchFaults, AWriteThatDoesNotTakeOnceIsWrittenAgainAndTheRunCompletes) {
   auto fault = kMidWrite;

@@ -172,6 +172,26 @@ TEST_F(PotBench, IncrementalPartsOverPseudoTerminalsTrainAsInProcess) {
   train_both_ways("coupled", "serial", incremental, kFromMidScale);
 }
 
+// Write-verify of incremental parts: a STEP message to the first array that does not take (the
+// fourth message after the opening read-backs, a step in the first epoch) leaves its parts behind;
+// the read-back shows it, the bench corrects its tracked taps and steps them again, and the run
+// reaches the same parameters as in-process.
+TEST_F(PotBench, IncrementalPartsThatMissAStepAreSteppedAgainAndTrainAsInProcess) {
+  train_both_ways(
+      "eqprop", "tcp",
+      [](nlohmann::json& b) {
+        b["setpoints"]["mode"] = "incremental";
+        b["virtual"]["faults"] = nlohmann::json::array(
+            {{{"instrument", "res_layer1"}, {"kind", "no_verify"}, {"after", 5}, {"count", 1}}});
+      },
+      kFromMidScale);
+  // Once: from then on the tracked taps are right again, so no later step misses.
+  const std::string miss = "did not verify; writing them again";
+  const auto first = bench_stderr_.find(miss);
+  EXPECT_NE(first, std::string::npos) << bench_stderr_;
+  EXPECT_EQ(bench_stderr_.find(miss, first + 1), std::string::npos) << bench_stderr_;
+}
+
 // With "refuse", the first step's off-grid values stop the run, naming the element.
 TEST_F(PotBench, OffGridSetpointsAreRefusedNamingTheElementWhenTheBenchSaysSo) {
   const auto bench = bench_copy([](nlohmann::json& b) {

@@ -7,15 +7,20 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "instruments/bench_device.hpp"
 #include "instruments/bench_layout.hpp"
+#include "instruments/profile.hpp"
 #include "instruments/resistor_setpoints.hpp"
 #include "sim/circuit/circuit_device.hpp"
 #include "sim/virtual_bench/virtual_bench.hpp"
@@ -50,7 +55,10 @@ instruments::BenchConfig incremental(instruments::BenchConfig b, std::size_t pow
 // aeqlab-vres without its read-back queries: an array of parts whose taps cannot be read
 // (INC/U-D parts), so the bench can only take them at their power-on tap.
 std::string unreadable_profile() {
-  const std::string path = ::testing::TempDir() + "/incremental-unreadable-vres.json";
+  // One file per process: CTest runs these tests side by side, and a file another test is
+  // rewriting reads back empty.
+  const std::string path =
+      ::testing::TempDir() + "/incremental-unreadable-vres-" + std::to_string(::getpid()) + ".json";
   std::ofstream(path) << R"({"model": "unreadable incremental array", "identify": "AEQLAB,VRES",
     "error_query": "SYST:ERR?", "chain": ";:",
     "source": {"one": "SOUR:RES {value},{channels}", "step": "SOUR:RES:STEP {values},{channels}"}})";
@@ -61,12 +69,13 @@ std::string unreadable_profile() {
 // and, with `readable` false, cannot read the parts back.
 struct IncrementalBench {
   IncrementalBench(std::size_t served_power_on, std::size_t bench_power_on, double write_us = 0,
-                   bool readable = true)
+                   bool readable = true, std::optional<instruments::WriteVerify> verify = {},
+                   std::vector<sim::VirtualFault> faults = {})
       : physics(pots()),
         layout(incremental(
             instruments::virtual_bench_layout(physics.describe(), 16, /*settable=*/true),
             served_power_on, write_us)),
-        served(physics, layout, {}) {
+        served(physics, layout, with_faults(std::move(faults))) {
     const auto answering = served.start();
     server = std::thread([this] { served.run(); });
     for (auto& i : layout.instruments)
@@ -74,12 +83,18 @@ struct IncrementalBench {
         if (s.name == i.name) i.address = s.tcp;
     mine = layout;
     mine.setpoint_grid->power_on_tap = bench_power_on;
+    mine.write_verify = verify;
     if (!readable)
       for (const auto& p : mine.parameter_setpoints)
         for (const auto& span : p.map)
           for (auto& i : mine.instruments)
             if (i.name == span.instrument) i.profile = unreadable_profile();
     connect();
+  }
+  static sim::VirtualOptions with_faults(std::vector<sim::VirtualFault> faults) {
+    sim::VirtualOptions o;
+    o.faults = std::move(faults);
+    return o;
   }
   void connect() {
     bench.reset();
@@ -223,6 +238,108 @@ TEST(IncrementalPots, ConfigKeysParseAndAreRefusedByName) {
   r.taps = 8;
   EXPECT_EQ(instruments::grid_index_of_tap(r, 0), 7u);
   EXPECT_EQ(instruments::grid_index_of_tap(r, 7), 0u);
+}
+
+}  // namespace
+
+namespace {
+
+// Write-verify on incremental parts: a STEP message that does not take leaves the parts where they
+// were; the read-back shows it, the bench corrects its tracked taps from it and steps again.
+TEST(IncrementalPots, WriteVerifyStepsAPartThatMissedFromTheTapItReadsBack) {
+  const std::string array = "vres_parameters_1";
+  // Messages 0-2 open the array (*IDN?, *CLS, the read-back); message 3 is the first STEP.
+  IncrementalBench b(5, 5, 0, true, instruments::WriteVerify{1e-12, 2},
+                     {{.instrument = array, .kind = "no_verify", .after = 3, .count = 1}});
+  const std::size_t n = b.physics.describe().parameter_count();
+  std::size_t on_array = 0;
+  for (const auto& p : b.layout.parameter_setpoints)
+    for (const auto& span : p.map)
+      if (span.instrument == array) on_array += span.channels.size();
+  ASSERT_GT(on_array, 0u) << "the layout has an array named " << array;
+
+  b.bench->write_parameters(b.at_tap(1));
+  b.bench->settle();
+  const auto t = b.bench->tally();
+  EXPECT_EQ(t.rewrites, on_array) << "every part on the array that missed its steps";
+  EXPECT_EQ(t.setpoint_writes, n * 4 + on_array * 4) << "the four steps down, taken again";
+  EXPECT_EQ(b.read(), b.at_tap(1));
+  // The tracked taps are right again: the next steps land where they should.
+  b.bench->write_parameters(b.at_tap(7));
+  EXPECT_EQ(b.read(), b.at_tap(7));
+}
+
+TEST(IncrementalPots, WriteVerifyOfStepsThatNeverTakeStopsNamingTheElement) {
+  IncrementalBench b(
+      5, 5, 0, true, instruments::WriteVerify{1e-12, 1},
+      {{.instrument = "vres_parameters_1", .kind = "no_verify", .after = 3, .count = 0}});
+  b.bench->write_parameters(b.at_tap(2));
+  try {
+    b.bench->settle();
+    FAIL() << "steps that never take must stop the run";
+  } catch (const DeviceError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("did not take its write"), std::string::npos) << what;
+    EXPECT_NE(what.find("vres_parameters_1"), std::string::npos) << what;
+  }
+}
+
+TEST(IncrementalPots, WriteVerifyNeedsArraysThatCanBeReadBack) {
+  IncrementalBench b(5, 5, 0, /*readable=*/false);
+  b.mine.write_verify = instruments::WriteVerify{1e-12, 2};
+  try {
+    b.connect();
+    FAIL() << "write_verify on parts that cannot be read back must be refused";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("write_verify"), std::string::npos) << what;
+    EXPECT_NE(what.find("cannot read them back"), std::string::npos) << what;
+  }
+}
+
+// An up/down part's controller (instruments/profiles/x9c103-updown-controller.json) has only the
+// step command: it takes the set-points of incremental parts and nothing else.
+TEST(IncrementalPots, AStepOnlyProfileTakesIncrementalSetpointsAndNothingElse) {
+  const auto shipped = instruments::load_profile("x9c103-updown-controller");
+  ASSERT_TRUE(shipped.source);
+  EXPECT_FALSE(shipped.source->step.empty());
+  EXPECT_TRUE(shipped.source->one.empty() && shipped.source->each.empty() &&
+              shipped.source->block.empty() && shipped.source->get.empty());
+  // The shipped file, answering the virtual array's *IDN? (the controller is an assumed one).
+  const std::string source =
+      std::string(AEQLAB_SOURCE_DIR) + "/instruments/profiles/x9c103-updown-controller.json";
+  auto j = nlohmann::json::parse(std::ifstream(source));
+  j["identify"] = "";
+  const std::string path =
+      ::testing::TempDir() + "/x9c103-any-identity-" + std::to_string(::getpid()) + ".json";
+  std::ofstream(path) << j.dump();
+
+  IncrementalBench b(5, 5, 0, /*readable=*/false);
+  for (const auto& p : b.mine.parameter_setpoints)
+    for (const auto& span : p.map)
+      for (auto& i : b.mine.instruments)
+        if (i.name == span.instrument) i.profile = path;
+  b.connect();
+  b.bench->write_parameters(b.at_tap(2));
+  b.bench->settle();
+  // A bench that can read the array back finds the parts where the steps took them.
+  const auto stepped = b.mine;
+  b.mine = b.layout;
+  b.mine.setpoint_grid->power_on_tap = 5;
+  b.connect();
+  EXPECT_EQ(b.read(), b.at_tap(2));
+
+  b.mine = stepped;
+  b.mine.setpoint_grid->mode = instruments::SetpointGrid::Mode::absolute;
+  b.mine.setpoint_grid->power_on_tap = 0;
+  try {
+    b.connect();
+    FAIL() << "a step-only profile on absolute set-points must be refused";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("only steps"), std::string::npos) << what;
+    EXPECT_NE(what.find("vres_parameters_1"), std::string::npos) << what;
+  }
 }
 
 }  // namespace

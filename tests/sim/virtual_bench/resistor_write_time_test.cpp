@@ -132,6 +132,55 @@ TEST(ResistorWriteTime, ASettleAfterWritesTakesTheWritesThenTheWait) {
   EXPECT_DOUBLE_EQ(b.bench->tally().write_seconds, 2 * writes_s);
 }
 
+// The step's round trips (docs/pot-bench.md, "Step time against the physical limit"): every group
+// on an array is read back in one query, the arrays at once; write-verify's read-back runs inside
+// the settle's wait, which still lasts the writes plus the wait from the moment they landed.
+TEST(ResistorWriteTime, ReadingTheParametersBackIsOneQueryPerArrayWhateverItsGroups) {
+  PotBench b(0);
+  const auto arrays = b.per_array();
+  std::map<std::string, std::size_t> groups;  // per array: the groups it carries
+  for (const auto& p : b.layout.parameter_setpoints)
+    for (const auto& span : p.map) ++groups[span.instrument];
+  std::size_t most = 0;
+  for (const auto& [name, n] : groups) most = std::max(most, n);
+  ASSERT_GE(most, 2u) << "the layout puts several groups on one array";
+  std::vector<double> back(b.values().size());
+  const auto before = b.bench->tally();
+  b.bench->read_parameters(back);
+  const auto after = b.bench->tally();
+  EXPECT_EQ(after.round_trips - before.round_trips, arrays.size());
+  EXPECT_EQ(after.critical_round_trips - before.critical_round_trips, 1u);
+}
+
+TEST(ResistorWriteTime, WriteVerifyReadsBackInsideTheSettlesWait) {
+  const double write_us = 2000;
+  PotBench b(write_us, 0.03);
+  b.bench.reset();
+  b.layout.write_verify = instruments::WriteVerify{1e-12, 2};
+  b.bench = std::make_unique<instruments::BenchDevice>(b.layout);
+  std::size_t busiest = 0;
+  for (const auto& [name, n] : b.per_array()) busiest = std::max(busiest, n);
+  const double writes_s = static_cast<double>(busiest) * write_us * 1e-6;
+
+  b.bench->write_parameters(b.values());
+  const auto t0 = Clock::now();
+  b.bench->settle();
+  EXPECT_GE(seconds_since(t0), writes_s + 0.03);
+  auto t = b.bench->tally();
+  EXPECT_EQ(t.round_trips_in_settle, 1u) << "one read-back, the arrays at once, under the wait";
+  EXPECT_EQ(t.rewrites, 0u);
+
+  // A write flushed by a read, not a settle: its read-back is not under any wait.
+  auto v = b.values();
+  std::reverse(v.begin(), v.end());
+  b.bench->write_parameters(v);
+  std::vector<double> back(v.size());
+  b.bench->read_parameters(back);
+  t = b.bench->tally();
+  EXPECT_EQ(t.round_trips_in_settle, 1u);
+  for (std::size_t i = 0; i < v.size(); ++i) EXPECT_DOUBLE_EQ(back[i], v[i]) << "element " << i;
+}
+
 TEST(ResistorWriteTime, WithoutAPerWriteTimeNothingIsAccounted) {
   PotBench b(0);
   b.bench->write_parameters(b.values());
