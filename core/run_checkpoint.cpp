@@ -5,23 +5,17 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include "core/durable_files.hpp"
 #include "core/error.hpp"
 #include "core/parameter_restore.hpp"
 #include "core/run.hpp"
 
 namespace aeqlab {
 
-void Run::checkpoint(const char* why) {
-  const auto t0 = Clock::now();
+Checkpoint Run::capture() {
   Checkpoint c;
-  c.sequence = next_sequence_;
-  metrics_->sync();
-  progress_.wall_seconds = wall_before_ + seconds_since(segment_t0_);
+  c.sequence = next_sequence_++;
   progress_.compliance = compliances();
-  // The checkpoint event will be the log's next line; a resumed run redoes what follows it.
-  progress_.events_lines = session_.event_lines() + 1;
-  progress_.metrics_bytes = metrics_->bytes();
-  c.progress = to_json(progress_);
   // Where the homeostat holds the parameters, when it is told: after an evaluation the measured
   // values sit within its tolerance of that target, and a resumed run must hold the target itself.
   // A rule that sets the parameters keeps them itself, unrounded: they are the run's state.
@@ -51,18 +45,77 @@ void Run::checkpoint(const char* why) {
   c.homeostat_memory = homeostat_->memory();
   if (progress_.position > 0) c.epoch_start_parameters = epoch_start_;
   c.order.assign(order_.begin(), order_.end());
-  store_.save(c);
-  last_sequence_ = c.sequence;
-  ++next_sequence_;
   steps_since_checkpoint_ = 0;
+  return c;
+}
+
+void Run::add_progress(Checkpoint& c) {
+  progress_.wall_seconds = wall_before_ + seconds_since(segment_t0_);
+  // The checkpoint event will be the log's next line; a resumed run redoes what follows it.
+  progress_.events_lines = session_.event_lines() + 1;
+  progress_.metrics_bytes = metrics_->bytes();
+  c.progress = to_json(progress_);
+}
+
+void Run::checkpointed(const Checkpoint& c, const char* why, Clock::time_point t0,
+                       double more_seconds, bool log_synced_by_stop) {
+  last_sequence_ = c.sequence;
   last_checkpoint_t_ = Clock::now();
-  last_checkpoint_cost_ = seconds_since(t0);
+  last_checkpoint_cost_ = more_seconds + seconds_since(t0);
   sinks_.feed(&RunSink::checkpointed, CheckpointReport{.sequence = c.sequence,
                                                        .why = why,
                                                        .epoch = progress_.epochs_done + 1,
                                                        .position = progress_.position,
-                                                       .seconds = seconds_since(t0)});
+                                                       .seconds = more_seconds + seconds_since(t0),
+                                                       .log_synced_by_stop = log_synced_by_stop});
+  progress_.checkpoint_seconds += more_seconds + seconds_since(t0);
+}
+
+void Run::checkpoint(const char* why) {
+  const auto t0 = Clock::now();
+  metrics_->sync();
+  Checkpoint c = capture();
+  add_progress(c);
+  store_.save(c);
+  checkpointed(c, why, t0);
+}
+
+void Run::try_checkpoint_room() {
+  const auto t0 = Clock::now();
+  Checkpoint c = capture();
+  --next_sequence_;  // a trial: the sequence stays the first real checkpoint's
+  add_progress(c);
+  store_.try_room(c);
   progress_.checkpoint_seconds += seconds_since(t0);
+}
+
+void Run::hold_end_checkpoint() {
+  const auto t0 = Clock::now();
+  end_checkpoint_ = capture();
+  end_capture_seconds_ = seconds_since(t0);
+}
+
+std::optional<CheckpointStore::Staged> Run::stage_end_checkpoint(DurableFiles& batch) {
+  if (!end_checkpoint_) return std::nullopt;
+  const auto t0 = Clock::now();
+  add_progress(*end_checkpoint_);
+  auto staged = store_.stage(*end_checkpoint_, batch);
+  end_capture_seconds_ += seconds_since(t0);
+  return staged;
+}
+
+void Run::rename_end_checkpoint(const CheckpointStore::Staged& staged) {
+  const auto t0 = Clock::now();
+  store_.rename_into_place(staged);
+  end_capture_seconds_ += seconds_since(t0);
+}
+
+void Run::publish_end_checkpoint() {
+  const auto t0 = Clock::now();
+  sync_folder(store_.folder());
+  store_.prune();
+  checkpointed(*end_checkpoint_, "epoch", t0, end_capture_seconds_, true);
+  end_checkpoint_.reset();
 }
 
 bool Run::checkpoint_affordable() const {

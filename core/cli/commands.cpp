@@ -214,7 +214,7 @@ TrainOutcome train_session(const TrainOptions& options) {
   if (resume && options.bench)
     config["device"] = repoint_bench(config.at("device"), *options.bench);
   const TrainerSettings settings = trainer_settings_from(config.at("trainer"));
-  const SessionSettings session_settings = session_settings_from(config.at("session"));
+  SessionSettings session_settings = session_settings_from(config.at("session"));
   std::unique_ptr<Device> made;
   if (!options.device) {
     if (config.at("device").value("type", "") == "python")
@@ -246,6 +246,9 @@ TrainOutcome train_session(const TrainOptions& options) {
   check_run(settings, *device, data);
   const std::string init_from =
       ConfigReader(config.at("session"), "session").get<std::string>("init_from");
+  // Built here from the config with nothing else put on it: its start needs no checkpoint 0 when
+  // it has snapshots (core/run.cpp, Run::begin).
+  session_settings.start_from_config = made != nullptr && init_from.empty();
   if (!resume && !init_from.empty())
     init_from_session(*device, init_from,
                       {.tolerance = session_settings.restore_tolerance,
