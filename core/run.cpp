@@ -127,6 +127,7 @@ void Run::begin(bool resume) {
   trainer_ = make_trainer(settings_, device_, *homeostat_);
   if (!c->parameters.empty()) trainer_->resume_target(c->parameters);
   trainer_->resume_progress(progress_.steps, progress_.epochs_done);
+  if (redo_epoch_steps(*c, progress_)) redo_steps_to(*c);
   metrics_ = std::make_unique<MetricsSink>(session_.dir(), d_, progress_.metrics_bytes);
   sinks_.add(*metrics_);
   sinks_.add(console_);

@@ -75,7 +75,12 @@ class Run {
   bool checkpoint_due() const;
   bool checkpoint_affordable() const;  // session.checkpoint.max_share
   void restore(const Checkpoint& c);
-  void restore_parameters_of(const Checkpoint& c);
+  void restore_parameters_of(const Checkpoint& c, const std::vector<double>& target,
+                             const char* which, bool exactly = false);
+  bool redo_epoch_steps(const Checkpoint& c, const RunProgress& p) const;
+  void redo_steps_to(const Checkpoint& c);
+  void replay_evaluation_tail(const std::vector<double>& theta);
+  static constexpr std::size_t kReplayedSamples = 8;
 
   // run_finish.cpp
   struct Outcome {

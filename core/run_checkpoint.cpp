@@ -1,4 +1,5 @@
 // Checkpoints of the run, and resuming from one. See core/run.hpp for the run's other parts.
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -131,17 +132,20 @@ bool Run::checkpoint_due() const {
   return (by_steps || by_time) && checkpoint_affordable();
 }
 
-void Run::restore_parameters_of(const Checkpoint& c) {
-  const RestoreSettings rs{.tolerance = ss_.restore_tolerance,
+void Run::restore_parameters_of(const Checkpoint& c, const std::vector<double>& target,
+                                const char* which, bool exactly) {
+  // Steps trained again from the target must start from its very bits; else the tolerance will do.
+  const RestoreSettings rs{.tolerance = exactly ? 0.0 : ss_.restore_tolerance,
                            .max_rounds = ss_.restore_max_rounds,
                            .gain = settings_.feedback_gain};
-  RestoreReport r = restore_parameters(device_, c.parameters, rs);
+  RestoreReport r = restore_parameters(device_, target, rs);
+  r.within = r.verified && r.max_distance <= ss_.restore_tolerance;
   if (r.verified && !r.within)
-    throw DeviceError(fmt::format(
-        "{}: cannot bring the device back to checkpoint {}'s parameters: {} (tolerance {:.3g}, "
-        "session.restore.tolerance); nothing was trained. Check the bench (wiring, "
-        "ranges, noise) or raise the tolerance",
-        d_.model, c.sequence, describe(r), ss_.restore_tolerance));
+    throw DeviceError(
+        fmt::format("{}: cannot bring the device back to checkpoint {}'s {}: {} (tolerance {:.3g}, "
+                    "session.restore.tolerance); nothing was trained. Check the bench (wiring, "
+                    "ranges, noise) or raise the tolerance",
+                    d_.model, c.sequence, which, describe(r), ss_.restore_tolerance));
   if (!r.verified)
     spdlog::warn(
         "{}: cannot read its parameters back, so the resume cannot verify that it holds "
@@ -181,7 +185,10 @@ void Run::restore(const Checkpoint& c) {
     // elsewhere than at the checkpoint. So the parameters are brought back (written where the
     // device can, held by feedback on the knobs) and verified by readback before anything is
     // trained (docs/sessions.md, "Continuing a run").
-    if (!c.parameters.empty()) restore_parameters_of(c);
+    if (redo_epoch_steps(c, p))
+      restore_parameters_of(c, c.epoch_start_parameters, "parameters at its epoch's start", true);
+    else if (!c.parameters.empty())
+      restore_parameters_of(c, c.parameters, "parameters");
   }
   if (c.order.size() != train_.size())
     throw DataError(fmt::format("checkpoint {}: its sample order has {} entries for {} samples",
@@ -196,6 +203,84 @@ void Run::restore(const Checkpoint& c) {
                                 c.sequence, progress_.epochs_done + 1, progress_.position));
   homeostat_->restore_memory(restore_knobs_memory_.empty() ? c.homeostat_memory
                                                            : std::move(restore_knobs_memory_));
+  if (!d_.capabilities.snapshot && progress_.have_test &&
+      (progress_.position == 0 || redo_epoch_steps(c, progress_)))
+    replay_evaluation_tail(progress_.position == 0 ? c.parameters : c.epoch_start_parameters);
+}
+
+// A checkpoint taken within an epoch, on a device without snapshots: its last step left the
+// physics' state where no restore can put it back (the state had settled with the parameters
+// before that step). So the resume goes back to the epoch's start instead — its parameters
+// (kept in the checkpoint), its evaluation's last settles again — and trains the epoch's first
+// steps again in the checkpoint's order, untallied and unlogged, which ends on the checkpoint's
+// parameters (checked by readback) with the state the uninterrupted run had (redo_steps_to).
+// Needs readback, and a rule that leaves the parameters to the physics and keeps no state of its
+// own between steps (aeqprop; the others set the parameters, which a resume writes exactly).
+bool Run::redo_epoch_steps(const Checkpoint& c, const RunProgress& p) const {
+  return !d_.capabilities.snapshot && p.position > 0 && p.have_test && readback_ &&
+         !c.epoch_start_parameters.empty() && settings_.algorithm == "aeqprop" &&
+         c.order.size() == train_.size();
+}
+
+void Run::redo_steps_to(const Checkpoint& c) {
+  const std::size_t position = progress_.position;
+  const std::size_t batch = std::max<std::size_t>(settings_.batch_size, 1);
+  const std::size_t redone = (position + batch - 1) / batch;
+  trainer_->resume_progress(progress_.steps - std::min(redone, progress_.steps),
+                            progress_.epochs_done);
+  trainer_->resume_target(c.epoch_start_parameters);
+  std::vector<double> x, t;
+  std::vector<int> labels;
+  for (std::size_t at = 0; at < position;) {
+    const std::size_t n = std::min(batch, position - at);
+    const std::span<const std::size_t> rows(order_.data() + at, n);
+    gather_batch(train_, rows, x, t);
+    labels.resize(n);
+    for (std::size_t i = 0; i < n; ++i) labels[i] = train_.labels[rows[i]];
+    (void)trainer_->step(x, t, labels, n);
+    at += n;
+  }
+  trainer_->resume_progress(progress_.steps, progress_.epochs_done);
+  trainer_->resume_target(c.parameters);
+  // Where the steps ended, against the checkpoint's parameters.
+  const auto now = read_parameters();
+  double worst = 0.0;
+  for (std::size_t i = 0; i < now.size() && i < c.parameters.size(); ++i)
+    worst = std::max(worst, std::abs(now[i] - c.parameters[i]));
+  spdlog::info(
+      "{}: epoch {}'s first {} step{} trained again from its start; largest distance "
+      "to checkpoint {}'s parameters {:.3g}",
+      d_.model, progress_.epochs_done + 1, redone, redone == 1 ? "" : "s", c.sequence, worst);
+  if (worst > ss_.restore_tolerance) {
+    // The steps did not end where they did before (noise, a drifting bench): the checkpoint's
+    // parameters are put back as by any resume.
+    restore_parameters_of(c, c.parameters, "parameters");
+  }
+}
+
+// The physics' own state (a network's neurons) warm-starts every settle and cannot be read or
+// written on hardware; after a restore it sits wherever the restore's settles left it, and the
+// first settles of the resumed run then stop (at the device's convergence threshold) a little
+// elsewhere than the uninterrupted run's, a difference the training amplifies. A checkpoint at
+// an epoch's end was taken right after the test evaluation, with the parameters held: doing its
+// last settles again, with the same inputs in the same order, brings the state back to where it
+// was (each settle shrinks the difference), before anything is trained (docs/sessions.md,
+// "Continuing a run").
+void Run::replay_evaluation_tail(const std::vector<double>& theta) {
+  const std::size_t n = std::min(kReplayedSamples, test_.size());
+  if (n == 0 || d_.replicas != 1) return;
+  std::vector<double> x, t;
+  for (std::size_t row = test_.size() - n; row < test_.size(); ++row) {
+    const std::size_t rows[] = {row};
+    gather_batch(test_, rows, x, t);
+    device_.set_inputs(x, 1);
+    device_.set_nudge(0.0, t);
+    homeostat_->hold(device_, theta);
+  }
+  spdlog::info(
+      "{}: the last {} test sample{} of epoch {}'s evaluation settled again, so the "
+      "device's state is where the checkpoint left it",
+      d_.model, n, n == 1 ? "" : "s", progress_.epochs_done);
 }
 
 }  // namespace aeqlab
