@@ -237,7 +237,8 @@ void Run::train_epochs() {
 }
 
 bool Run::start_reproducible() const {
-  return ss_.start_from_config && d_.capabilities.snapshot;
+  return ss_.checkpoint_max_share > 0 && ss_.start_from_config &&
+         (d_.capabilities.snapshot || ss_.start_is_reset);
 }
 
 void Run::finish_epoch() {

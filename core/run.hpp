@@ -48,8 +48,9 @@ class Run {
   void train_epochs();
   void train_step(std::vector<double>& x, std::vector<double>& t, std::vector<int>& labels);
   void finish_epoch();
-  // The device's start is the config's and the seed's (a simulator built from config.json): a
-  // resume with no checkpoint trains again from it to the same bits.
+  // The device's start is the config's and the seed's (a simulator built from config.json, a
+  // virtual bench reset by *RST): a resume with no checkpoint trains again from it to the same
+  // bits. Only with the checkpoint budget on (max_share 0 keeps checkpoint 0 and the end's).
   bool start_reproducible() const;
   void on_phase(const PhaseRecord& p);
   std::vector<double> read_parameters();

@@ -40,6 +40,9 @@ struct SessionSettings {
   // (and nothing put other parameters on it), so with snapshots its start is reproducible from
   // the config and the seed and needs no checkpoint 0.
   bool start_from_config = false;
+  // ... and the device is a virtual bench that *RST put back to the server's initial state (the
+  // same again on a resume with no checkpoint).
+  bool start_is_reset = false;
 };
 
 // Reads and checks the `session` section.
