@@ -33,10 +33,8 @@ void DurableFiles::write(const std::filesystem::path& file, std::string_view byt
 }
 
 void DurableFiles::sync_all() {
-  // Start every file's write-back first, so their blocks are allocated in one transaction of the
-  // file system's journal: the first fsync then commits them all and the others find their data
-  // on the disk already (on ext4, without this each new file's fsync is a commit of its own).
-  // Only a hint: the fsyncs below are what make the files durable.
+  // Start every file's write-back first, so the file system can allocate and commit them together
+  // rather than one fsync at a time. Only a hint: the fsyncs below make the files durable.
   for (auto& f : open_) (void)::sync_file_range(f.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
   for (auto& f : open_) {
     if (::fsync(f.fd) != 0)

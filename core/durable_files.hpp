@@ -1,8 +1,8 @@
 #pragma once
-// Files written now and synced to the disk together later: the first fsync commits the file
-// system's journal with all of them in it, so the others cost little (one commit, not one per
-// file). A checkpoint's files are one such batch; at the end of a run the last checkpoint, the
-// final parameters and metrics.csv share one (docs/sessions.md, "What checkpoints cost").
+// Files written now and synced to the disk together later, so the file system can commit them
+// in one go rather than file by file. A checkpoint's files are one such batch; at the end of a run
+// the last checkpoint, the final parameters and metrics.csv share one (docs/sessions.md, "What
+// checkpoints cost").
 
 #include <filesystem>
 #include <string_view>

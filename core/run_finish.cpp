@@ -82,7 +82,7 @@ nlohmann::json Run::summary(const Outcome& o) const {
 // The run's final files in one synced batch: parameters.f64 (the final parameters, float64
 // little-endian in the device's order, for `aeqlab eval`), the checkpoint of the last epoch's end
 // when one is held, and metrics.csv. One sync for all of them, then the renames, then the folders:
-// the end of a run costs one commit of the file system's journal, not one per file.
+// the end of a run costs one synced batch, not a checkpoint's and then the files'.
 void Run::record_final_files(const std::vector<double>* theta, nlohmann::json& summary) {
   DurableFiles batch;
   const auto file = session_.dir() / "parameters.f64";
