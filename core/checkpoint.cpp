@@ -1,6 +1,5 @@
 #include "core/checkpoint.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "core/durable_files.hpp"
 #include "core/session.hpp"
 
 namespace aeqlab {
@@ -20,55 +20,6 @@ namespace aeqlab {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Files written now and synced together later (see CheckpointStore::save).
-class DurableFiles {
- public:
-  DurableFiles() = default;
-  DurableFiles(const DurableFiles&) = delete;
-  DurableFiles& operator=(const DurableFiles&) = delete;
-  ~DurableFiles() {
-    for (auto& f : open_)
-      if (f.fd >= 0) ::close(f.fd);
-  }
-  void write(const fs::path& file, std::string_view bytes) {
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-      throw std::runtime_error(
-          fmt::format("{}: cannot create: {}", file.string(), std::strerror(errno)));
-    open_.push_back({fd, file});
-    while (!bytes.empty()) {
-      const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0)
-        throw std::runtime_error(
-            fmt::format("{}: cannot write: {}", file.string(), std::strerror(errno)));
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
-  void sync_all() {
-    for (auto& f : open_) {
-      if (::fsync(f.fd) != 0)
-        throw std::runtime_error(
-            fmt::format("{}: cannot sync to disk: {}", f.file.string(), std::strerror(errno)));
-    }
-    for (auto& f : open_) {
-      const int fd = f.fd;
-      f.fd = -1;
-      if (::close(fd) != 0)
-        throw std::runtime_error(
-            fmt::format("{}: cannot write: {}", f.file.string(), std::strerror(errno)));
-    }
-    open_.clear();
-  }
-
- private:
-  struct Open {
-    int fd;
-    fs::path file;
-  };
-  std::vector<Open> open_;
-};
 
 static_assert(std::endian::native == std::endian::little,
               "checkpoint files are written as little-endian float64 / uint64");
@@ -123,11 +74,41 @@ std::vector<std::uint64_t> CheckpointStore::sequences() const {
 }
 
 fs::path CheckpointStore::save(const Checkpoint& c) {
+  DurableFiles files;
+  const Staged staged = stage(c, files);
+  files.sync_all();
+  return publish(staged);
+}
+
+void CheckpointStore::prepare() const {
   std::error_code ec;
   fs::create_directories(root_, ec);
   if (ec)
     throw std::runtime_error(fmt::format("{}: cannot create: {}", root_.string(), ec.message()));
-  const fs::path final_dir = path_of(c.sequence);
+  if (::access(root_.c_str(), W_OK) != 0)
+    throw std::runtime_error(
+        fmt::format("{}: cannot write there: {}", root_.string(), std::strerror(errno)));
+}
+
+void CheckpointStore::try_room(const Checkpoint& c) const {
+  prepare();
+  const std::size_t bytes = (c.parameters.size() + c.knobs.size() + c.homeostat_memory.size() +
+                             c.epoch_start_parameters.size()) *
+                                sizeof(double) +
+                            c.order.size() * sizeof(std::uint64_t) + c.device_snapshot.size() +
+                            c.progress.dump().size();
+  const fs::path trial = root_ / ".room.tmp";
+  {
+    DurableFiles files;  // closed unsynced
+    files.write(trial, std::string(bytes, '\0'));
+  }
+  std::error_code ec;
+  fs::remove(trial, ec);
+}
+
+CheckpointStore::Staged CheckpointStore::stage(const Checkpoint& c, DurableFiles& files) {
+  std::error_code ec;
+  prepare();
   const fs::path tmp = root_ / fmt::format(".{:06d}.tmp", c.sequence);
   fs::remove_all(tmp, ec);  // left by a run killed while writing it
   fs::create_directory(tmp, ec);
@@ -144,10 +125,8 @@ fs::path CheckpointStore::save(const Checkpoint& c) {
                              {"epoch_start_parameters", c.epoch_start_parameters.size()},
                              {"order", c.order.size()},
                              {"device_snapshot", c.device_snapshot.size()}};
-  // Every file written first, then every one synced: the first sync commits the file system's
-  // journal with all of them in it, so the others cost little (one commit, not one per file).
-  // The rename still comes only after all of them are on the disk.
-  DurableFiles files;
+  // Every file written first, then every one synced (by the caller, with whatever else shares
+  // the batch); the rename (publish) comes only after all of them are on the disk.
   if (!c.parameters.empty()) files.write(tmp / "parameters.f64", bytes_of(c.parameters));
   if (!c.knobs.empty()) files.write(tmp / "knobs.f64", bytes_of(c.knobs));
   if (!c.homeostat_memory.empty()) files.write(tmp / "homeostat.f64", bytes_of(c.homeostat_memory));
@@ -156,21 +135,34 @@ fs::path CheckpointStore::save(const Checkpoint& c) {
   if (!c.order.empty()) files.write(tmp / "order.u64", bytes_of(c.order));
   if (!c.device_snapshot.empty()) files.write(tmp / "device.snapshot", c.device_snapshot);
   files.write(tmp / "checkpoint.json", manifest.dump(2) + "\n");
-  files.sync_all();
-  sync_folder(tmp);
-  fs::remove_all(final_dir, ec);
-  fs::rename(tmp, final_dir, ec);
-  if (ec)
-    throw std::runtime_error(fmt::format("{}: cannot write: {}", final_dir.string(), ec.message()));
-  sync_folder(root_);
+  return {tmp, path_of(c.sequence)};
+}
 
+fs::path CheckpointStore::publish(const Staged& staged) {
+  rename_into_place(staged);
+  sync_folder(root_);
+  prune();
+  return staged.final_dir;
+}
+
+void CheckpointStore::rename_into_place(const Staged& staged) {
+  std::error_code ec;
+  sync_folder(staged.tmp);
+  fs::remove_all(staged.final_dir, ec);
+  fs::rename(staged.tmp, staged.final_dir, ec);
+  if (ec)
+    throw std::runtime_error(
+        fmt::format("{}: cannot write: {}", staged.final_dir.string(), ec.message()));
+}
+
+void CheckpointStore::prune() {
+  std::error_code ec;
   // Prune only once the new one is in place: there is always a whole checkpoint on disk.
   auto seqs = sequences();
   while (seqs.size() > keep_) {
     fs::remove_all(path_of(seqs.front()), ec);
     seqs.erase(seqs.begin());
   }
-  return final_dir;
 }
 
 Checkpoint CheckpointStore::load(std::uint64_t sequence) const {

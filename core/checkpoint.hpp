@@ -13,6 +13,8 @@
 
 namespace aeqlab {
 
+class DurableFiles;
+
 struct Checkpoint {
   std::uint64_t sequence = 0;
   nlohmann::json progress = nlohmann::json::object();  // where the run stands (the run's own)
@@ -30,8 +32,26 @@ class CheckpointStore {
   CheckpointStore(std::filesystem::path session_dir, std::size_t keep);
 
   std::filesystem::path folder() const { return root_; }
+  // Makes the checkpoints folder (errors name it), so a session that cannot hold checkpoints is
+  // refused before it trains.
+  void prepare() const;
+  // Whether the folder and its disk take checkpoint `c`: as many bytes as its files hold written
+  // to one file (not synced) and removed. Throws what the write met (no space, file too large).
+  void try_room(const Checkpoint& c) const;
   // Writes checkpoint `c` (its sequence must be new) and prunes the oldest beyond `keep`.
   std::filesystem::path save(const Checkpoint& c);
+  // save() in two halves, for a checkpoint synced in one batch with other files: stage() writes
+  // its files into `files` under a temporary name (not yet synced); once the caller has synced
+  // `files`, publish() renames the checkpoint into place and prunes, as save() does.
+  struct Staged {
+    std::filesystem::path tmp, final_dir;
+  };
+  Staged stage(const Checkpoint& c, DurableFiles& files);
+  std::filesystem::path publish(const Staged& staged);
+  // publish() in parts, for a caller that syncs the folder with other renames in one commit:
+  // the rename, then (after syncing folder()) the pruning.
+  void rename_into_place(const Staged& staged);
+  void prune();
   // The newest checkpoint that reads back whole; damaged ones are skipped with a warning each.
   std::optional<Checkpoint> load_latest(std::vector<std::string>& warnings) const;
   // Sequences of the complete checkpoints on disk, oldest first.

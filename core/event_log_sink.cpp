@@ -124,7 +124,7 @@ void EventLogSink::checkpointed(const CheckpointReport& r) {
                                 {"epoch", r.epoch},
                                 {"position", r.position},
                                 {"seconds", r.seconds}});
-  session_.sync();
+  if (!r.log_synced_by_stop) session_.sync();
 }
 
 void EventLogSink::stopped(const StopReport& r) {

@@ -112,15 +112,22 @@ void Run::begin(bool resume) {
                                                   .restore = std::nullopt,
                                                   .restore_tolerance = 0.0});
     }
-    // Checkpoint 0, the starting point: a run killed before its first periodic checkpoint still
-    // resumes, and a folder that cannot hold a checkpoint is found out before any training.
-    checkpoint("start");
+    // Checkpoint 0, the starting point: a run killed before its first checkpoint resumes from it.
+    // Not needed when the device's start is the config's and the seed's (a simulator built from
+    // config.json): a resume with no checkpoint starts over from them, to the same bits. It is
+    // still written, unsynced, and removed, so a folder or disk that cannot hold a checkpoint is
+    // found before any training (docs/sessions.md, "Checkpoints").
+    if (start_reproducible())
+      try_checkpoint_room();
+    else
+      checkpoint("start");
     return;
   }
   restore(*c);
   trainer_ = make_trainer(settings_, device_, *homeostat_);
   if (!c->parameters.empty()) trainer_->resume_target(c->parameters);
   trainer_->resume_progress(progress_.steps, progress_.epochs_done);
+  if (redo_epoch_steps(*c, progress_)) redo_steps_to(*c);
   metrics_ = std::make_unique<MetricsSink>(session_.dir(), d_, progress_.metrics_bytes);
   sinks_.add(*metrics_);
   sinks_.add(console_);
@@ -229,6 +236,11 @@ void Run::train_epochs() {
   }
 }
 
+bool Run::start_reproducible() const {
+  return ss_.checkpoint_max_share > 0 && ss_.start_from_config &&
+         (d_.capabilities.snapshot || ss_.start_is_reset);
+}
+
 void Run::finish_epoch() {
   RunProgress& p = progress_;
   const std::size_t epoch = p.epochs_done + 1;
@@ -257,11 +269,14 @@ void Run::finish_epoch() {
   }
   sinks_.feed(&RunSink::epoch_ended, report);
   p.tally = {};
-  // The last epoch always: the end of a run is a point to extend from. The others within the
-  // budget of session.checkpoint.max_share.
-  if (epoch == settings_.epochs ||
-      (ss_.checkpoint_every_epochs && epoch % ss_.checkpoint_every_epochs == 0 &&
-       checkpoint_affordable()))
+  // The last epoch's end is a point to extend from; it is written with the run's final files
+  // (write_record). Always on a device whose start cannot be made again; where it can, within the
+  // budget like the others: a run too short to afford one is trained again to the same bits by
+  // the extension (docs/sessions.md, "What checkpoints cost").
+  if (epoch == settings_.epochs) {
+    if (!start_reproducible() || checkpoint_affordable()) hold_end_checkpoint();
+  } else if (ss_.checkpoint_every_epochs && epoch % ss_.checkpoint_every_epochs == 0 &&
+             checkpoint_affordable())
     checkpoint("epoch");
   else if (checkpoint_due())
     checkpoint("periodic");

@@ -29,6 +29,7 @@
 
 namespace aeqlab {
 
+class DurableFiles;
 class EmergencyStop;
 
 class Run {
@@ -47,16 +48,40 @@ class Run {
   void train_epochs();
   void train_step(std::vector<double>& x, std::vector<double>& t, std::vector<int>& labels);
   void finish_epoch();
+  // The device's start is the config's and the seed's (a simulator built from config.json, a
+  // virtual bench reset by *RST): a resume with no checkpoint trains again from it to the same
+  // bits. Only with the checkpoint budget on (max_share 0 keeps checkpoint 0 and the end's).
+  bool start_reproducible() const;
   void on_phase(const PhaseRecord& p);
   std::vector<double> read_parameters();
   std::vector<double> compliances() const;
 
   // run_checkpoint.cpp
-  void checkpoint(const char* why);
+  void checkpoint(const char* why);  // taken and synced now
+  // A checkpoint's parts: the run's and the device's state now (its sequence taken), the
+  // progress record (at writing time), and what follows once it is on the disk.
+  Checkpoint capture();
+  void add_progress(Checkpoint& c);
+  void checkpointed(const Checkpoint& c, const char* why, Clock::time_point t0,
+                    double more_seconds = 0.0, bool log_synced_by_stop = false);
+  // The end of the last epoch: captured then, written with the run's final files in one synced
+  // batch (write_record), so the end of a run costs one sync, not a checkpoint's and the files'.
+  void hold_end_checkpoint();
+  // Checkpoint 0 written without the sync and removed: what a reproducible start does instead of
+  // checkpointing, so a folder or a disk that cannot hold a checkpoint still stops the run first.
+  void try_checkpoint_room();
+  std::optional<CheckpointStore::Staged> stage_end_checkpoint(DurableFiles& batch);
+  void rename_end_checkpoint(const CheckpointStore::Staged& staged);
+  void publish_end_checkpoint();
   bool checkpoint_due() const;
   bool checkpoint_affordable() const;  // session.checkpoint.max_share
   void restore(const Checkpoint& c);
-  void restore_parameters_of(const Checkpoint& c);
+  void restore_parameters_of(const Checkpoint& c, const std::vector<double>& target,
+                             const char* which, bool exactly = false);
+  bool redo_epoch_steps(const Checkpoint& c, const RunProgress& p) const;
+  void redo_steps_to(const Checkpoint& c);
+  void replay_evaluation_tail(const std::vector<double>& theta);
+  static constexpr std::size_t kReplayedSamples = 8;
 
   // run_finish.cpp
   struct Outcome {
@@ -72,7 +97,7 @@ class Run {
   void reach_safe_state(Outcome& o, EmergencyStop& emergency);
   RunResult write_record(Outcome& o);
   nlohmann::json summary(const Outcome& outcome) const;
-  void record_parameters(const std::vector<double>& theta, nlohmann::json& summary);
+  void record_final_files(const std::vector<double>* theta, nlohmann::json& summary);
 
   const TrainerSettings& settings_;
   const SessionSettings& ss_;
@@ -104,7 +129,12 @@ class Run {
 
   Clock::time_point segment_t0_ = Clock::now(), last_checkpoint_t_ = Clock::now();
   std::size_t steps_since_checkpoint_ = 0;
-  double last_checkpoint_cost_ = 0.0;  // seconds the last checkpoint took
+  // Seconds the last checkpoint took; before the first is timed, what one typically costs on a
+  // disk (docs/sessions.md, "What checkpoints cost").
+  double last_checkpoint_cost_ = kAssumedCheckpointSeconds;
+  static constexpr double kAssumedCheckpointSeconds = 0.05;
+  std::optional<Checkpoint> end_checkpoint_;  // captured, not yet written (hold_end_checkpoint)
+  double end_capture_seconds_ = 0.0;
   std::size_t batch_n_ = 0;
   std::vector<double> step_params_, outputs_, change_;
 };

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/durable_files.hpp"
 #include "core/emergency_stop.hpp"
 #include "core/error.hpp"
 #include "core/evaluation.hpp"
@@ -78,15 +79,28 @@ nlohmann::json Run::summary(const Outcome& o) const {
   return s;
 }
 
-// Final parameters, float64 little-endian in the device's order, for `aeqlab eval`.
-void Run::record_parameters(const std::vector<double>& theta, nlohmann::json& summary) {
-  summary["parameters_sha256"] = parameters_sha256(theta);
+// The run's final files in one synced batch: parameters.f64 (the final parameters, float64
+// little-endian in the device's order, for `aeqlab eval`), the checkpoint of the last epoch's end
+// when one is held, and metrics.csv. One sync for all of them, then the renames, then the folders:
+// the end of a run costs one synced batch, not a checkpoint's and then the files'.
+void Run::record_final_files(const std::vector<double>* theta, nlohmann::json& summary) {
+  DurableFiles batch;
   const auto file = session_.dir() / "parameters.f64";
   const auto tmp = session_.dir() / "parameters.f64.tmp";
-  write_file_durably(tmp,
-                     {reinterpret_cast<const char*>(theta.data()), theta.size() * sizeof(double)});
-  std::filesystem::rename(tmp, file);
+  if (theta) {
+    summary["parameters_sha256"] = parameters_sha256(*theta);
+    batch.write(tmp,
+                {reinterpret_cast<const char*>(theta->data()), theta->size() * sizeof(double)});
+  }
+  const auto staged = stage_end_checkpoint(batch);
+  if (metrics_) metrics_->sync();
+  batch.sync_all();
+  // Both renames, then one sync of the session folder, which commits them together; the
+  // checkpoints folder's own sync then finds them on the disk already.
+  if (staged) rename_end_checkpoint(*staged);
+  if (theta) std::filesystem::rename(tmp, file);
   sync_folder(session_.dir());
+  if (staged) publish_end_checkpoint();
 }
 
 void Run::emergency_stop() {
@@ -153,12 +167,12 @@ RunResult Run::write_record(Outcome& o) {
     summary["train_error"] = o.final_train->error_rate();
     summary["train_cost"] = o.final_train->cost;
   }
-  if (readback_ && trainer_)
-    attempt(
-        [&] { record_parameters(o.final_theta ? *o.final_theta : read_parameters(), summary); });
   attempt([&] {
-    if (metrics_) metrics_->sync();
+    std::optional<std::vector<double>> theta;
+    if (readback_ && trainer_) theta = o.final_theta ? *o.final_theta : read_parameters();
+    record_final_files(theta ? &*theta : nullptr, summary);
   });
+  summary["last_checkpoint"] = last_sequence_;  // the end's, once it is on the disk
   if (!write_errors.empty()) {
     // The disk refused part of the record: the run cannot call itself complete. The checkpoints
     // and the log up to here are intact, so it can be resumed once there is room.

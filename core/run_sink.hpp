@@ -73,6 +73,8 @@ struct CheckpointReport {
   const char* why = "";
   std::size_t epoch = 0, position = 0;
   double seconds = 0.0;
+  // The end of a run: the stop record follows at once and syncs the log for both lines.
+  bool log_synced_by_stop = false;
 };
 
 struct StopReport {

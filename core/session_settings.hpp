@@ -36,6 +36,13 @@ struct SessionSettings {
   // parameters and refuses to continue unless readback finds every one within this distance.
   double restore_tolerance = 1e-3;
   std::size_t restore_max_rounds = 200;
+  // Not from the config: set by the caller when the device was built afresh from config.json
+  // (and nothing put other parameters on it), so with snapshots its start is reproducible from
+  // the config and the seed and needs no checkpoint 0.
+  bool start_from_config = false;
+  // ... and the device is a virtual bench that *RST put back to the server's initial state (the
+  // same again on a resume with no checkpoint).
+  bool start_is_reset = false;
 };
 
 // Reads and checks the `session` section.

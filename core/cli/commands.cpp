@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/checkpoint.hpp"
 #include "core/cli/bench_repoint.hpp"
 #include "core/cli/bench_reset.hpp"
 #include "core/cli/data_parallel.hpp"
@@ -214,7 +215,7 @@ TrainOutcome train_session(const TrainOptions& options) {
   if (resume && options.bench)
     config["device"] = repoint_bench(config.at("device"), *options.bench);
   const TrainerSettings settings = trainer_settings_from(config.at("trainer"));
-  const SessionSettings session_settings = session_settings_from(config.at("session"));
+  SessionSettings session_settings = session_settings_from(config.at("session"));
   std::unique_ptr<Device> made;
   if (!options.device) {
     if (config.at("device").value("type", "") == "python")
@@ -237,15 +238,22 @@ TrainOutcome train_session(const TrainOptions& options) {
     drivers::set_wire_trace(trace);
   }
   // A new session on a virtual bench starts from the server's initial state, not from where the
-  // last session left it (docs/virtual-bench.md, "*RST").
-  if (!resume && config.at("device").value("type", "") == "bench" &&
-      ConfigReader(config.at("session"), "session").get<bool>("reset_virtual_bench"))
-    reset_virtual_bench(config.at("device"));
+  // last session left it (docs/virtual-bench.md, "*RST"); so does one resumed before it had a
+  // checkpoint, which starts over.
+  const bool on_bench = config.at("device").value("type", "") == "bench";
+  std::size_t reset = 0;
+  if (on_bench && ConfigReader(config.at("session"), "session").get<bool>("reset_virtual_bench") &&
+      (!resume || CheckpointStore(*options.resume, 1).sequences().empty()))
+    reset = reset_virtual_bench(config.at("device"));
   if (!options.device) made = ranks.make_device(config.at("device"), settings.batch_size);
   Device* const device = options.device ? options.device : made.get();
   check_run(settings, *device, data);
   const std::string init_from =
       ConfigReader(config.at("session"), "session").get<std::string>("init_from");
+  // Built here from the config with nothing else put on it (a virtual bench: reset by *RST): its
+  // start can be made again and needs no checkpoint 0 (core/run.cpp, Run::begin).
+  session_settings.start_from_config = made != nullptr && init_from.empty() && (!on_bench || reset);
+  session_settings.start_is_reset = on_bench && reset > 0;
   if (!resume && !init_from.empty())
     init_from_session(*device, init_from,
                       {.tolerance = session_settings.restore_tolerance,

@@ -175,7 +175,7 @@ const char* kMnistConfig = R"({
   "device": {"layers": [784, 32, 10]},
   "data": {"set": "mnist", "dir": "DATA", "train_limit": 1200, "test_limit": 300},
   "trainer": {"epochs": 2, "batch_size": 16},
-  "session": {"checkpoint": {"every_steps": 4}},
+  "session": {"checkpoint": {"every_steps": 4, "max_share": 0}},
   "log": {"level": "warn"}
 })";
 
@@ -409,6 +409,18 @@ TEST_F(Durability, ADiskTooSmallForTheCheckpointsIsRefusedBeforeTheRun) {
   std::size_t steps = 0;
   for (const auto& e : events) steps += e["event"] == "step";
   EXPECT_EQ(steps, 0u) << "trained although nothing could be kept";
+
+  // With the budget on, a simulator built from its config keeps no checkpoint 0; its trial write
+  // (checkpoint 0's size, unsynced, removed) still stops the run before any training.
+  const fs::path trial = tmp_ / "trial";
+  const Child t = spawn({"train", "--config", cfg.string(), "--out", trial.string(), "--set",
+                         "session.checkpoint.max_share=0.03"},
+                        tmp_, "trial", 64 * 1024);
+  ASSERT_EQ(wait_for(t, 120), 1) << read_file(t.err);
+  EXPECT_THAT(read_file(t.err), HasSubstr("File too large"));
+  std::size_t trial_steps = 0;
+  for (const auto& e : check_log(trial, false)) trial_steps += e["event"] == "step";
+  EXPECT_EQ(trial_steps, 0u) << "trained although no checkpoint could be kept";
 
   // Asking for more checkpoints than the disk holds is refused before the session exists.
   const fs::path greedy = tmp_ / "greedy";
