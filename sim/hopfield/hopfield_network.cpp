@@ -4,6 +4,9 @@
 
 #include "sim/hopfield/hopfield_network.hpp"
 
+#include "core/cpu_cores.hpp"
+#include "sim/hopfield/thread_choice.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -17,7 +20,7 @@ HopfieldNetwork<T>::HopfieldNetwork(const HopfieldSpec& spec) : spec_(spec) {
   spec_.validate();
   // The simulator's one knob on parallelism: relaxations split the replicas, and the products
   // with the clamped inputs split their outputs, across this many threads.
-  team_ = std::make_unique<RowTeam>(spec_.threads);
+  team_ = std::make_unique<RowTeam>(choose_threads(spec_, cores_idle(), 1));
   const std::size_t edges = spec_.edges();
   std::mt19937_64 rng(spec_.seed);
   weights_.resize(edges);
@@ -44,6 +47,14 @@ HopfieldNetwork<T>::HopfieldNetwork(const HopfieldSpec& spec) : spec_(spec) {
   batch_ = spec_.replicas;
   reset_states();
   targets_ = Matrix::Zero(batch_, spec_.layers.back());
+}
+
+template <typename T>
+void HopfieldNetwork<T>::share_replicas(std::shared_ptr<ReplicaGroup> group) {
+  group_ = std::move(group);
+  const std::size_t here = group_ ? group_->size_here() : 1;
+  const std::size_t threads = choose_threads(spec_, cores_idle(), here);
+  if (threads != team_->size()) team_ = std::make_unique<RowTeam>(threads);
 }
 
 template <typename T>
@@ -109,10 +120,13 @@ void HopfieldNetwork<T>::input_product(const Matrix& m, Matrix& out) const {
   // added into the replicas that see that input; in column blocks that keep `out` in cache.
   // Plain loops: at a few hundred columns, a library call per nonzero costs more than its work.
   out.setZero(Eigen::Index(batch_), m.cols());
-  constexpr std::size_t kBlock = 512;
+  constexpr std::size_t kBlock = 2048;
   const std::size_t cols = std::size_t(m.cols());
   team_->run([&](std::size_t member) {  // each member fills its own columns
-    const auto [begin, end] = RowTeam::share(cols, team_->size(), member);
+    // Shares of whole 16-column blocks: every column goes through the same vector lanes as with
+    // one thread, so the split cannot change a bit.
+    const auto [b16, e16] = RowTeam::share((cols + 15) / 16, team_->size(), member);
+    const std::size_t begin = std::min(cols, b16 * 16), end = std::min(cols, e16 * 16);
     for (std::size_t c0 = begin; c0 < end; c0 += kBlock) {
       const std::size_t w = std::min(kBlock, end - c0);
       for (std::size_t p = 0; p + 1 < sp.col_start.size(); ++p) {

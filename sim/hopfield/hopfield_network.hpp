@@ -40,9 +40,11 @@ class HopfieldNetwork {
 
   // Data-parallel (docs/mpi.md): the replicas of each relaxation are split over the group's
   // members, which must all make the same calls; each member then holds the whole batch's states.
-  void share_replicas(std::shared_ptr<ReplicaGroup> group) { group_ = std::move(group); }
+  // The team is sized again for the cores the ranks on this machine leave each of them.
+  void share_replicas(std::shared_ptr<ReplicaGroup> group);
 
   const HopfieldSpec& spec() const { return spec_; }
+  std::size_t threads() const { return team_->size(); }  // as chosen (device.threads)
   std::size_t active_replicas() const { return batch_; }
 
   // Inputs: `replicas` rows of the input width, row-major.
@@ -129,7 +131,8 @@ class HopfieldNetwork {
   Matrix nudge_pull_;   // beta t / (1 + beta)
   std::unique_ptr<RowTeam> team_;
   std::vector<std::vector<Matrix>> drive_buffers_;  // [thread][layer], reused by relax_states
-  Matrix delta_;                         // the free phase's change to theta_0, before it is applied
+  std::vector<double> row_moves_;  // [sweep parity][layer][row]: every row's change, for the rule
+  Matrix delta_;                   // the free phase's change to theta_0, before it is applied
   std::shared_ptr<ReplicaGroup> group_;  // data-parallel ranks; none: this process alone
   // Sweeps the last shared relaxation took: how far a rank runs before the ranks compare notes.
   // Decides only how much is exchanged, never the result, so a snapshot does not keep it.

@@ -3,6 +3,7 @@
 // given the states, with the knobs kept consistent with the equilibrium reached.
 
 #include "sim/hopfield/hopfield_network.hpp"
+#include "sim/hopfield/spin_barrier.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -211,28 +212,33 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
 
   if (group_ && group_->size() > 1) return relax_shared_states();
 
-  // Replicas relax independently given the parameters: split them across threads, each block
-  // with its share of the stopping rule (per-layer L1 change below threshold * block / batch),
-  // so the blocks never wait for each other inside a relaxation and the whole batch still meets
-  // the rule. One thread applies the rule to the whole batch, exactly as the authors do.
-  const std::size_t threads = std::max<std::size_t>(1, std::min(team_->size(), batch_ / 8));
-  std::vector<double> last_move(threads * L, 0.0);  // [thread][layer]
-  std::vector<std::size_t> sweeps(threads, 0);
+  // Replicas relax independently given the parameters: split them across the team's threads in
+  // blocks of whole 64-byte rows (so each row's products give the bits they give in one product
+  // over the batch). The stopping rule is the whole batch's, exactly as the authors apply it: after
+  // each sweep every thread adds every row's change in row order and so reaches the same
+  // decision as one thread would, at one barrier per sweep (docs/hopfield-device.md §8).
+  const std::size_t unit = 64 / sizeof(T);
+  const std::size_t threads =
+      std::max<std::size_t>(1, std::min(team_->size(), (batch_ + unit - 1) / unit));
+  const std::size_t stride = (L - 1) * batch_;  // one sweep's [layer][row] changes
+  row_moves_.assign(2 * stride, 0.0);
+  std::size_t sweeps = 0;
+  double residual = 0.0;
   // One buffer per layer and thread, kept across relaxations: the layers differ in width, and a
   // shared one would be reallocated twice a sweep. Sized here, before the team starts.
   if (drive_buffers_.size() < threads) drive_buffers_.resize(threads);
   for (auto& per_thread : drive_buffers_) per_thread.resize(L);
+  SpinBarrier barrier(threads);
   team_->run([&](std::size_t t) {
     if (t >= threads) return;
-    const auto [first, last] = RowTeam::share(batch_, threads, t);
+    const auto [first, last] = shared_rows<T>(batch_, threads, t);
     const Eigen::Index r0 = Eigen::Index(first), n = Eigen::Index(last - first);
     std::vector<Matrix>& drives = drive_buffers_[t];
-    std::vector<double> row_moves;
-    const double share = spec_.threshold * double(n) / double(batch_);
-    double* mine = &last_move[t * L];
     for (std::size_t it = 1; it <= spec_.max_iterations; ++it) {
+      double* moves = row_moves_.data() + (it % 2) * stride;  // this sweep's; the last one's is
+                                                              // still being read by the others
       // Output layer first, then down to the first hidden layer (the authors' "backward" order).
-      for (std::size_t l = out; l >= 1; --l) {
+      for (std::size_t l = out; l >= 1 && n > 0; --l) {
         // drive = what the neighbours and the bias ask of this layer; the first hidden layer's
         // share from the clamped inputs (and its bias) was formed once, in lower_drive_.
         const bool has_above = l < out;
@@ -247,32 +253,30 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
         }
         const Eigen::Index cols = states_[l].cols();
         T* s = states_[l].data() + r0 * cols;
-        const Eigen::Index count = n * cols;
         const T lo = T(spec_.intervals[l - 1].low), hi = T(spec_.intervals[l - 1].high);
         const T* base = l == 1 ? lower_drive_.data() + r0 * cols : nullptr;
         const T* a = l == 1 && !has_above ? base : drive.data();
         if (l == 1 && !has_above) base = nullptr;
         const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
-        (void)count;
-        row_moves.resize(std::size_t(n));
-        settle_rows(s, a, base, pull, keep, lo, hi, n, cols, row_moves.data());
-        mine[l] = 0.0;
-        for (const double m : row_moves) mine[l] += m;  // in row order (see settle_rows_pass)
+        settle_rows(s, a, base, pull, keep, lo, hi, n, cols, moves + (l - 1) * batch_ + first);
       }
-      sweeps[t] = it;
+      barrier.arrive_and_wait();
+      // Every thread reads the same numbers in the same order: the same decision everywhere.
       double worst = 0.0;
-      for (std::size_t l = 1; l < L; ++l) worst = std::max(worst, mine[l]);
-      if (!std::isfinite(worst) || worst < share) break;
+      for (std::size_t l = 1; l < L; ++l) {
+        double sum = 0.0;
+        for (std::size_t r = 0; r < batch_; ++r) sum += moves[(l - 1) * batch_ + r];
+        worst = std::max(worst, sum);
+      }
+      if (!std::isfinite(worst) || worst < spec_.threshold || it == spec_.max_iterations) {
+        if (t == 0) sweeps = it, residual = worst;
+        break;
+      }
     }
   });
   RelaxReport report;
-  for (std::size_t k = 0; k < threads; ++k)
-    report.iterations = std::max(report.iterations, sweeps[k]);
-  for (std::size_t l = 1; l < L; ++l) {
-    double sum = 0.0;
-    for (std::size_t k = 0; k < threads; ++k) sum += last_move[k * L + l];
-    report.residual = std::max(report.residual, sum);
-  }
+  report.iterations = sweeps;
+  report.residual = residual;
   report.converged = report.residual < spec_.threshold;
   return report;
 }
