@@ -104,13 +104,15 @@ RelaxReport HopfieldNetwork<T>::relax_free() {
   }
 
   // Now form theta_0 = u_0 + eps_0 S0^T S1 / B, as one rank-B correction of theta_0.
+  apply_pending_input_update();
   if (input_knob_.explicit_value) {
     weights_[0] = input_knob_.value;
-    input_rank_update(weights_[0], states_[1], eps0 * inv_b);
+    delta_ = states_[1];
+    defer_input_update(delta_, eps0 * inv_b);
   } else if (input_knob_.pre.rows() == states_[0].rows() && input_knob_.pre == states_[0]) {
     const T c = T(input_knob_.coef) / T(input_knob_.pre.rows());
     delta_.noalias() = (eps0 * inv_b) * states_[1] - c * input_knob_.post;
-    input_rank_update(weights_[0], delta_, T(1));
+    defer_input_update(delta_, T(1));
   } else {
     const T c = T(input_knob_.coef) / T(input_knob_.pre.rows());
     weights_[0].noalias() -= c * (input_knob_.pre.transpose() * input_knob_.post);
