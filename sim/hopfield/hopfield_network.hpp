@@ -123,8 +123,11 @@ class HopfieldNetwork {
   Matrix input_drive_for_knob();                        // S0 u_0
   void set_knobs_consistent();                          // after a holding relaxation
   RelaxReport relax_states(const Matrix& input_drive);  // parameters fixed
-  RelaxReport relax_shared_states();                    // the same, split over group_
-  void update_parameters();                             // theta = u - eps dE/dtheta, all but W_0
+  void prepare_narrow_products();                       // W_k^T of narrow layers, per relaxation
+  // drive = rows [r0, r0 + n) of s_{l-1} W_{l-1} (layer l > 1): the product from below.
+  void product_from_below(std::size_t l, Eigen::Index r0, Eigen::Index n, Matrix& drive) const;
+  RelaxReport relax_shared_states();  // the same, split over group_
+  void update_parameters();           // theta = u - eps dE/dtheta, all but W_0
 
   HopfieldSpec spec_;
   std::size_t batch_ = 0;
@@ -149,6 +152,7 @@ class HopfieldNetwork {
   Matrix nudge_pull_;   // beta t / (1 + beta)
   std::unique_ptr<RowTeam> team_;
   std::vector<std::vector<Matrix>> drive_buffers_;  // [thread][layer], reused by relax_states
+  std::vector<Matrix> narrow_t_;   // [k]: W_k^T when layer k+1 is narrow (narrow_product.hpp)
   std::vector<double> row_moves_;  // [sweep parity][layer][row]: every row's change, for the rule
   Matrix delta_;                   // the free phase's change to theta_0, before it is applied
   std::shared_ptr<ReplicaGroup> group_;  // data-parallel ranks; none: this process alone

@@ -3,6 +3,7 @@
 // given the states, with the knobs kept consistent with the equilibrium reached.
 
 #include "sim/hopfield/hopfield_network.hpp"
+#include "sim/hopfield/narrow_product.hpp"
 #include "sim/hopfield/spin_barrier.hpp"
 
 #include <algorithm>
@@ -146,6 +147,33 @@ typename HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob() {
   return knob_drive;
 }
 
+template <typename T>
+void HopfieldNetwork<T>::prepare_narrow_products() {
+  // A layer of at most 16 units (the paper's outputs) takes its drive from below as dot products
+  // against W^T's rows (narrow_product.hpp); wider ones through Eigen's GEMM.
+  narrow_t_.resize(spec_.edges());
+  for (std::size_t k = 1; k < spec_.edges(); ++k) {
+    if (weights_[k].cols() <= 16)
+      narrow_t_[k] = weights_[k].transpose();
+    else
+      narrow_t_[k].resize(0, 0);
+  }
+}
+
+template <typename T>
+void HopfieldNetwork<T>::product_from_below(std::size_t l, Eigen::Index r0, Eigen::Index n,
+                                            Matrix& drive) const {
+  const Matrix& below = states_[l - 1];
+  const Matrix& wt = narrow_t_[l - 1];
+  if (wt.size() == 0) {
+    drive.noalias() = below.middleRows(r0, n) * weights_[l - 1];
+    return;
+  }
+  drive.resize(n, wt.rows());
+  narrow_product(below.data() + r0 * below.cols(), below.cols(), wt.data(), wt.cols(), wt.cols(), n,
+                 wt.rows(), drive.data(), wt.rows());
+}
+
 namespace {
 
 // One layer's block update, fused into a single pass: solve (the layer's energy is quadratic in
@@ -212,6 +240,7 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
   const T keep = T(1) / (T(1) + beta_);
   nudge_pull_ = (beta_ * keep) * targets_;
 
+  prepare_narrow_products();
   if (group_ && group_->size() > 1) return relax_shared_states();
 
   // Replicas relax independently given the parameters: split them across the team's threads in
@@ -246,7 +275,7 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
         const bool has_above = l < out;
         Matrix& drive = drives[l];
         if (l > 1) {
-          drive.noalias() = states_[l - 1].middleRows(r0, n) * weights_[l - 1];
+          product_from_below(l, r0, n, drive);
           drive.rowwise() += biases_[l - 1];
           if (has_above)
             drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
@@ -321,7 +350,7 @@ RelaxReport HopfieldNetwork<T>::relax_shared_states() {
         const bool has_above = l < out;
         Matrix& drive = drives[l];
         if (l > 1) {
-          drive.noalias() = states_[l - 1].middleRows(r0, n) * weights_[l - 1];
+          product_from_below(l, r0, n, drive);
           drive.rowwise() += biases_[l - 1];
           if (has_above)
             drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
@@ -406,16 +435,19 @@ RelaxReport HopfieldNetwork<T>::relax_shared_states() {
 
 // The members defined here, for the two precisions the class is built for (hopfield_network.cpp
 // instantiates the class itself).
-#define AEQLAB_HOPFIELD_RELAXATION(T)                                                       \
-  template void HopfieldNetwork<T>::ensure_input_drive();                                   \
-  template void HopfieldNetwork<T>::ensure_gram();                                          \
-  template void HopfieldNetwork<T>::set_knobs_consistent();                                 \
-  template RelaxReport HopfieldNetwork<T>::relax_holding_parameters();                      \
-  template void HopfieldNetwork<T>::update_parameters();                                    \
-  template RelaxReport HopfieldNetwork<T>::relax_free();                                    \
-  template HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob();           \
-  template RelaxReport HopfieldNetwork<T>::relax_states(const HopfieldNetwork<T>::Matrix&); \
-  template RelaxReport HopfieldNetwork<T>::relax_shared_states();
+#define AEQLAB_HOPFIELD_RELAXATION(T)                                                           \
+  template void HopfieldNetwork<T>::ensure_input_drive();                                       \
+  template void HopfieldNetwork<T>::ensure_gram();                                              \
+  template void HopfieldNetwork<T>::set_knobs_consistent();                                     \
+  template RelaxReport HopfieldNetwork<T>::relax_holding_parameters();                          \
+  template void HopfieldNetwork<T>::update_parameters();                                        \
+  template RelaxReport HopfieldNetwork<T>::relax_free();                                        \
+  template HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob();               \
+  template RelaxReport HopfieldNetwork<T>::relax_states(const HopfieldNetwork<T>::Matrix&);     \
+  template RelaxReport HopfieldNetwork<T>::relax_shared_states();                               \
+  template void HopfieldNetwork<T>::prepare_narrow_products();                                  \
+  template void HopfieldNetwork<T>::product_from_below(std::size_t, Eigen::Index, Eigen::Index, \
+                                                       HopfieldNetwork<T>::Matrix&) const;
 AEQLAB_HOPFIELD_RELAXATION(float)
 AEQLAB_HOPFIELD_RELAXATION(double)
 #undef AEQLAB_HOPFIELD_RELAXATION
