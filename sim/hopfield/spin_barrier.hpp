@@ -1,8 +1,8 @@
 #pragma once
 // A barrier for the members of a RowTeam job that must agree after every sweep (the threaded
 // relaxation's stopping rule, docs/hopfield-device.md §8). Like the team, a waiting member spins
-// briefly, then sleeps on the atomic (a futex), so a sweep costs a fraction of a microsecond on an
-// idle machine and a member that lost its core does not burn the other one.
+// briefly (10 µs), then sleeps on the atomic (a futex), so a sweep costs a fraction of a
+// microsecond on an idle machine and a member that lost its core does not burn the other one.
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +12,11 @@ namespace aeqlab::sim {
 
 class SpinBarrier {
  public:
+  // The members do equal shares of one sweep, so on free cores they arrive within a few
+  // microseconds of each other; longer than that, the one awaited has lost its core, and spinning
+  // on would only take time from it.
+  static constexpr auto kSpin = std::chrono::microseconds(10);
+
   explicit SpinBarrier(std::size_t members) : members_(members) {}
 
   void arrive_and_wait() {
@@ -23,7 +28,7 @@ class SpinBarrier {
       generation_.notify_all();
       return;
     }
-    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+    const auto until = std::chrono::steady_clock::now() + kSpin;
     while (generation_.load(std::memory_order_acquire) == seen) {
       if (std::chrono::steady_clock::now() >= until) {
         generation_.wait(seen, std::memory_order_acquire);
