@@ -194,8 +194,8 @@ void HopfieldNetwork<T>::rank_update(Matrix& m, const Matrix& d, T scale,
 
 template <typename T>
 void HopfieldNetwork<T>::defer_input_update(Matrix& d, T scale) {
-  if (!input_nonzeros_
-           .sparse) {  // the dense product needs S0 itself, which the next inputs replace
+  // The dense product needs S0 itself, which the next inputs replace: that step is made now.
+  if (!input_nonzeros_.sparse) {
     input_rank_update(weights_[0], d, scale);
     return;
   }
