@@ -6,7 +6,8 @@ namespace aeqlab::sim {
 
 namespace {
 // Multiply-adds of one sweep that a thread needs before a split pays for the barrier after each
-// sweep and the wake-up of each relaxation (measured in docs/hopfield-device.md §8).
+// sweep and the wake-up of each relaxation: about 15 µs of one core's work, ten times a barrier's
+// cost on free cores. An estimate, not yet measured on free cores (docs/hopfield-device.md §8).
 constexpr double kWorkPerThread = 400e3;
 }  // namespace
 
