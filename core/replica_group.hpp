@@ -13,6 +13,9 @@ class ReplicaGroup {
   virtual ~ReplicaGroup() = default;
   virtual std::size_t rank() const = 0;  // 0 .. size()-1; rank 0 writes the session
   virtual std::size_t size() const = 0;
+  // Members on this machine, which share its cores (a simulator's threads are counted against
+  // them); all of them when it cannot tell.
+  virtual std::size_t size_here() const { return size(); }
 
   // Every member contributes `mine` (its share, `counts[rank()]` values) and receives every
   // member's share in `all`, concatenated in rank order. The same call on every member, with the

@@ -65,6 +65,16 @@ class WorldGroup final : public ReplicaGroup {
  public:
   std::size_t rank() const override { return std::size_t(mpi::rank()); }
   std::size_t size() const override { return std::size_t(mpi::size()); }
+  std::size_t size_here() const override {
+    // What the launcher says it started on this node (Open MPI, then PMIx); no collective call,
+    // so a member may ask at any time.
+    for (const char* v : {"OMPI_COMM_WORLD_LOCAL_SIZE", "PMIX_LOCAL_SIZE"})
+      if (const char* text = std::getenv(v)) {
+        const long n = std::strtol(text, nullptr, 10);
+        if (n >= 1 && std::size_t(n) <= size()) return std::size_t(n);
+      }
+    return size();
+  }
   void all_gather(std::span<const double> mine, std::span<const std::size_t> counts,
                   std::span<double> all) override {
     gather(mine.data(), mine.size(), counts, all.data(), all.size(), MPI_DOUBLE);

@@ -1,5 +1,6 @@
 #include "core/cli/sweep_command.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "core/cli/mpi_world.hpp"
 #include "core/cli/sweep_runner.hpp"
 #include "core/config.hpp"
+#include "core/cpu_cores.hpp"
 #include "core/error.hpp"
 #include "core/session_settings.hpp"
 #include "core/stop_request.hpp"
@@ -137,6 +139,14 @@ class Sweep {
     write_sweep_table(o_.out, sweep_table(o_.out, spec_, points_, running));
   }
 
+  // Each point's share of this machine's cores: points that run side by side (this process's
+  // jobs, and under mpirun the other ranks' points on the same node) must not each take them all.
+  std::size_t cores_each() const {
+    std::size_t here = o_.jobs;
+    if (const auto world = mpi::world()) here += world->size_here() - 1;  // one point per worker
+    return std::max<std::size_t>(1, cores_available() / std::max<std::size_t>(1, here));
+  }
+
   // The local pool, and under MPI the coordinator: rank 0 hands points to the workers as they ask.
   int coordinate(std::deque<std::size_t> todo, std::vector<std::size_t> elsewhere, int workers) {
     const std::size_t total = todo.size();
@@ -181,7 +191,7 @@ class Sweep {
         const std::size_t i = todo.front();
         todo.pop_front();
         spdlog::info("point {} ({}) starts here", points_[i].id, describe(points_[i]));
-        local.push_back(std::make_unique<PointChild>(o_.out, points_[i]));
+        local.push_back(std::make_unique<PointChild>(o_.out, points_[i], cores_each()));
         busy_.insert(i);
         changed = true;
       }
@@ -230,7 +240,7 @@ class Sweep {
       mpi::send(0, kReady, done);
       const long next = mpi::receive(0, kWork, {});
       if (next < 0) break;
-      PointChild child(o_.out, points_[std::size_t(next)]);
+      PointChild child(o_.out, points_[std::size_t(next)], cores_each());
       int signalled = 0;
       std::optional<int> st;
       while (!(st = child.poll())) {
@@ -259,7 +269,7 @@ class Sweep {
     spdlog::info("point {} ({}) starts", p.id, describe(p));
     busy_.insert(index);
     write_table();
-    PointChild child(o_.out, p);
+    PointChild child(o_.out, p, cores_each());
     int signalled = 0;
     std::optional<int> st;
     while (!(st = child.poll())) {

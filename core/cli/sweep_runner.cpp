@@ -12,6 +12,7 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "core/cpu_cores.hpp"
 #include "core/error.hpp"
 #include "core/session_catalog.hpp"
 
@@ -33,10 +34,14 @@ fs::path this_program() {
 // The environment without the MPI launcher's variables (OMPI_*, PMIX_*, PMI_*): a point started
 // by a rank must run as a plain program, not try to join the job as another rank. Built before
 // fork, since the child may only make async-signal-safe calls.
-std::vector<std::string> plain_environment() {
+std::vector<std::string> plain_environment(std::size_t cores) {
   std::vector<std::string> env;
+  // The cores the point may count on (core/cpu_cores.hpp): its share of this machine.
+  const std::string mine = std::string(kCoresVariable) + "=";
+  if (cores) env.push_back(mine + std::to_string(cores));
   for (char** e = environ; *e; ++e) {
     const std::string kv = *e;
+    if (cores && kv.rfind(mine, 0) == 0) continue;
     bool launcher = false;
     for (const char* prefix : {"OMPI_", "PMIX_", "PMI_"}) launcher |= kv.rfind(prefix, 0) == 0;
     if (!launcher) env.push_back(kv);
@@ -50,7 +55,8 @@ int decode(int raw) {
 
 }  // namespace
 
-PointChild::PointChild(const fs::path& sweep_dir, const SweepPoint& point) : point_(point) {
+PointChild::PointChild(const fs::path& sweep_dir, const SweepPoint& point, std::size_t cores)
+    : point_(point) {
   const fs::path session = sweep_dir / point.id;
   std::vector<std::string> args = {this_program().string(), "train"};
   std::error_code ec;
@@ -64,7 +70,7 @@ PointChild::PointChild(const fs::path& sweep_dir, const SweepPoint& point) : poi
   }
   fs::create_directories(sweep_dir / "logs", ec);
   const fs::path log = sweep_dir / "logs" / (point.id + ".txt");
-  std::vector<std::string> env = plain_environment();
+  std::vector<std::string> env = plain_environment(cores);
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

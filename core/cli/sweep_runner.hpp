@@ -14,8 +14,10 @@ namespace aeqlab::cli {
 
 class PointChild {
  public:
-  // Starts the point's session (or resumes it); its console goes to DIR/logs/<id>.txt.
-  PointChild(const std::filesystem::path& sweep_dir, const SweepPoint& point);
+  // Starts the point's session (or resumes it); its console goes to DIR/logs/<id>.txt. `cores`:
+  // how many of this machine's cores the point may count on (AEQLAB_CORES), 0 = all it sees.
+  PointChild(const std::filesystem::path& sweep_dir, const SweepPoint& point,
+             std::size_t cores = 0);
   PointChild(const PointChild&) = delete;
   PointChild& operator=(const PointChild&) = delete;
   ~PointChild();  // asks a child still running to stop, and waits for it

@@ -30,6 +30,7 @@ struct HopfieldDevice::Engine {
   virtual double compliance(std::size_t g) const = 0;
   virtual std::size_t batch() const = 0;
   virtual void share_replicas(std::shared_ptr<ReplicaGroup> group) = 0;
+  virtual std::size_t threads() const = 0;
 };
 
 namespace {
@@ -76,6 +77,7 @@ struct EngineAt final : HopfieldDevice::Engine {
   void share_replicas(std::shared_ptr<ReplicaGroup> group) override {
     net.share_replicas(std::move(group));
   }
+  std::size_t threads() const override { return net.threads(); }
 };
 
 }  // namespace
@@ -113,15 +115,14 @@ HopfieldDevice::HopfieldDevice(const HopfieldSpec& spec) : spec_(spec) {
 
 HopfieldDevice::HopfieldDevice(const HopfieldSpec& spec, std::shared_ptr<ReplicaGroup> group)
     : HopfieldDevice(spec) {
-  if (group && group->size() > 1 && spec_.threads != 1)
-    throw ConfigError(fmt::format(
-        "device.threads: {}; a data-parallel run splits the replicas over its {} ranks, one "
-        "thread each: set device.threads to 1",
-        spec_.threads, group->size()));
   engine_->share_replicas(std::move(group));
 }
 
 HopfieldDevice::~HopfieldDevice() = default;
+
+std::size_t HopfieldDevice::threads() const {
+  return engine_->threads();
+}
 
 void HopfieldDevice::do_set_inputs(std::span<const double> values, std::size_t active_replicas) {
   engine_->set_inputs(values, active_replicas);

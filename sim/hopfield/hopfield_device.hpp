@@ -20,6 +20,7 @@ class HopfieldDevice final : public Device {
 
   const HopfieldSpec& spec() const { return spec_; }
   std::size_t safe_state_count() const { return safe_state_count_; }
+  std::size_t threads() const;  // the simulation's threads, as device.threads chose them
   // Mean squared-error cost of the present outputs (for tests and diagnostics).
   double cost() const;
 

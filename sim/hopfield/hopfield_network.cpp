@@ -4,6 +4,9 @@
 
 #include "sim/hopfield/hopfield_network.hpp"
 
+#include "core/cpu_cores.hpp"
+#include "sim/hopfield/thread_choice.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -17,7 +20,7 @@ HopfieldNetwork<T>::HopfieldNetwork(const HopfieldSpec& spec) : spec_(spec) {
   spec_.validate();
   // The simulator's one knob on parallelism: relaxations split the replicas, and the products
   // with the clamped inputs split their outputs, across this many threads.
-  team_ = std::make_unique<RowTeam>(spec_.threads);
+  team_ = std::make_unique<RowTeam>(choose_threads(spec_, cores_idle(), 1));
   const std::size_t edges = spec_.edges();
   std::mt19937_64 rng(spec_.seed);
   weights_.resize(edges);
@@ -44,6 +47,14 @@ HopfieldNetwork<T>::HopfieldNetwork(const HopfieldSpec& spec) : spec_(spec) {
   batch_ = spec_.replicas;
   reset_states();
   targets_ = Matrix::Zero(batch_, spec_.layers.back());
+}
+
+template <typename T>
+void HopfieldNetwork<T>::share_replicas(std::shared_ptr<ReplicaGroup> group) {
+  group_ = std::move(group);
+  const std::size_t here = group_ ? group_->size_here() : 1;
+  const std::size_t threads = choose_threads(spec_, cores_idle(), here);
+  if (threads != team_->size()) team_ = std::make_unique<RowTeam>(threads);
 }
 
 template <typename T>
@@ -101,36 +112,60 @@ void HopfieldNetwork<T>::index_inputs() {
 template <typename T>
 void HopfieldNetwork<T>::input_product(const Matrix& m, Matrix& out) const {
   const auto& sp = input_nonzeros_;
+  // W0's pending step joins the pass below when it is W0's drive being formed over sparse inputs.
+  const bool fused = pending_.active && &m == &weights_[0] && sp.sparse;
+  if (!fused && &m == &weights_[0]) apply_pending_input_update();
   if (!sp.sparse) {
     out.noalias() = states_[0] * m;
     return;
   }
   // Input unit by input unit, so each row of m (an input's outgoing weights) is read once and
-  // added into the replicas that see that input; in column blocks that keep `out` in cache.
-  // Plain loops: at a few hundred columns, a library call per nonzero costs more than its work.
+  // added into the replicas that see that input. Plain loops: at a few hundred columns, a library
+  // call per nonzero costs more than its work.
   out.setZero(Eigen::Index(batch_), m.cols());
-  constexpr std::size_t kBlock = 512;
   const std::size_t cols = std::size_t(m.cols());
+  const auto& up = pending_.s0;
+  T* const w0 = weights_[0].data();
   team_->run([&](std::size_t member) {  // each member fills its own columns
-    const auto [begin, end] = RowTeam::share(cols, team_->size(), member);
-    for (std::size_t c0 = begin; c0 < end; c0 += kBlock) {
-      const std::size_t w = std::min(kBlock, end - c0);
-      for (std::size_t p = 0; p + 1 < sp.col_start.size(); ++p) {
-        const T* weights = m.data() + p * cols + c0;
-        for (std::uint32_t k = sp.col_start[p]; k < sp.col_start[p + 1]; ++k) {
-          T* o = out.data() + std::size_t(sp.col_row[k]) * cols + c0;
-          const T v = sp.col_value[k];
+    // Shares of whole 16-column blocks: every column goes through the same vector lanes as with
+    // one thread, so the split cannot change a bit.
+    const auto [b16, e16] = RowTeam::share((cols + 15) / 16, team_->size(), member);
+    const std::size_t c0 = std::min(cols, b16 * 16), w = std::min(cols, e16 * 16) - c0;
+    std::vector<T> acc(fused ? w : 0);
+    for (std::size_t p = 0; p + 1 < sp.col_start.size(); ++p) {
+      if (fused && up.col_start[p] != up.col_start[p + 1]) {
+        // W0's row p takes its pending step: the operations of input_rank_update, entry by entry.
+        std::fill(acc.begin(), acc.end(), T(0));
+        for (std::uint32_t k = up.col_start[p]; k < up.col_start[p + 1]; ++k) {
+          const T* row = pending_.d.data() + std::size_t(up.col_row[k]) * cols + c0;
+          const T v = up.col_value[k];
 #pragma omp simd
-          for (std::size_t j = 0; j < w; ++j) o[j] += v * weights[j];
+          for (std::size_t j = 0; j < w; ++j) acc[j] += v * row[j];
         }
+        T* target = w0 + p * cols + c0;
+#pragma omp simd
+        for (std::size_t j = 0; j < w; ++j) target[j] += pending_.scale * acc[j];
+      }
+      const T* weights = m.data() + p * cols + c0;
+      for (std::uint32_t k = sp.col_start[p]; k < sp.col_start[p + 1]; ++k) {
+        T* o = out.data() + std::size_t(sp.col_row[k]) * cols + c0;
+        const T v = sp.col_value[k];
+#pragma omp simd
+        for (std::size_t j = 0; j < w; ++j) o[j] += v * weights[j];
       }
     }
   });
+  if (fused) pending_.active = false;
 }
 
 template <typename T>
 void HopfieldNetwork<T>::input_rank_update(Matrix& m, const Matrix& d, T scale) const {
-  const auto& sp = input_nonzeros_;
+  rank_update(m, d, scale, input_nonzeros_);
+}
+
+template <typename T>
+void HopfieldNetwork<T>::rank_update(Matrix& m, const Matrix& d, T scale,
+                                     const InputNonzeros& sp) const {
   if (!sp.sparse) {
     m.noalias() += scale * (states_[0].transpose() * d);
     return;
@@ -155,6 +190,26 @@ void HopfieldNetwork<T>::input_rank_update(Matrix& m, const Matrix& d, T scale) 
       for (std::size_t j = 0; j < cols; ++j) target[j] += scale * acc[j];
     }
   });
+}
+
+template <typename T>
+void HopfieldNetwork<T>::defer_input_update(Matrix& d, T scale) {
+  // The dense product needs S0 itself, which the next inputs replace: that step is made now.
+  if (!input_nonzeros_.sparse) {
+    input_rank_update(weights_[0], d, scale);
+    return;
+  }
+  pending_.s0 = input_nonzeros_;
+  pending_.d.swap(d);
+  pending_.scale = scale;
+  pending_.active = true;
+}
+
+template <typename T>
+void HopfieldNetwork<T>::apply_pending_input_update() const {
+  if (!pending_.active) return;
+  pending_.active = false;
+  rank_update(weights_[0], pending_.d, pending_.scale, pending_.s0);
 }
 
 template <typename T>
@@ -184,6 +239,7 @@ void HopfieldNetwork<T>::set_compliance(std::size_t g, double eps) {
 template <typename T>
 void HopfieldNetwork<T>::read_parameters(std::size_t g, T* out) const {
   const std::size_t e = spec_.edges();
+  if (g == 0) apply_pending_input_update();
   const T* src = g < e ? weights_[g].data() : biases_[g - e].data();
   std::copy(src, src + group_size(g), out);
 }
@@ -191,6 +247,7 @@ void HopfieldNetwork<T>::read_parameters(std::size_t g, T* out) const {
 template <typename T>
 void HopfieldNetwork<T>::materialize_input_knob() {
   if (input_knob_.explicit_value) return;
+  apply_pending_input_update();
   input_knob_.value = weights_[0];
   input_knob_.value.noalias() -= (T(input_knob_.coef) / T(input_knob_.pre.rows())) *
                                  (input_knob_.pre.transpose() * input_knob_.post);
@@ -201,6 +258,7 @@ template <typename T>
 void HopfieldNetwork<T>::write_parameters(std::size_t g, const T* values) {
   const std::size_t e = spec_.edges();
   if (g == 0) materialize_input_knob();  // its implicit form is relative to theta_0
+  if (g == 0) apply_pending_input_update();
   T* dst = g < e ? weights_[g].data() : biases_[g - e].data();
   std::copy(values, values + group_size(g), dst);
   if (g == 0) input_drive_valid_ = false;

@@ -40,9 +40,11 @@ class HopfieldNetwork {
 
   // Data-parallel (docs/mpi.md): the replicas of each relaxation are split over the group's
   // members, which must all make the same calls; each member then holds the whole batch's states.
-  void share_replicas(std::shared_ptr<ReplicaGroup> group) { group_ = std::move(group); }
+  // The team is sized again for the cores the ranks on this machine leave each of them.
+  void share_replicas(std::shared_ptr<ReplicaGroup> group);
 
   const HopfieldSpec& spec() const { return spec_; }
+  std::size_t threads() const { return team_->size(); }  // as chosen (device.threads)
   std::size_t active_replicas() const { return batch_; }
 
   // Inputs: `replicas` rows of the input width, row-major.
@@ -66,7 +68,10 @@ class HopfieldNetwork {
   void read_knobs(std::size_t g, T* out);
   void write_knobs(std::size_t g, const T* values);
 
-  const Matrix& weight(std::size_t k) const { return weights_[k]; }
+  const Matrix& weight(std::size_t k) const {
+    if (k == 0) apply_pending_input_update();
+    return weights_[k];
+  }
   const Row& bias(std::size_t layer) const { return biases_[layer - 1]; }
   const Matrix& state(std::size_t layer) const { return states_[layer]; }
   const Matrix& outputs() const { return states_.back(); }
@@ -90,21 +95,43 @@ class HopfieldNetwork {
     Matrix pre, post;   // S0 and S1 at the snapshot
   };
 
+  struct InputNonzeros {  // by input unit: the replicas that see it, and the value they see
+    bool sparse = false;
+    std::vector<std::uint32_t> col_start, col_row;
+    std::vector<T> col_value;
+  };
+  // W0's step at the end of a free-knob relaxation, theta_0 += scale S0^T d, waits for the next
+  // input drive S0' theta_0 and is made in the same pass over theta_0 (one read of W0 instead of
+  // two; the same operations on every entry, so the same bits). Anything else that reads W0
+  // applies it first.
+  struct PendingInputUpdate {
+    bool active = false;
+    InputNonzeros s0;  // the S0 it was formed with, by its nonzeros
+    Matrix d;
+    T scale = 0;
+  };
+
   void index_inputs();
   void input_product(const Matrix& m, Matrix& out) const;             // out = S0 m
   void input_rank_update(Matrix& m, const Matrix& d, T scale) const;  // m += scale S0^T d
-  void ensure_input_drive();                                          // Q = S0 theta_0
-  void ensure_gram();                                                 // G = S0 S0^T / B
+  void rank_update(Matrix& m, const Matrix& d, T scale, const InputNonzeros& s0) const;
+  void defer_input_update(Matrix& d, T scale);  // W0 += scale S0^T d, later (swaps d out)
+  void apply_pending_input_update() const;      // before anything but the input drive reads W0
+  void ensure_input_drive();                    // Q = S0 theta_0
+  void ensure_gram();                           // G = S0 S0^T / B
   void materialize_input_knob();
   Matrix input_drive_for_knob();                        // S0 u_0
   void set_knobs_consistent();                          // after a holding relaxation
   RelaxReport relax_states(const Matrix& input_drive);  // parameters fixed
-  RelaxReport relax_shared_states();                    // the same, split over group_
-  void update_parameters();                             // theta = u - eps dE/dtheta, all but W_0
+  void prepare_narrow_products();                       // W_k^T of narrow layers, per relaxation
+  // drive = rows [r0, r0 + n) of s_{l-1} W_{l-1} (layer l > 1): the product from below.
+  void product_from_below(std::size_t l, Eigen::Index r0, Eigen::Index n, Matrix& drive) const;
+  RelaxReport relax_shared_states();  // the same, split over group_
+  void update_parameters();           // theta = u - eps dE/dtheta, all but W_0
 
   HopfieldSpec spec_;
   std::size_t batch_ = 0;
-  std::vector<Matrix> weights_;
+  mutable std::vector<Matrix> weights_;  // W0 may owe pending_ (applied by const readers too)
   std::vector<Row> biases_;
   std::vector<Matrix> weight_knobs_;  // for k >= 1; W_0's is input_knob_
   std::vector<Row> bias_knobs_;
@@ -112,12 +139,8 @@ class HopfieldNetwork {
   std::vector<double> weight_eps_, bias_eps_;
 
   std::vector<Matrix> states_;  // states_[0] are the inputs
-  struct InputNonzeros {        // by input unit: the replicas that see it, and the value they see
-    bool sparse = false;
-    std::vector<std::uint32_t> col_start, col_row;
-    std::vector<T> col_value;
-  };
   InputNonzeros input_nonzeros_;
+  mutable PendingInputUpdate pending_;
   Matrix targets_;
   T beta_ = 0;
 
@@ -129,7 +152,9 @@ class HopfieldNetwork {
   Matrix nudge_pull_;   // beta t / (1 + beta)
   std::unique_ptr<RowTeam> team_;
   std::vector<std::vector<Matrix>> drive_buffers_;  // [thread][layer], reused by relax_states
-  Matrix delta_;                         // the free phase's change to theta_0, before it is applied
+  std::vector<Matrix> narrow_t_;   // [k]: W_k^T when layer k+1 is narrow (narrow_product.hpp)
+  std::vector<double> row_moves_;  // [sweep parity][layer][row]: every row's change, for the rule
+  Matrix delta_;                   // the free phase's change to theta_0, before it is applied
   std::shared_ptr<ReplicaGroup> group_;  // data-parallel ranks; none: this process alone
   // Sweeps the last shared relaxation took: how far a rank runs before the ranks compare notes.
   // Decides only how much is exchanged, never the result, so a snapshot does not keep it.

@@ -3,6 +3,8 @@
 // given the states, with the knobs kept consistent with the equilibrium reached.
 
 #include "sim/hopfield/hopfield_network.hpp"
+#include "sim/hopfield/narrow_product.hpp"
+#include "sim/hopfield/spin_barrier.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -103,13 +105,15 @@ RelaxReport HopfieldNetwork<T>::relax_free() {
   }
 
   // Now form theta_0 = u_0 + eps_0 S0^T S1 / B, as one rank-B correction of theta_0.
+  apply_pending_input_update();
   if (input_knob_.explicit_value) {
     weights_[0] = input_knob_.value;
-    input_rank_update(weights_[0], states_[1], eps0 * inv_b);
+    delta_ = states_[1];
+    defer_input_update(delta_, eps0 * inv_b);
   } else if (input_knob_.pre.rows() == states_[0].rows() && input_knob_.pre == states_[0]) {
     const T c = T(input_knob_.coef) / T(input_knob_.pre.rows());
     delta_.noalias() = (eps0 * inv_b) * states_[1] - c * input_knob_.post;
-    input_rank_update(weights_[0], delta_, T(1));
+    defer_input_update(delta_, T(1));
   } else {
     const T c = T(input_knob_.coef) / T(input_knob_.pre.rows());
     weights_[0].noalias() -= c * (input_knob_.pre.transpose() * input_knob_.post);
@@ -141,6 +145,33 @@ typename HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob() {
     knob_drive.noalias() -= c * (cross * input_knob_.post);
   }
   return knob_drive;
+}
+
+template <typename T>
+void HopfieldNetwork<T>::prepare_narrow_products() {
+  // A layer of at most 16 units (the paper's outputs) takes its drive from below as dot products
+  // against W^T's rows (narrow_product.hpp); wider ones through Eigen's GEMM.
+  narrow_t_.resize(spec_.edges());
+  for (std::size_t k = 1; k < spec_.edges(); ++k) {
+    if (weights_[k].cols() <= 16)
+      narrow_t_[k] = weights_[k].transpose();
+    else
+      narrow_t_[k].resize(0, 0);
+  }
+}
+
+template <typename T>
+void HopfieldNetwork<T>::product_from_below(std::size_t l, Eigen::Index r0, Eigen::Index n,
+                                            Matrix& drive) const {
+  const Matrix& below = states_[l - 1];
+  const Matrix& wt = narrow_t_[l - 1];
+  if (wt.size() == 0) {
+    drive.noalias() = below.middleRows(r0, n) * weights_[l - 1];
+    return;
+  }
+  drive.resize(n, wt.rows());
+  narrow_product(below.data() + r0 * below.cols(), below.cols(), wt.data(), wt.cols(), wt.cols(), n,
+                 wt.rows(), drive.data(), wt.rows());
 }
 
 namespace {
@@ -209,36 +240,42 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
   const T keep = T(1) / (T(1) + beta_);
   nudge_pull_ = (beta_ * keep) * targets_;
 
+  prepare_narrow_products();
   if (group_ && group_->size() > 1) return relax_shared_states();
 
-  // Replicas relax independently given the parameters: split them across threads, each block
-  // with its share of the stopping rule (per-layer L1 change below threshold * block / batch),
-  // so the blocks never wait for each other inside a relaxation and the whole batch still meets
-  // the rule. One thread applies the rule to the whole batch, exactly as the authors do.
-  const std::size_t threads = std::max<std::size_t>(1, std::min(team_->size(), batch_ / 8));
-  std::vector<double> last_move(threads * L, 0.0);  // [thread][layer]
-  std::vector<std::size_t> sweeps(threads, 0);
+  // Replicas relax independently given the parameters: split them across the team's threads in
+  // blocks of whole 64-byte rows (so each row's products give the bits they give in one product
+  // over the batch). The stopping rule is the whole batch's, exactly as the authors apply it: after
+  // each sweep every thread adds every row's change in row order and so reaches the same
+  // decision as one thread would, at one barrier per sweep (docs/hopfield-device.md §8).
+  const std::size_t unit = 64 / sizeof(T);
+  const std::size_t threads =
+      std::max<std::size_t>(1, std::min(team_->size(), (batch_ + unit - 1) / unit));
+  const std::size_t stride = (L - 1) * batch_;  // one sweep's [layer][row] changes
+  row_moves_.assign(2 * stride, 0.0);
+  std::size_t sweeps = 0;
+  double residual = 0.0;
   // One buffer per layer and thread, kept across relaxations: the layers differ in width, and a
   // shared one would be reallocated twice a sweep. Sized here, before the team starts.
   if (drive_buffers_.size() < threads) drive_buffers_.resize(threads);
   for (auto& per_thread : drive_buffers_) per_thread.resize(L);
+  SpinBarrier barrier(threads);
   team_->run([&](std::size_t t) {
     if (t >= threads) return;
-    const auto [first, last] = RowTeam::share(batch_, threads, t);
+    const auto [first, last] = shared_rows<T>(batch_, threads, t);
     const Eigen::Index r0 = Eigen::Index(first), n = Eigen::Index(last - first);
     std::vector<Matrix>& drives = drive_buffers_[t];
-    std::vector<double> row_moves;
-    const double share = spec_.threshold * double(n) / double(batch_);
-    double* mine = &last_move[t * L];
     for (std::size_t it = 1; it <= spec_.max_iterations; ++it) {
+      double* moves = row_moves_.data() + (it % 2) * stride;  // this sweep's; the last one's is
+                                                              // still being read by the others
       // Output layer first, then down to the first hidden layer (the authors' "backward" order).
-      for (std::size_t l = out; l >= 1; --l) {
+      for (std::size_t l = out; l >= 1 && n > 0; --l) {
         // drive = what the neighbours and the bias ask of this layer; the first hidden layer's
         // share from the clamped inputs (and its bias) was formed once, in lower_drive_.
         const bool has_above = l < out;
         Matrix& drive = drives[l];
         if (l > 1) {
-          drive.noalias() = states_[l - 1].middleRows(r0, n) * weights_[l - 1];
+          product_from_below(l, r0, n, drive);
           drive.rowwise() += biases_[l - 1];
           if (has_above)
             drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
@@ -247,32 +284,30 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
         }
         const Eigen::Index cols = states_[l].cols();
         T* s = states_[l].data() + r0 * cols;
-        const Eigen::Index count = n * cols;
         const T lo = T(spec_.intervals[l - 1].low), hi = T(spec_.intervals[l - 1].high);
         const T* base = l == 1 ? lower_drive_.data() + r0 * cols : nullptr;
         const T* a = l == 1 && !has_above ? base : drive.data();
         if (l == 1 && !has_above) base = nullptr;
         const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
-        (void)count;
-        row_moves.resize(std::size_t(n));
-        settle_rows(s, a, base, pull, keep, lo, hi, n, cols, row_moves.data());
-        mine[l] = 0.0;
-        for (const double m : row_moves) mine[l] += m;  // in row order (see settle_rows_pass)
+        settle_rows(s, a, base, pull, keep, lo, hi, n, cols, moves + (l - 1) * batch_ + first);
       }
-      sweeps[t] = it;
+      barrier.arrive_and_wait();
+      // Every thread reads the same numbers in the same order: the same decision everywhere.
       double worst = 0.0;
-      for (std::size_t l = 1; l < L; ++l) worst = std::max(worst, mine[l]);
-      if (!std::isfinite(worst) || worst < share) break;
+      for (std::size_t l = 1; l < L; ++l) {
+        double sum = 0.0;
+        for (std::size_t r = 0; r < batch_; ++r) sum += moves[(l - 1) * batch_ + r];
+        worst = std::max(worst, sum);
+      }
+      if (!std::isfinite(worst) || worst < spec_.threshold || it == spec_.max_iterations) {
+        if (t == 0) sweeps = it, residual = worst;
+        break;
+      }
     }
   });
   RelaxReport report;
-  for (std::size_t k = 0; k < threads; ++k)
-    report.iterations = std::max(report.iterations, sweeps[k]);
-  for (std::size_t l = 1; l < L; ++l) {
-    double sum = 0.0;
-    for (std::size_t k = 0; k < threads; ++k) sum += last_move[k * L + l];
-    report.residual = std::max(report.residual, sum);
-  }
+  report.iterations = sweeps;
+  report.residual = residual;
   report.converged = report.residual < spec_.threshold;
   return report;
 }
@@ -315,7 +350,7 @@ RelaxReport HopfieldNetwork<T>::relax_shared_states() {
         const bool has_above = l < out;
         Matrix& drive = drives[l];
         if (l > 1) {
-          drive.noalias() = states_[l - 1].middleRows(r0, n) * weights_[l - 1];
+          product_from_below(l, r0, n, drive);
           drive.rowwise() += biases_[l - 1];
           if (has_above)
             drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
@@ -400,16 +435,19 @@ RelaxReport HopfieldNetwork<T>::relax_shared_states() {
 
 // The members defined here, for the two precisions the class is built for (hopfield_network.cpp
 // instantiates the class itself).
-#define AEQLAB_HOPFIELD_RELAXATION(T)                                                       \
-  template void HopfieldNetwork<T>::ensure_input_drive();                                   \
-  template void HopfieldNetwork<T>::ensure_gram();                                          \
-  template void HopfieldNetwork<T>::set_knobs_consistent();                                 \
-  template RelaxReport HopfieldNetwork<T>::relax_holding_parameters();                      \
-  template void HopfieldNetwork<T>::update_parameters();                                    \
-  template RelaxReport HopfieldNetwork<T>::relax_free();                                    \
-  template HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob();           \
-  template RelaxReport HopfieldNetwork<T>::relax_states(const HopfieldNetwork<T>::Matrix&); \
-  template RelaxReport HopfieldNetwork<T>::relax_shared_states();
+#define AEQLAB_HOPFIELD_RELAXATION(T)                                                           \
+  template void HopfieldNetwork<T>::ensure_input_drive();                                       \
+  template void HopfieldNetwork<T>::ensure_gram();                                              \
+  template void HopfieldNetwork<T>::set_knobs_consistent();                                     \
+  template RelaxReport HopfieldNetwork<T>::relax_holding_parameters();                          \
+  template void HopfieldNetwork<T>::update_parameters();                                        \
+  template RelaxReport HopfieldNetwork<T>::relax_free();                                        \
+  template HopfieldNetwork<T>::Matrix HopfieldNetwork<T>::input_drive_for_knob();               \
+  template RelaxReport HopfieldNetwork<T>::relax_states(const HopfieldNetwork<T>::Matrix&);     \
+  template RelaxReport HopfieldNetwork<T>::relax_shared_states();                               \
+  template void HopfieldNetwork<T>::prepare_narrow_products();                                  \
+  template void HopfieldNetwork<T>::product_from_below(std::size_t, Eigen::Index, Eigen::Index, \
+                                                       HopfieldNetwork<T>::Matrix&) const;
 AEQLAB_HOPFIELD_RELAXATION(float)
 AEQLAB_HOPFIELD_RELAXATION(double)
 #undef AEQLAB_HOPFIELD_RELAXATION

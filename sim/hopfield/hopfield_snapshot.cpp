@@ -58,6 +58,7 @@ void take_matrix(std::istream& in, M& m, Eigen::Index rows, Eigen::Index cols, c
 
 template <typename T>
 void HopfieldNetwork<T>::save(std::ostream& out) const {
+  apply_pending_input_update();  // the snapshot holds W0 as it stands
   out.write(kSnapshotMagic, sizeof kSnapshotMagic);
   put(out, std::uint32_t(sizeof(T)));
   put(out, std::uint64_t(states_.size()));
@@ -128,6 +129,7 @@ void HopfieldNetwork<T>::restore(std::istream& in) {
   if (in.peek() != std::char_traits<char>::eof())
     throw std::runtime_error("the snapshot has trailing bytes");
 
+  pending_.active = false;  // W0 is the snapshot's
   weights_ = std::move(weights);
   biases_ = std::move(biases);
   weight_knobs_ = std::move(weight_knobs);

@@ -34,7 +34,7 @@ void HopfieldSpec::validate() const {
   if (!(threshold > 0)) fail("threshold", "must be > 0");
   if (max_iterations == 0) fail("max_iterations", "must be >= 1");
   if (replicas == 0) fail("replicas", "must be >= 1");
-  if (threads == 0 || threads > 64) fail("threads", "must be between 1 and 64");
+  if (threads > 64) fail("threads", "must be \"auto\" or between 1 and 64");
   if (!(input_range.low < input_range.high)) fail("input_range", "needs low < high");
   if (!(input_range.low <= 0.0 && 0.0 <= input_range.high))
     fail("input_range", "must contain 0, the inputs' safe value");
@@ -57,7 +57,8 @@ static Interval interval_from(const nlohmann::json& j, const std::string& key) {
 
 HopfieldSpec hopfield_spec_from_json(const nlohmann::json& device) {
   HopfieldSpec s;
-  const nlohmann::json schema = hopfield_spec_to_json(s);
+  nlohmann::json schema = hopfield_spec_to_json(s);
+  schema["threads"] = nullptr;  // "auto" or a count: checked below
   require_known_keys(device, schema, "device");
   const auto at = [&](const char* k) -> const nlohmann::json& { return device.at(k); };
   ConfigReader r(device, "device");
@@ -79,7 +80,18 @@ HopfieldSpec hopfield_spec_from_json(const nlohmann::json& device) {
   if (device.contains("max_iterations")) s.max_iterations = r.get<std::size_t>("max_iterations");
   if (device.contains("parameter_sweeps"))
     s.parameter_sweeps = r.get<std::size_t>("parameter_sweeps");
-  if (device.contains("threads")) s.threads = r.get<std::size_t>("threads");
+  if (device.contains("threads")) {
+    if (at("threads").is_string()) {
+      if (at("threads").get<std::string>() != "auto")
+        throw ConfigError("device.threads: expected \"auto\" or a count from 1 to 64, got " +
+                          at("threads").dump());
+      s.threads = 0;
+    } else {
+      s.threads = r.get<std::size_t>("threads");
+      if (s.threads == 0)
+        throw ConfigError("device.threads: must be \"auto\" or between 1 and 64, got 0");
+    }
+  }
   if (device.contains("sparse_inputs")) s.sparse_inputs = r.get<bool>("sparse_inputs");
   if (device.contains("replicas")) s.replicas = r.get<std::size_t>("replicas");
   if (device.contains("seed")) s.seed = r.seed("seed");
@@ -110,7 +122,7 @@ nlohmann::json hopfield_spec_to_json(const HopfieldSpec& s) {
           {"replicas", s.replicas},
           {"seed", s.seed},
           {"precision", s.double_precision ? "float64" : "float32"},
-          {"threads", s.threads},
+          {"threads", s.threads ? nlohmann::json(s.threads) : nlohmann::json("auto")},
           {"sparse_inputs", s.sparse_inputs},
           {"input_range", {s.input_range.low, s.input_range.high}},
           {"parameter_limit", s.parameter_limit}};

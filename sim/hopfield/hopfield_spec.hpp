@@ -31,7 +31,9 @@ struct HopfieldSpec {
   std::size_t replicas = 32;
   std::uint64_t seed = 1;
   bool double_precision = false;
-  std::size_t threads = 1;    // CPU threads for the simulation (1 is best on a loaded machine)
+  // CPU threads for the simulation; 0 = "auto": chosen from the work per sweep and the cores this
+  // process may use (sim/hopfield/thread_choice.hpp). Any count gives the same bits.
+  std::size_t threads = 0;
   bool sparse_inputs = true;  // go through the inputs' nonzeros when they are few (same result)
   Interval input_range{0.0, 1.0};
   double parameter_limit = 100.0;  // safe range of knobs and parameters: [-limit, limit]

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/cpu_cores.hpp"
 #include "program_fixture.hpp"
 
 using ::testing::HasSubstr;
@@ -113,6 +115,21 @@ TEST_F(SweepTest, LocalPoolOfTwoRunsEveryPoint) {
   const auto page = read_file(tmp_ / "sw" / "report" / "index.html");
   EXPECT_THAT(page, HasSubstr("sweep.png"));
   EXPECT_THAT(page, HasSubstr("p000"));
+}
+
+TEST_F(SweepTest, PointsRunningSideBySideShareTheCores) {
+  // --jobs 2: each point may count on half of this machine's cores (AEQLAB_CORES), and the
+  // simulator's device.threads "auto" says so in the point's log.
+  const auto spec = write("spec.json", R"({"base": {"data": {"set": "xor"},
+      "device": {"layers": [2, 4, 2]}, "trainer": {"batch_size": 4, "epochs": 1},
+      "log": {"level": "info"}}, "seeds": [1, 2]})");
+  const auto r = run({"sweep", spec.string(), "--out", "sw", "--jobs", "2"});
+  ASSERT_EQ(r.status, 0) << r.all();
+  const std::size_t share = std::max<std::size_t>(1, cores_available() / 2);
+  for (const char* point : {"p0000", "p0001"})
+    EXPECT_THAT(read_file(tmp_ / "sw" / point / "log.txt"),
+                HasSubstr("device.threads auto: " + std::to_string(share) + " core(s)"))
+        << point;
 }
 
 TEST_F(SweepTest, TwoMpiRanksShareThePoints) {

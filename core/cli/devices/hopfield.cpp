@@ -1,6 +1,9 @@
 // `device.type: "hopfield"`: the layered Hopfield network simulated in-process (sim/hopfield).
 
+#include <spdlog/spdlog.h>
+
 #include "core/cli/device_types.hpp"
+#include "core/cpu_cores.hpp"
 #include "sim/hopfield/hopfield_device.hpp"
 
 namespace aeqlab::cli {
@@ -13,8 +16,20 @@ sim::HopfieldSpec parse(const nlohmann::json& device, std::size_t batch_size) {
   return sim::hopfield_spec_from_json(section);
 }
 
+// Says how many threads the simulation took and why (device.threads, "auto" by default).
+std::unique_ptr<Device> announced(std::unique_ptr<sim::HopfieldDevice> d, std::size_t ranks_here) {
+  if (d->spec().threads == 0)
+    spdlog::info(
+        "hopfield: {} simulation thread(s) (device.threads auto: {} core(s), {} idle, {} "
+        "rank(s) on this machine)",
+        d->threads(), cores_available(), cores_idle(), ranks_here);
+  else
+    spdlog::info("hopfield: {} simulation thread(s) (device.threads)", d->threads());
+  return d;
+}
+
 std::unique_ptr<Device> build(sim::HopfieldSpec spec) {
-  return std::make_unique<sim::HopfieldDevice>(std::move(spec));
+  return announced(std::make_unique<sim::HopfieldDevice>(std::move(spec)), 1);
 }
 
 }  // namespace
@@ -24,7 +39,9 @@ DeviceType hopfield_device_type() {
       typed_device_type<sim::HopfieldSpec>("hopfield", parse, sim::hopfield_spec_to_json, build);
   t.make_data_parallel = [](const nlohmann::json& section, std::size_t batch,
                             std::shared_ptr<ReplicaGroup> group) -> std::unique_ptr<Device> {
-    return std::make_unique<sim::HopfieldDevice>(parse(section, batch), std::move(group));
+    const std::size_t here = group ? group->size_here() : 1;
+    return announced(std::make_unique<sim::HopfieldDevice>(parse(section, batch), std::move(group)),
+                     here);
   };
   return t;
 }
