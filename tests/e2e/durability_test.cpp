@@ -248,14 +248,10 @@ TEST_F(Durability, KilledAtRandomPointsAResumedRunEndsBitIdentical) {
   const fs::path cfg = config("mnist.json", kMnistConfig);
   double run_seconds = 0;
   const fs::path ref = reference(cfg, &run_seconds);
-  // How long the reference logged for: the training itself, without loading the data.
-  const double log_seconds =
-      std::max(0.05, std::chrono::duration<double>(fs::last_write_time(ref / "summary.json") -
-                                                   fs::last_write_time(ref / "config.json"))
-                         .count());
   ASSERT_FALSE(HasFailure());
   const std::string want = summary_of(ref)["parameters_sha256"];
   const auto want_rows = metric_rows(ref);
+  const std::size_t ref_lines = count_lines(ref / "events.jsonl");
   ASSERT_EQ(want_rows.size(), 2u);
 
   std::mt19937 rng(20261124);
@@ -275,16 +271,22 @@ TEST_F(Durability, KilledAtRandomPointsAResumedRunEndsBitIdentical) {
                 : spawn({"train", "--resume", dir.string()}, tmp_, "seg");
       resumes += !fresh;
       if (segment < 10) {
-        // One kill in four anywhere (loading the data, opening the session, resuming); the
-        // others once this segment has begun to log, within 40% of an uninterrupted run's length.
+        // One kill in four anywhere (loading the data, opening the session, resuming), timed
+        // from the start; the others once this segment has logged k more lines, k drawn within
+        // 40% of what the reference logged after this point, plus up to 2 ms. Counted in lines,
+        // not seconds, so that a loaded machine (a slow reference, fast segments, or the other
+        // way round) still lands its kills inside running sessions.
         const bool anywhere = rng() % 4 == 0;
-        const double at = std::uniform_real_distribution<double>(
-            0.0, anywhere ? run_seconds : 0.4 * log_seconds)(rng);
+        const double at =
+            anywhere ? std::uniform_real_distribution<double>(0.0, run_seconds)(rng) : 0.0;
+        const std::size_t remaining = ref_lines > lines_before ? ref_lines - lines_before : 1;
+        const std::size_t k = 1 + rng() % std::max<std::size_t>(1, remaining * 2 / 5);
+        const auto extra = std::chrono::microseconds(rng() % 2000);
         auto begun = t0;
         if (!anywhere) {
-          while (alive(c) && count_lines(dir / "events.jsonl") <= lines_before)
+          while (alive(c) && count_lines(dir / "events.jsonl") < lines_before + k)
             std::this_thread::sleep_for(std::chrono::microseconds(200));
-          begun = Clock::now();
+          std::this_thread::sleep_for(extra);
         }
         while (alive(c) && std::chrono::duration<double>(Clock::now() - begun).count() < at)
           std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -293,8 +295,7 @@ TEST_F(Durability, KilledAtRandomPointsAResumedRunEndsBitIdentical) {
           const int killed = wait_for(c, 60);
           if (killed == 0) break;  // it finished just before the signal
           ASSERT_EQ(killed, 128 + SIGKILL) << read_file(c.err);
-          schedule += anywhere ? " @" : " +";
-          schedule += std::to_string(at).substr(0, 5);
+          schedule += anywhere ? " @" + std::to_string(at).substr(0, 5) : " +" + std::to_string(k);
           if (fs::exists(dir / "events.jsonl")) {
             ++kills_in_session;
             check_log(dir, true);
@@ -320,9 +321,10 @@ TEST_F(Durability, KilledAtRandomPointsAResumedRunEndsBitIdentical) {
     EXPECT_LE(resume_events, resumes);
   }
   EXPECT_GE(kills_in_session, 20u) << "kills at" << schedule;
-  std::cout << "[ kills    ] " << kills << " (" << kills_in_session
-            << " in running sessions), seconds after start (@) or after the log began (+):"
-            << schedule << "\n";
+  std::cout
+      << "[ kills    ] " << kills << " (" << kills_in_session
+      << " in running sessions), seconds after start (@) or lines after the segment began (+):"
+      << schedule << "\n";
   RecordProperty("kills", int(kills));
 }
 
