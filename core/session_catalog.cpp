@@ -15,6 +15,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "core/error.hpp"
+#include "core/printable.hpp"
 #include "core/session_files.hpp"
 
 namespace aeqlab {
@@ -294,6 +295,8 @@ SessionInfo read_session_info(const fs::path& dir) {
     info.reason = text(s, "reason");
   }
   info.checkpoint = last_checkpoint(dir);
+  // A warning may quote the file's bytes: printed and written as JSON, they must be text.
+  for (auto& w : info.warnings) w = printable(w);
   return info;
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/checkpoint.hpp"
 #include "core/error.hpp"
+#include "core/printable.hpp"
 #include "core/session_catalog.hpp"
 #include "core/session_files.hpp"
 #include "temp_dir.hpp"
@@ -181,4 +182,22 @@ TEST(SessionFiles, TheSessionListingTakesNoSummaryOfWrongTypes) {
   EXPECT_EQ(s.status, RunStatus::interrupted);
   EXPECT_EQ(s.epochs_total, 0u);
   EXPECT_THAT(joined(s.warnings), HasSubstr("summary.json: no \"status\""));
+}
+
+// Found by the session_files fuzz target: a summary.json whose bytes are not UTF-8 made the
+// warning quoting them throw when the listing was written as JSON (`aeqlab sessions --json`).
+TEST(SessionFiles, WarningsQuotingAFilesBytesAreText) {
+  test_support::TempDir tmp;
+  tmp.write("run/summary.json", "{\"status\":5,\"test_e\xf2ror\":\"\x1b[31m\"}");
+  tmp.write("run/events.jsonl", "\x1b]0;owned\x07\n");
+  const SessionInfo s = read_session_info(tmp / "run");
+  ASSERT_FALSE(s.warnings.empty());
+  EXPECT_NO_THROW((void)to_json(s).dump());
+  for (const auto& w : s.warnings) EXPECT_EQ(w.find('\x1b'), std::string::npos) << w;
+}
+
+TEST(SessionFiles, PrintableKeepsUtf8AndEscapesTheRest) {
+  EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");
+  EXPECT_EQ(printable("a\x1b[0m\xf2\x7f\n"), "a\\x1b[0m\\xf2\\x7f\\x0a");
+  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate is not UTF-8
 }
