@@ -229,6 +229,13 @@ double ConfigReader::positive(const std::string& key) const {
   return v;
 }
 
+void require_range(const std::string& key, double value, double low, double high,
+                   std::string_view unit) {
+  if (!(value >= low && value <= high))
+    throw ConfigError(fmt::format("{}: must lie in [{:g}, {:g}]{}{}, got {:g}", key, low, high,
+                                  unit.empty() ? "" : " ", unit, value));
+}
+
 double ConfigReader::in_range(const std::string& key, double low, double high) const {
   const double v = get<double>(key);
   if (!(v >= low && v <= high))

@@ -50,6 +50,11 @@ inline constexpr std::uint64_t kMaxJsonFileBytes = 64ull << 20;
 // Reads a JSON file of at most kMaxJsonFileBytes; a parse error names the file, line and column.
 nlohmann::json read_json_file(const std::filesystem::path& file);
 
+// A physical setting against its stated range (docs/config-reference.md, "Physical ranges"):
+// ConfigError "KEY: must lie in [LOW, HIGH] UNIT, got VALUE" otherwise (NaN and infinities too).
+void require_range(const std::string& key, double value, double low, double high,
+                   std::string_view unit);
+
 // Applies `key.path=value` (value parsed as JSON, else taken as a string).
 void apply_setting(nlohmann::json& config, const std::string& assignment);
 
