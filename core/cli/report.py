@@ -27,7 +27,10 @@ import tempfile
 # what it draws or where it writes. So it is imported from an empty private folder, MATPLOTLIBRC
 # ignored, and its settings then pinned to the library's own defaults (docs/sessions.md, "Reports").
 os.environ.pop("MATPLOTLIBRC", None)
-_here = os.getcwd()
+try:
+    _here = os.open(".", os.O_RDONLY)  # the working folder, even one no longer named
+except OSError:
+    _here = os.getcwd()  # a folder that cannot be listed can still be returned to
 with tempfile.TemporaryDirectory(prefix="aeqlab-report-") as _empty:
     os.chdir(_empty)
     try:
@@ -38,7 +41,11 @@ with tempfile.TemporaryDirectory(prefix="aeqlab-report-") as _empty:
         import numpy as np  # noqa: E402
         from matplotlib.ticker import MaxNLocator  # noqa: E402
     finally:
-        os.chdir(_here)
+        if isinstance(_here, int):
+            os.fchdir(_here)
+            os.close(_here)
+        else:
+            os.chdir(_here)
 matplotlib.rcdefaults()  # the library's defaults, whatever rc file was found
 matplotlib.use("Agg")
 
