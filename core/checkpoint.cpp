@@ -5,15 +5,18 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
-#include <sstream>
+#include <limits>
 #include <stdexcept>
 
 #include <spdlog/fmt/fmt.h>
 
 #include "core/durable_files.hpp"
+#include "core/error.hpp"
 #include "core/session.hpp"
+#include "core/session_files.hpp"
 
 namespace aeqlab {
 
@@ -27,25 +30,6 @@ static_assert(std::endian::native == std::endian::little,
 template <typename V>
 std::string_view bytes_of(const std::vector<V>& v) {
   return {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(V)};
-}
-
-std::string read_whole(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", file.string()));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-template <typename V>
-std::vector<V> read_values(const fs::path& file, std::size_t expected) {
-  const std::string bytes = read_whole(file);
-  if (bytes.size() != expected * sizeof(V))
-    throw std::runtime_error(fmt::format("{}: {} bytes, expected {}", file.string(), bytes.size(),
-                                         expected * sizeof(V)));
-  std::vector<V> v(expected);
-  if (!bytes.empty()) std::memcpy(v.data(), bytes.data(), bytes.size());
-  return v;
 }
 
 bool is_sequence_name(const std::string& name) {
@@ -67,7 +51,12 @@ std::vector<std::uint64_t> CheckpointStore::sequences() const {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(root_, ec)) {
     const std::string name = entry.path().filename().string();
-    if (entry.is_directory() && is_sequence_name(name)) seqs.push_back(std::stoull(name));
+    std::uint64_t seq = 0;
+    // A name of more digits than a sequence holds is someone else's folder, not a checkpoint.
+    if (entry.is_directory() && is_sequence_name(name) &&
+        std::from_chars(name.data(), name.data() + name.size(), seq).ec == std::errc() &&
+        path_of(seq).filename() == name)
+      seqs.push_back(seq);
   }
   std::sort(seqs.begin(), seqs.end());
   return seqs;
@@ -165,48 +154,52 @@ void CheckpointStore::prune() {
   }
 }
 
-Checkpoint CheckpointStore::load(std::uint64_t sequence) const {
+Checkpoint CheckpointStore::load(std::uint64_t sequence, const CheckpointLimits& limits) const {
   const fs::path dir = path_of(sequence);
   const fs::path manifest_file = dir / "checkpoint.json";
-  nlohmann::json m;
-  try {
-    m = nlohmann::json::parse(read_whole(manifest_file));
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(fmt::format("{}: {}", manifest_file.string(), e.what()));
-  }
+  // Size and depth checked before parsing; each count checked before its file is read, and
+  // each file's size against its count before anything is allocated.
+  const nlohmann::json m = read_session_json(manifest_file);
   Checkpoint c;
-  try {
-    if (m.at("format").get<int>() != 1)
-      throw std::runtime_error(
-          fmt::format("{}: unknown format {}", manifest_file.string(), m.at("format").dump()));
-    c.sequence = m.at("sequence").get<std::uint64_t>();
-    c.progress = m.at("progress");
-    auto count = [&](const char* key) { return m.at(key).get<std::size_t>(); };
-    if (count("parameters"))
-      c.parameters = read_values<double>(dir / "parameters.f64", count("parameters"));
-    if (count("knobs")) c.knobs = read_values<double>(dir / "knobs.f64", count("knobs"));
-    if (count("homeostat_memory"))
-      c.homeostat_memory = read_values<double>(dir / "homeostat.f64", count("homeostat_memory"));
-    if (count("epoch_start_parameters"))
-      c.epoch_start_parameters =
-          read_values<double>(dir / "epoch_start.f64", count("epoch_start_parameters"));
-    if (count("order")) c.order = read_values<std::uint64_t>(dir / "order.u64", count("order"));
-    if (count("device_snapshot")) {
-      c.device_snapshot = read_whole(dir / "device.snapshot");
-      if (c.device_snapshot.size() != count("device_snapshot"))
-        throw std::runtime_error(fmt::format("{}: truncated", (dir / "device.snapshot").string()));
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(fmt::format("{}: {}", manifest_file.string(), e.what()));
+  const auto format = session_count(m, "format", 1000, manifest_file);
+  if (format != 1)
+    throw DataError(fmt::format("{}: format: unknown format {}", manifest_file.string(), format));
+  c.sequence =
+      session_count(m, "sequence", std::numeric_limits<std::uint64_t>::max(), manifest_file);
+  if (c.sequence != sequence)
+    throw DataError(fmt::format("{}: sequence: {} in the folder of checkpoint {}",
+                                manifest_file.string(), c.sequence, sequence));
+  if (!m.contains("progress") || !m.at("progress").is_object())
+    throw DataError(fmt::format("{}: progress: missing or not an object", manifest_file.string()));
+  c.progress = m.at("progress");
+  auto count = [&](const char* key, std::uint64_t max) {
+    return session_count(m, key, max, manifest_file);
+  };
+  if (const auto n = count("parameters", limits.parameters))
+    c.parameters = read_session_values<double>(dir / "parameters.f64", n);
+  if (const auto n = count("knobs", limits.knobs))
+    c.knobs = read_session_values<double>(dir / "knobs.f64", n);
+  if (const auto n = count("homeostat_memory", limits.homeostat_memory))
+    c.homeostat_memory = read_session_values<double>(dir / "homeostat.f64", n);
+  if (const auto n = count("epoch_start_parameters", limits.parameters))
+    c.epoch_start_parameters = read_session_values<double>(dir / "epoch_start.f64", n);
+  if (const auto n = count("order", limits.order))
+    c.order = read_session_values<std::uint64_t>(dir / "order.u64", n);
+  if (const auto n = count("device_snapshot", limits.snapshot_bytes)) {
+    c.device_snapshot = read_session_bytes(dir / "device.snapshot", n);
+    if (c.device_snapshot.size() != n)
+      throw DataError(fmt::format("{}: {} bytes, expected {}", (dir / "device.snapshot").string(),
+                                  c.device_snapshot.size(), n));
   }
   return c;
 }
 
-std::optional<Checkpoint> CheckpointStore::load_latest(std::vector<std::string>& warnings) const {
+std::optional<Checkpoint> CheckpointStore::load_latest(std::vector<std::string>& warnings,
+                                                       const CheckpointLimits& limits) const {
   const auto seqs = sequences();
   for (auto it = seqs.rbegin(); it != seqs.rend(); ++it) {
     try {
-      return load(*it);
+      return load(*it, limits);
     } catch (const std::exception& e) {
       warnings.push_back(fmt::format("checkpoint {} is damaged, trying an older one: {}",
                                      path_of(*it).string(), e.what()));

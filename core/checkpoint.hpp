@@ -26,6 +26,16 @@ struct Checkpoint {
   std::string device_snapshot;                 // the device's exact state, when it offers one
 };
 
+// What the run resuming from a checkpoint can take: a manifest naming more is refused before
+// anything is read (docs/sessions.md, "Reading a session back").
+struct CheckpointLimits {
+  std::uint64_t parameters = std::uint64_t(1) << 32;  // values in parameters.f64, epoch_start.f64
+  std::uint64_t knobs = std::uint64_t(1) << 32;       // values in knobs.f64
+  std::uint64_t homeostat_memory = std::uint64_t(1) << 33;
+  std::uint64_t order = std::uint64_t(1) << 32;           // entries of order.u64
+  std::uint64_t snapshot_bytes = std::uint64_t(4) << 30;  // device.snapshot
+};
+
 class CheckpointStore {
  public:
   // `keep`: how many of the newest checkpoints survive each new one (at least 1).
@@ -53,13 +63,15 @@ class CheckpointStore {
   void rename_into_place(const Staged& staged);
   void prune();
   // The newest checkpoint that reads back whole; damaged ones are skipped with a warning each.
-  std::optional<Checkpoint> load_latest(std::vector<std::string>& warnings) const;
+  // A checkpoint whose manifest names more than `limits` counts as damaged.
+  std::optional<Checkpoint> load_latest(std::vector<std::string>& warnings,
+                                        const CheckpointLimits& limits = {}) const;
   // Sequences of the complete checkpoints on disk, oldest first.
   std::vector<std::uint64_t> sequences() const;
 
  private:
   std::filesystem::path path_of(std::uint64_t sequence) const;
-  Checkpoint load(std::uint64_t sequence) const;
+  Checkpoint load(std::uint64_t sequence, const CheckpointLimits& limits) const;
 
   std::filesystem::path root_;
   std::size_t keep_;

@@ -55,9 +55,18 @@ std::size_t line_at(std::string_view text, std::size_t offset) {
   return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + offset, '\n'));
 }
 
-// One pass over the text, outside strings: the deepest nesting, checked before parsing, so that
-// nothing recursive (merging, key checks, printing) ever walks a tree deeper than kMaxJsonDepth.
 void check_depth(std::string_view text, const std::string& source) {
+  if (const auto at = json_too_deep_at(text))
+    throw ConfigError(fmt::format("{}:{}: nested deeper than {} levels", source, line_at(text, *at),
+                                  kMaxJsonDepth));
+}
+
+}  // namespace
+
+// One pass over the text, outside strings: the deepest nesting, checked before parsing, so that
+// nothing recursive (merging, key checks, printing, copying) ever walks a tree deeper than
+// kMaxJsonDepth.
+std::optional<std::size_t> json_too_deep_at(std::string_view text) {
   std::size_t depth = 0;
   bool in_string = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -70,16 +79,13 @@ void check_depth(std::string_view text, const std::string& source) {
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth)
-        throw ConfigError(fmt::format("{}:{}: nested deeper than {} levels", source,
-                                      line_at(text, i), kMaxJsonDepth));
+      if (++depth > kMaxJsonDepth) return i;
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
     }
   }
+  return std::nullopt;
 }
-
-}  // namespace
 
 nlohmann::json parse_json_text(std::string_view text, const std::string& source) {
   check_depth(text, source);
@@ -97,6 +103,13 @@ nlohmann::json parse_json_text(std::string_view text, const std::string& source)
 nlohmann::json read_json_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw ConfigError(fmt::format("{}: cannot open the file", file.string()));
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  if (!ec && size > kMaxJsonFileBytes)
+    throw ConfigError(
+        fmt::format("{}: {} bytes, more than the {} a JSON file read by aeqlab may "
+                    "hold; not read",
+                    file.string(), size, kMaxJsonFileBytes));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw ConfigError(fmt::format("{}: cannot read the file", file.string()));
   return parse_json_text(text, file.string());
@@ -214,6 +227,13 @@ double ConfigReader::positive(const std::string& key) const {
   const double v = get<double>(key);
   if (!(v > 0)) throw ConfigError(fmt::format("{}: must be > 0, got {}", path(key), v));
   return v;
+}
+
+void require_range(const std::string& key, double value, double low, double high,
+                   std::string_view unit) {
+  if (!(value >= low && value <= high))
+    throw ConfigError(fmt::format("{}: must lie in [{:g}, {:g}]{}{}, got {:g}", key, low, high,
+                                  unit.empty() ? "" : " ", unit, value));
 }
 
 double ConfigReader::in_range(const std::string& key, double low, double high) const {

@@ -36,12 +36,24 @@ inline constexpr std::size_t kMaxJsonDepth = 64;
 // of a few of them overflows a size_t. Seeds are read with ConfigReader::seed (any 64-bit value).
 inline constexpr std::uint64_t kMaxCount = 2147483647;
 
+// The offset in `text` where JSON nesting first goes deeper than kMaxJsonDepth (outside strings),
+// or nothing: one pass, checked before any parse.
+std::optional<std::size_t> json_too_deep_at(std::string_view text);
+
 // Parses JSON text from `source` (a file name or "--set key"), refusing nesting deeper than
 // kMaxJsonDepth before anything recursive sees it; errors name the source and line.
 nlohmann::json parse_json_text(std::string_view text, const std::string& source);
 
-// Reads a JSON file; a parse error names the file, line and column.
+// The largest JSON file read as a config, bench or profile (they are kB; an inlined bench MB).
+inline constexpr std::uint64_t kMaxJsonFileBytes = 64ull << 20;
+
+// Reads a JSON file of at most kMaxJsonFileBytes; a parse error names the file, line and column.
 nlohmann::json read_json_file(const std::filesystem::path& file);
+
+// A physical setting against its stated range (docs/config-reference.md, "Physical ranges"):
+// ConfigError "KEY: must lie in [LOW, HIGH] UNIT, got VALUE" otherwise (NaN and infinities too).
+void require_range(const std::string& key, double value, double low, double high,
+                   std::string_view unit);
 
 // Applies `key.path=value` (value parsed as JSON, else taken as a string).
 void apply_setting(nlohmann::json& config, const std::string& assignment);

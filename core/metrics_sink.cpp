@@ -35,9 +35,15 @@ std::vector<std::string> MetricsSink::recorded_columns(const std::filesystem::pa
   if (keep_bytes == 0) return all;
   // A session recorded before some columns existed keeps its header when resumed: the columns
   // added since come after the ones it has, so its header is a prefix of today's.
-  std::ifstream in(file);
-  std::string header;
-  std::getline(in, header);
+  // Only as many bytes as today's header holds are read: a damaged file (one endless line) costs
+  // nothing more (docs/sessions.md, "Reading a session back").
+  std::size_t longest = all.size();
+  for (const auto& c : all) longest += c.size();
+  std::ifstream in(file, std::ios::binary);
+  std::string header(longest + 1, '\0');
+  in.read(header.data(), std::streamsize(header.size()));
+  header.resize(std::size_t(in.gcount()));
+  header.resize(std::min(header.size(), header.find('\n')));
   std::string joined;
   for (std::size_t n = 0; n < all.size(); ++n) {
     if (n) joined += ',';

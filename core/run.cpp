@@ -79,7 +79,11 @@ void Run::begin(bool resume) {
   std::optional<Checkpoint> c;
   if (resume) {
     std::vector<std::string> warnings;
-    c = store_.load_latest(warnings);
+    // A checkpoint naming more than this run can hold is refused before it is read.
+    c = store_.load_latest(warnings, {.parameters = d_.parameter_count(),
+                                      .knobs = d_.knob_count(),
+                                      .homeostat_memory = d_.knob_count() + d_.parameters.size(),
+                                      .order = train_.size()});
     for (const auto& w : warnings) spdlog::warn("{}", w);
   }
   if (!c) {

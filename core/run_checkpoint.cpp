@@ -167,6 +167,21 @@ void Run::restore(const Checkpoint& c) {
   } catch (const DataError& e) {
     throw DataError(fmt::format("checkpoint {}: progress.{}", c.sequence, e.what()));
   }
+  // Every size and index the checkpoint gives is checked before it is used (a session folder
+  // may come from anywhere).
+  if (p.compliance.size() != d_.parameters.size())
+    throw DataError(fmt::format("checkpoint {}: progress.compliance has {} values for {} groups",
+                                c.sequence, p.compliance.size(), d_.parameters.size()));
+  if (!c.epoch_start_parameters.empty() && c.epoch_start_parameters.size() != d_.parameter_count())
+    throw DataError(fmt::format("checkpoint {}: epoch_start_parameters has {} values for {}",
+                                c.sequence, c.epoch_start_parameters.size(), d_.parameter_count()));
+  if (!c.knobs.empty() && c.knobs.size() != d_.knob_count())
+    throw DataError(fmt::format("checkpoint {}: knobs has {} values for {}", c.sequence,
+                                c.knobs.size(), d_.knob_count()));
+  for (const auto i : c.order)
+    if (i >= train_.size())
+      throw DataError(fmt::format("checkpoint {}: its sample order names sample {} of {}",
+                                  c.sequence, i, train_.size()));
   if (d_.capabilities.snapshot) {
     if (c.device_snapshot.empty())
       throw DataError(

@@ -15,6 +15,8 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "core/error.hpp"
+#include "core/printable.hpp"
+#include "core/session_files.hpp"
 
 namespace aeqlab {
 
@@ -55,16 +57,6 @@ std::string text(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// nlohmann's messages start with "[json.exception.parse_error.101] "; the rest says it all.
-std::string short_message(const json::exception& e) {
-  std::string_view m = e.what();
-  if (!m.empty() && m.front() == '[') {
-    const auto close = m.find("] ");
-    if (close != std::string_view::npos) m.remove_prefix(close + 2);
-  }
-  return std::string(m);
-}
-
 // The value of the first `"event":"..."` in a compact JSON line, without parsing it. Keys may come
 // in any order (nlohmann::json writes them sorted), so this looks for the key, not a prefix. An
 // unescaped `"event":"` cannot occur inside a JSON string, only as a key.
@@ -79,14 +71,23 @@ std::string_view event_kind_hint(std::string_view line) {
 }
 
 void read_events(const fs::path& file, EventLog& log, std::vector<std::string>& warnings) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  // Read a line at a time, none held beyond kMaxEventLineBytes (docs/sessions.md, "Reading a
+  // session back").
+  SessionLines in(file, kMaxEventLineBytes);
+  if (!in.is_open()) {
     warnings.push_back(fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno)));
     return;
   }
   const std::string name = file.string();
   std::string line;
-  for (std::size_t n = 1; std::getline(in, line); ++n) {
+  bool too_long = false, unterminated = false;
+  while (in.next(line, too_long, unterminated)) {
+    const std::size_t n = in.number();
+    if (too_long) {
+      warnings.push_back(
+          fmt::format("{}:{}: longer than {} bytes, skipped", name, n, kMaxEventLineBytes));
+      continue;
+    }
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
       line.pop_back();
     if (line.empty()) continue;
@@ -102,9 +103,9 @@ void read_events(const fs::path& file, EventLog& log, std::vector<std::string>& 
     }
     json j;
     try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {
-      warnings.push_back(fmt::format("{}:{}: not JSON, skipped: {}", name, n, short_message(e)));
+      j = parse_session_line(line, fmt::format("{}:{}", name, n));
+    } catch (const DataError& e) {
+      warnings.push_back(fmt::format("{}; skipped", e.what()));
       continue;
     }
     const std::string kind = j.is_object() ? text(j, "event") : std::string();
@@ -146,17 +147,11 @@ void read_events(const fs::path& file, EventLog& log, std::vector<std::string>& 
 std::optional<json> read_summary(const fs::path& file, std::vector<std::string>& warnings) {
   std::error_code ec;
   if (!fs::exists(file, ec)) return std::nullopt;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    warnings.push_back(
-        fmt::format("{}: cannot open, ignored: {}", file.string(), std::strerror(errno)));
-    return std::nullopt;
-  }
   json j;
   try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    warnings.push_back(fmt::format("{}: damaged, ignored: {}", file.string(), short_message(e)));
+    j = read_session_json(file);  // size and depth checked (docs/sessions.md)
+  } catch (const DataError& e) {
+    warnings.push_back(fmt::format("{}; ignored", e.what()));
     return std::nullopt;
   }
   if (!j.is_object() || text(j, "status").empty()) {
@@ -222,8 +217,12 @@ SessionInfo read_session_info(const fs::path& dir) {
   // The lab's record, from the config the session was started with (it is in summary.json too,
   // but a running or killed session has none yet).
   if (fs::exists(dir / "config.json", ec)) {
-    std::ifstream in(dir / "config.json");
-    const json config = json::parse(in, nullptr, false);
+    json config;
+    try {
+      config = read_session_json(dir / "config.json");
+    } catch (const DataError& e) {
+      info.warnings.push_back(fmt::format("{}; no operator, sample or notes", e.what()));
+    }
     if (config.is_object() && config.contains("session") && config["session"].is_object()) {
       info.operator_name = text(config["session"], "operator");
       info.sample = text(config["session"], "sample");
@@ -296,6 +295,8 @@ SessionInfo read_session_info(const fs::path& dir) {
     info.reason = text(s, "reason");
   }
   info.checkpoint = last_checkpoint(dir);
+  // A warning may quote the file's bytes: printed and written as JSON, they must be text.
+  for (auto& w : info.warnings) w = printable(w);
   return info;
 }
 

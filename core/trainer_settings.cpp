@@ -46,6 +46,8 @@ TrainerSettings trainer_settings_from(const nlohmann::json& trainer) {
   ConfigReader f(trainer.at("feedback"), "trainer.feedback");
   s.feedback_gain = f.in_range("gain", 1e-6, 2.0);
   s.feedback_tolerance = f.positive("tolerance");
+  // In parameter units, as session.restore.tolerance (docs/config-reference.md).
+  require_range(f.path("tolerance"), s.feedback_tolerance, 0.0, 1e9, "");
   s.feedback_max_rounds = f.get<std::size_t>("max_rounds");
   if (s.feedback_max_rounds == 0) throw ConfigError("trainer.feedback.max_rounds: must be >= 1");
   s.feedback_memory = f.get<std::size_t>("memory");

@@ -324,16 +324,23 @@ std::vector<int> parse_channel_list(const json& spec, const std::string& where) 
                                    n, kMaxListed));
   };
   std::vector<int> out;
+  // Every item as a range [first, last] (a single channel is [c, c]): duplicates are found among
+  // the ranges, not among the channels they expand to (a range of 4 million channels is one
+  // item to sort, not 4 million).
+  std::vector<std::pair<int, int>> ranges;
   if (spec.is_number()) {
     out.push_back(channel(spec));
+    ranges.emplace_back(out.back(), out.back());
   } else if (spec.is_array()) {
     if (spec.size() > kMaxListed) throw too_many(spec.size());
-    for (const auto& c : spec) out.push_back(channel(c));
+    for (const auto& c : spec) {
+      out.push_back(channel(c));
+      ranges.emplace_back(out.back(), out.back());
+    }
   } else if (spec.is_string()) {
     std::string s = spec.get<std::string>();
     // Tolerate the SCPI form a lab copies from a manual: "(@101:110)".
     if (s.rfind("(@", 0) == 0 && !s.empty() && s.back() == ')') s = s.substr(2, s.size() - 3);
-    std::vector<std::pair<int, int>> ranges;
     std::size_t total = 0;
     std::size_t at = 0;
     while (at <= s.size()) {
@@ -365,11 +372,15 @@ std::vector<int> parse_channel_list(const json& spec, const std::string& where) 
                     spec.dump()));
   }
   if (out.empty()) throw ConfigError(where + ": no channels");
-  // Sorted copy rather than a set: 4 bytes a channel, not a tree node each.
-  std::vector<int> sorted = out;
-  std::sort(sorted.begin(), sorted.end());
-  if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end())
-    throw ConfigError(fmt::format("{}: channel {} is listed twice", where, *twice));
+  // Sorted by first channel, a range that starts at or below the highest channel seen so far
+  // overlaps: its first channel is the lowest one listed twice.
+  std::sort(ranges.begin(), ranges.end());
+  long long reach = -1;
+  for (const auto& [first, last] : ranges) {
+    if (first <= reach)
+      throw ConfigError(fmt::format("{}: channel {} is listed twice", where, first));
+    reach = std::max<long long>(reach, last);
+  }
   return out;
 }
 

@@ -25,6 +25,7 @@
 #include "core/mnist.hpp"
 #include "core/parameter_restore.hpp"
 #include "core/session.hpp"
+#include "core/session_files.hpp"
 #include "core/stop_request.hpp"
 #include "core/toy_tasks.hpp"
 #include "core/trainer_factory.hpp"
@@ -266,12 +267,14 @@ TrainOutcome train_session(const TrainOptions& options) {
     if (fs::exists(summary_file)) {
       nlohmann::json summary;
       try {
-        summary = read_json_file(summary_file);
-      } catch (const std::exception&) {
+        summary = read_session_json(summary_file);  // bounded, depth checked
+      } catch (const DataError& e) {
         // A damaged summary says nothing reliable: resume from the checkpoints.
+        spdlog::warn("{}; resuming from the checkpoints", e.what());
       }
-      if (!options.extend_to && summary.is_object() &&
-          run_status_from(summary.value("status", "")) == RunStatus::completed) {
+      const auto status = summary.is_object() ? summary.find("status") : summary.end();
+      if (!options.extend_to && status != summary.end() && status->is_string() &&
+          run_status_from(status->get<std::string>()) == RunStatus::completed) {
         std::cerr << "aeqlab: " << options.resume->string()
                   << ": the run has completed; nothing to resume\n";
         return {.result = {.status = RunStatus::completed, .summary = summary},

@@ -8,6 +8,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/session_files.hpp"
 #include "core/sha256.hpp"
 
 namespace aeqlab::cli {
@@ -20,13 +21,33 @@ void init_from_session(Device& device, const fs::path& source, const RestoreSett
   if (!fs::exists(record))
     throw ConfigError(fmt::format("session.init_from {}: not a session folder (no device.json)",
                                   source.string()));
-  const nlohmann::json there = read_json_file(record.string());
-  const auto& groups = there.at("parameters");
+  // Bounded and depth checked; every key read is checked for its type, naming the file and key.
+  const nlohmann::json there = read_session_json(record);
+  const auto groups_at = there.is_object() ? there.find("parameters") : there.end();
+  if (groups_at == there.end() || !groups_at->is_array())
+    throw DataError(
+        fmt::format("session.init_from {}: parameters: missing or not a list", record.string()));
+  const auto& groups = *groups_at;
+  const std::string model_there = there.contains("model") && there["model"].is_string()
+                                      ? there["model"].get<std::string>()
+                                      : "?";
   // Same shape, group by group, by name: a network of other layers is refused before anything
   // is touched.
   for (std::size_t g = 0; g < std::max(groups.size(), d.parameters.size()); ++g) {
-    const std::string name_there = g < groups.size() ? groups[g].value("name", "?") : "(none)";
-    const std::size_t count_there = g < groups.size() ? groups[g].value("count", 0ul) : 0;
+    std::string name_there = "(none)";
+    std::size_t count_there = 0;
+    if (g < groups.size()) {
+      const auto& group = groups[g];
+      const auto name = group.is_object() ? group.find("name") : group.end();
+      if (name == group.end() || !name->is_string())
+        throw DataError(
+            fmt::format("session.init_from {}: parameters[{}].name: missing or not "
+                        "text",
+                        record.string(), g));
+      name_there = name->get<std::string>();
+      count_there = static_cast<std::size_t>(session_count(
+          group, "count", kMaxCount, record.string() + fmt::format(": parameters[{}]", g)));
+    }
     const std::string name_here =
         g < d.parameters.size() ? d.parameters[g].channels.name : "(none)";
     const std::size_t count_here = g < d.parameters.size() ? d.parameters[g].channels.count : 0;
@@ -34,8 +55,7 @@ void init_from_session(Device& device, const fs::path& source, const RestoreSett
       throw ConfigError(fmt::format(
           "session.init_from {}: its device ({}) has parameter group {} of {} values where this "
           "one ({}) has {} of {}; a warm start needs the same device shape",
-          source.string(), there.value("model", "?"), name_there, count_there, d.model, name_here,
-          count_here));
+          source.string(), model_there, name_there, count_there, d.model, name_here, count_here));
   }
   const fs::path file = source / "parameters.f64";
   std::ifstream in(file, std::ios::binary);

@@ -20,13 +20,42 @@ import json
 import math
 import os
 import sys
+import tempfile
 
-import matplotlib
+# matplotlib reads a file named matplotlibrc in the working folder when it is imported, and the
+# file MATPLOTLIBRC names: a session folder (or the folder the report is run in) is not to change
+# what it draws or where it writes. So it is imported from an empty private folder, MATPLOTLIBRC
+# ignored, and its settings then pinned to the library's own defaults (docs/sessions.md, "Reports").
+os.environ.pop("MATPLOTLIBRC", None)
+try:
+    _here = os.open(".", os.O_RDONLY)  # the working folder, even one no longer named
+except OSError:
+    _here = os.getcwd()  # a folder that cannot be listed can still be returned to
+with tempfile.TemporaryDirectory(prefix="aeqlab-report-") as _empty:
+    os.chdir(_empty)
+    try:
+        import matplotlib
 
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # noqa: E402
+        import numpy as np  # noqa: E402
+        from matplotlib.ticker import MaxNLocator  # noqa: E402
+    finally:
+        if isinstance(_here, int):
+            os.fchdir(_here)
+            os.close(_here)
+        else:
+            os.chdir(_here)
+matplotlib.rcdefaults()  # the library's defaults, whatever rc file was found
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+# What a session file may hold before it is not read (docs/sessions.md, "Reading a session back"),
+# as the program's own readers bound them.
+MAX_JSON_BYTES = 64 << 20
+MAX_EVENT_LINE_BYTES = 4 << 20
+MAX_METRICS_BYTES = 256 << 20
+MAX_PARAMETER_BYTES = 2 << 30
+csv.field_size_limit(MAX_EVENT_LINE_BYTES)
 
 PHASES = ("scoring", "homeostatic", "free_knob")
 LINESTYLES = ("-", "--", ":", "-.")
@@ -78,10 +107,16 @@ def read_json_object(path, what):
     if not os.path.exists(path):
         return None
     try:
+        if os.path.getsize(path) > MAX_JSON_BYTES:
+            warn("{}: more than {} bytes; {} left out".format(path, MAX_JSON_BYTES, what))
+            return None
         with open(path, "r", encoding="utf-8", errors="replace") as f:
             value = json.load(f)
     except (OSError, ValueError) as e:
         warn("{}: cannot read {} ({}); left out".format(path, what, e))
+        return None
+    except RecursionError:
+        warn("{}: {} nested too deep; left out".format(path, what))
         return None
     if not isinstance(value, dict):
         warn("{}: {} is not a JSON object; left out".format(path, what))
@@ -98,35 +133,57 @@ def read_events(path):
     """
     if not os.path.exists(path):
         return None
+    events = []
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        f = open(path, "rb")
     except OSError as e:
         warn("{}: cannot read ({}); no events".format(path, e))
         return None
-    lines = raw.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    truncated_last = not raw.endswith(b"\n") and len(lines) > 0
-    events = []
-    for number_, line in enumerate(lines, start=1):
-        text = line.decode("utf-8", errors="replace").strip()
-        if not text:
-            continue
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            obj = None
-        if not isinstance(obj, dict):
-            last = number_ == len(lines) and truncated_last
-            warn("{}:{}: {}; line skipped".format(
-                path, number_, "truncated last line" if last else "not a JSON object"))
-            continue
-        if not isinstance(obj.get("event"), str):
-            warn("{}:{}: no \"event\" field; line skipped".format(path, number_))
-            continue
-        events.append((number_, obj))
+    with f:
+        number_ = 0
+        while True:
+            # One line at a time, none held beyond MAX_EVENT_LINE_BYTES.
+            try:
+                line = f.readline(MAX_EVENT_LINE_BYTES + 1)
+            except OSError as e:
+                warn("{}: cannot read ({}); events after line {} left out".format(
+                    path, e, number_))
+                break
+            if not line:
+                break
+            number_ += 1
+            if len(line) > MAX_EVENT_LINE_BYTES and not line.endswith(b"\n"):
+                while line and not line.endswith(b"\n"):
+                    line = f.readline(MAX_EVENT_LINE_BYTES + 1)
+                warn("{}:{}: longer than {} bytes; line skipped".format(
+                    path, number_, MAX_EVENT_LINE_BYTES))
+                continue
+            read_event_line(path, number_, line, events)
+    return drop_superseded(path, events)
 
+
+def read_event_line(path, number_, line, events):
+    """Appends (line number, object) for one line of events.jsonl, or warns why not."""
+    truncated_last = not line.endswith(b"\n")
+    text = line.decode("utf-8", errors="replace").strip()
+    if not text:
+        return
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        obj = None
+    if not isinstance(obj, dict):
+        warn("{}:{}: {}; line skipped".format(
+            path, number_, "truncated last line" if truncated_last else "not a JSON object"))
+        return
+    if not isinstance(obj.get("event"), str):
+        warn("{}:{}: no \"event\" field; line skipped".format(path, number_))
+        return
+    events.append((number_, obj))
+
+
+def drop_superseded(path, events):
+    """The events that stand: those a resume superseded are dropped."""
     superseded = []  # (first, last) line ranges, inclusive
     for line_no, e in events:
         if e["event"] != "resume" or "superseded_after_line" not in e:
@@ -148,12 +205,15 @@ def read_metrics(path):
     if not os.path.exists(path):
         return None
     try:
+        if os.path.getsize(path) > MAX_METRICS_BYTES:
+            warn("{}: more than {} bytes; left out".format(path, MAX_METRICS_BYTES))
+            return None
         with open(path, "r", encoding="utf-8", errors="replace", newline="") as f:
             text = f.read()
-    except OSError as e:
+        rows = list(csv.reader(io.StringIO(text)))
+    except (OSError, csv.Error) as e:
         warn("{}: cannot read ({}); left out".format(path, e))
         return None
-    rows = list(csv.reader(io.StringIO(text)))
     if not rows:
         warn("{}: empty; left out".format(path))
         return None
@@ -185,6 +245,10 @@ def read_metrics(path):
 
 def read_parameters(path):
     try:
+        if os.path.getsize(path) > MAX_PARAMETER_BYTES:
+            warn("{}: more than {} bytes; no parameter histograms".format(
+                path, MAX_PARAMETER_BYTES))
+            return None
         values = np.fromfile(path, dtype="<f8")
     except (OSError, ValueError) as e:
         warn("{}: cannot read ({}); no parameter histograms".format(path, e))
@@ -777,7 +841,7 @@ def read_sweep(sweep_dir):
     try:
         with open(path, newline="", encoding="utf-8") as f:
             table = list(csv.reader(f))
-    except OSError as err:
+    except (OSError, csv.Error, UnicodeDecodeError) as err:
         warn("{}: cannot read ({})".format(path, err))
         return [], []
     if not table or table[0][:1] != ["point"]:

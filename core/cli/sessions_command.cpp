@@ -103,7 +103,9 @@ int sessions_command(const SessionsOptions& options, std::ostream& out, std::ost
   for (const auto& root : empty_roots) note << "no sessions under " << root << "\n";
 
   if (options.json) {
-    for (const auto& s : sessions) out << to_json(s).dump() << "\n";
+    // A folder's name may be any bytes: not UTF-8 ones are replaced, never a throw.
+    for (const auto& s : sessions)
+      out << to_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (!sessions.empty()) {
     print_table(sessions, out);
   }

@@ -31,6 +31,31 @@ void CircuitSpec::validate() const {
     if (n == 0) fail("layers", "every layer needs at least one node");
   const std::size_t e = edges();
   require_layer_compliances(weight_compliance, bias_compliance, e);
+  // Every physical setting within a stated range (docs/config-reference.md, "Physical ranges"):
+  // wide enough for any bench, narrow enough that nothing overflows in a solve.
+  const auto range = [](const std::string& key, double v, double lo, double hi, const char* unit) {
+    require_range("device." + key, v, lo, hi, unit);
+  };
+  range("conductance.min", g_min, 1e-15, 1e3, "S");
+  range("conductance.max", g_max, 1e-15, 1e3, "S");
+  range("conductance.init", init_low, 1e-15, 1e3, "S");
+  range("conductance.init", init_high, 1e-15, 1e3, "S");
+  range("bias_voltage", bias_voltage, 1e-6, 1e3, "V");
+  range("hidden_range", hidden_low, -1e3, 1e3, "V");
+  range("hidden_range", hidden_high, -1e3, 1e3, "V");
+  range("input_range", input_low, -1e3, 1e3, "V");
+  range("input_range", input_high, -1e3, 1e3, "V");
+  range("diode.IS", saturation_current, 1e-30, 1.0, "A");
+  range("diode.N", emission, 0.01, 100.0, "");
+  range("nudge_limit", nudge_limit, 1e-15, 1e3, "S");
+  range("pots.taps", double(taps), 2, 1 << 20, "taps");
+  range("parameter_steps", double(parameter_steps), 0, 1e6, "");
+  range("max_rounds", double(max_rounds), 1, 1e6, "");
+  range("noise.outputs", output_noise, 0.0, 1e3, "V rms");
+  range("noise.probes", probe_noise, 0.0, 1e3, "V rms");
+  range("settle_seconds", settle_seconds, 0.0, 3600.0, "s");
+  range("solver.tolerance", solver_tolerance, 1e-15, 1.0, "");
+  range("solver.max_iterations", double(solver_max_iterations), 1, 1e6, "");
   if (!(g_min > 0 && g_min < g_max)) fail("conductance", "needs 0 < min < max");
   if (!(g_min <= init_low && init_low <= init_high && init_high <= g_max))
     fail("conductance.init", "needs min <= low <= high <= max");

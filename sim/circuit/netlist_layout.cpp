@@ -10,6 +10,7 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "sim/circuit/circuit_netlist.hpp"
 #include "sim/circuit/circuit_spec.hpp"
@@ -27,6 +28,21 @@ CircuitLayout netlist_circuit(const CircuitSpec& spec) {
   const Circuit& c = out.circuit;
   auto where = [&](std::size_t e) { return e < lines.size() ? lines[e] : m.file; };
   auto kind = [&](std::size_t e) { return std::string(names_of(c.elements[e].kind).name); };
+
+  // Every element's value and every diode model within the ranges the layered device states
+  // (docs/config-reference.md, "Physical ranges"): a typo of 1e308 is named, not solved.
+  for (std::size_t e = 0; e < c.elements.size(); ++e) {
+    const auto& el = c.elements[e];
+    const std::string key = fmt::format("device.netlist: {}: {} {}", where(e), kind(e), el.name);
+    if (el.kind == ElementKind::resistor) require_range(key, el.value, 1e-15, 1e3, "S");
+    if (el.kind == ElementKind::voltage_source) require_range(key, el.value, -1e3, 1e3, "V");
+  }
+  for (const auto& model : c.models) {
+    if (model.ideal) continue;
+    const std::string key = fmt::format("device.netlist: {}: model {}", m.file, model.name);
+    require_range(key + " IS", model.saturation_current, 1e-30, 1.0, "A");
+    require_range(key + " N", model.emission, 0.01, 100.0, "");
+  }
 
   // Sources: no current sources (the outputs' declared range assumes a passive circuit between
   // voltage sources), and which node each voltage source holds.

@@ -27,8 +27,18 @@ void HopfieldSpec::validate() const {
   if (intervals.size() != e)
     fail("intervals", fmt::format("needs one [low, high] per non-input layer ({}), got {}", e,
                                   intervals.size()));
-  for (const auto& iv : intervals)
+  // Physical settings within stated ranges (docs/config-reference.md, "Physical ranges"): far
+  // beyond any useful network, well inside what float32 holds through a relaxation.
+  for (const auto& iv : intervals) {
+    require_range("device.intervals", iv.low, -1e6, 1e6, "");
+    require_range("device.intervals", iv.high, -1e6, 1e6, "");
     if (!(iv.low < iv.high)) fail("intervals", "each interval needs low < high");
+  }
+  for (const double g : gains) require_range("device.gains", g, 1e-12, 1e6, "");
+  require_range("device.threshold", threshold, 1e-15, 1e3, "");
+  require_range("device.input_range", input_range.low, -1e6, 1e6, "");
+  require_range("device.input_range", input_range.high, -1e6, 1e6, "");
+  require_range("device.parameter_limit", parameter_limit, 1e-12, 1e6, "");
   if (gains.size() != e) fail("gains", fmt::format("needs one gain per edge ({})", e));
   require_layer_compliances(weight_compliance, bias_compliance, e);
   if (!(threshold > 0)) fail("threshold", "must be > 0");

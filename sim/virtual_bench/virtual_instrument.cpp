@@ -264,17 +264,34 @@ void VirtualInstrument::set_block(const Params& p, Clock::time_point now,
   if (!writes_fail_) physics_.set(index_, ch, scpi::unpack_f64le(payload), now);
 }
 
+std::vector<double> VirtualInstrument::queried_levels(const Params& p) const {
+  const auto k = p.empty() ? scpi::NumericKeyword::none : scpi::numeric_keyword(p[0]);
+  if (k == scpi::NumericKeyword::none) {
+    count_params(p, 1, "(@channels), or MIN|MAX|DEF[,(@channels)]");
+    return physics_.setpoints(index_, channels(p[0]));
+  }
+  if (p.size() > 2)
+    throw scpi::Error(-108, fmt::format("Parameter not allowed; {} given, expected "
+                                        "MIN|MAX|DEF[,(@channels)]",
+                                        p.size()));
+  if (p.size() == 2) {
+    count_params(p, 2, "MIN|MAX|DEF,(@channels)");
+    return physics_.keyword_values(index_, channels(p[1]), k);
+  }
+  // No list: every channel of the instrument (no more than it has, so the reply is bounded).
+  std::vector<int> all(physics_.instrument_channels(index_));
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i + 1);
+  return physics_.keyword_values(index_, all, k);
+}
+
 void VirtualInstrument::level_query(const Params& p, Clock::time_point,
                                     std::vector<std::string>& replies) {
-  count_params(p, 1, "(@channels)");
-  replies.push_back(scpi::format_values(physics_.setpoints(index_, channels(p[0]))) + "\n");
+  replies.push_back(scpi::format_values(queried_levels(p)) + "\n");
 }
 
 void VirtualInstrument::level_block_query(const Params& p, Clock::time_point,
                                           std::vector<std::string>& replies) {
-  count_params(p, 1, "(@channels)");
-  const auto values = physics_.setpoints(index_, channels(p[0]));
-  replies.push_back(scpi::format_block(scpi::pack_f64le(values)) + "\n");
+  replies.push_back(scpi::format_block(scpi::pack_f64le(queried_levels(p))) + "\n");
 }
 
 void VirtualInstrument::measure_query(const Params& p, Clock::time_point now,

@@ -90,6 +90,10 @@ class VirtualInstrument {
   void measure_block_query(const Params&, Clock::time_point, std::vector<std::string>&);
 
   std::vector<int> channels(std::string_view text) const;
+  // The values a level query asks for: the set-points of `(@list)`, or, for SCPI-99's numeric
+  // keywords in a query (`VOLT? MAX,(@list)`, `VOLT? MIN` for every channel), what the keyword
+  // stands for on each channel (docs/virtual-bench.md).
+  std::vector<double> queried_levels(const Params& p) const;
 
   std::size_t index_;
   VirtualPhysics& physics_;

@@ -65,3 +65,29 @@ def test_a_damaged_session_gives_warnings_not_errors(session, tmp_path):
         assert s.parameters is None
     with pytest.raises(aeqlab.DataError, match="not a session folder"):
         aeqlab.Session(tmp_path)
+
+
+def test_a_hostile_session_is_read_bounded(session, tmp_path):
+    """Files nested deep, an endless event line, a device.json of the wrong shape: warnings
+    naming the file, never a RecursionError or a traceback (docs/sessions.md, "Reading a session
+    back")."""
+    d = tmp_path / "hostile"
+    shutil.copytree(session.path, d)
+    (d / ".lock").unlink(missing_ok=True)
+    deep = "[" * 100000 + "]" * 100000
+    with open(d / "events.jsonl", "ab") as f:
+        f.write(b'{"event":"note","x":' + deep.encode() + b"}\n")
+        f.write(b"x" * (5 << 20) + b"\n")
+        f.write(b'{"event":"note"}\n')
+    (d / "device.json").write_text('{"parameters": [{"name": 7, "count": "many"}]}')
+    s = aeqlab.Session(d)
+    with pytest.warns(aeqlab.SessionWarning) as caught:
+        events = s.events()
+    messages = " ".join(str(w.message) for w in caught)
+    assert "not an event line" in messages and "longer than" in messages
+    assert events[-1] == {"event": "note"}
+    with pytest.warns(aeqlab.SessionWarning, match=r"device\.json: parameters\[0\]"):
+        assert s.parameter_groups == {}
+    (d / "device.json").write_text('{"parameters": ' + deep + "}")
+    with pytest.warns(aeqlab.SessionWarning, match=r"device\.json: nested too deep"):
+        assert s.device is None

@@ -25,14 +25,26 @@ def _warn(message):
     warnings.warn(message, SessionWarning, stacklevel=3)
 
 
+# What a session file may hold before it is not read, as the program's readers bound them
+# (docs/sessions.md, "Reading a session back").
+_MAX_JSON_BYTES = 64 << 20
+_MAX_EVENT_LINE_BYTES = 4 << 20
+
+
 def _read_json(file):
     if not file.exists():
         return None
     try:
+        if file.stat().st_size > _MAX_JSON_BYTES:
+            _warn(f"{file}: more than {_MAX_JSON_BYTES} bytes; left out")
+            return None
         with open(file, encoding="utf-8") as f:
             return json.load(f)
     except (OSError, ValueError) as e:
         _warn(f"{file}: cannot be read ({e}); left out")
+        return None
+    except RecursionError:
+        _warn(f"{file}: nested too deep; left out")
         return None
 
 
@@ -148,14 +160,26 @@ class Session:
         kept = []
         try:
             with open(file, "rb") as f:
-                for number, line in enumerate(f, start=1):
+                number = 0
+                while True:
+                    # One line at a time, none held beyond _MAX_EVENT_LINE_BYTES.
+                    line = f.readline(_MAX_EVENT_LINE_BYTES + 1)
+                    if not line:
+                        break
+                    number += 1
+                    if len(line) > _MAX_EVENT_LINE_BYTES and not line.endswith(b"\n"):
+                        while line and not line.endswith(b"\n"):
+                            line = f.readline(_MAX_EVENT_LINE_BYTES + 1)
+                        _warn(f"{file}:{number}: longer than {_MAX_EVENT_LINE_BYTES} bytes; "
+                              "left out")
+                        continue
                     if not line.endswith(b"\n"):
                         _warn(f"{file}:{number}: last line cut short; left out")
                         break
                     try:
                         event = json.loads(line)
                         name = event["event"]
-                    except (ValueError, KeyError, TypeError):
+                    except (ValueError, KeyError, TypeError, RecursionError):
                         _warn(f"{file}:{number}: not an event line; left out")
                         continue
                     if name == "resume" and isinstance(event.get("superseded_after_line"), int):
@@ -194,9 +218,17 @@ class Session:
         if theta is None or not isinstance(device, dict):
             return {}
         groups, at = {}, 0
-        for g in device.get("parameters", []):
-            groups[g["name"]] = theta[at:at + g["count"]]
-            at += g["count"]
+        declared = device.get("parameters", [])
+        for i, g in enumerate(declared if isinstance(declared, list) else [None]):
+            name = g.get("name") if isinstance(g, dict) else None
+            count = g.get("count") if isinstance(g, dict) else None
+            if not isinstance(name, str) or isinstance(count, bool) or not isinstance(count, int) \
+                    or count < 0:
+                _warn(f"{self.path / 'device.json'}: parameters[{i}] is not a name and a count; "
+                      "no groups")
+                return {}
+            groups[name] = theta[at:at + count]
+            at += count
         if at != len(theta):
             _warn(f"{self.path / 'parameters.f64'}: {len(theta)} values, device.json "
                   f"declares {at}")

@@ -228,6 +228,34 @@ TEST(HostilePeer, MinMaxAndDefaultAreTheRolesRange) {
   EXPECT_EQ(dac.query("SYST:ERR?\n"), "0,\"No error\"");
 }
 
+// MINimum, MAXimum and DEFault in queries (SCPI-99): `VOLT? MAX,(@list)` answers what MAX stands
+// for on each channel, `VOLT? MIN` for every channel; the set-points are not touched. On the
+// landed code each was -108 (a parameter not allowed) or -104.
+TEST(HostilePeer, MinMaxAndDefaultInQueries) {
+  const auto bench = layout();
+  const auto& group = bench.inputs.group;
+  Served s(bench);
+  auto dac = s.tcp("dac_inputs");
+  const std::size_t n = std::stoul(dac.query("SYST:CHAN?\n"));
+  ASSERT_GE(n, 2u);
+  dac.write("VOLT 0.125,(@1:2)");
+  EXPECT_EQ(numbers(dac.query("VOLT? MAX,(@1:2)\n")),
+            (std::vector<double>{group.safe.high, group.safe.high}));
+  EXPECT_EQ(numbers(dac.query("SOUR:VOLT:LEV? minimum,(@2)\n")),
+            std::vector<double>{group.safe.low});
+  EXPECT_EQ(numbers(dac.query("VOLT:LIST? DEF,(@1)\n")), std::vector<double>{group.safe_value});
+  EXPECT_EQ(block_values(dac.query("VOLT:BLOC? MAX,(@1)\n")), std::vector<double>{group.safe.high});
+  EXPECT_EQ(numbers(dac.query("VOLT? MIN\n")), std::vector<double>(n, group.safe.low));
+  EXPECT_EQ(dac.query("SYST:ERR?\n"), "0,\"No error\"");
+  // The set-points are what was set, not what was asked about.
+  EXPECT_EQ(numbers(dac.query("VOLT? (@1:2)\n")), (std::vector<double>{0.125, 0.125}));
+  // A keyword with two lists, or a list and a value, is refused as SCPI says.
+  dac.write("VOLT? MAX,(@1),(@2)");
+  EXPECT_THAT(dac.query("SYST:ERR?\n"), ::testing::StartsWith("-108,"));
+  dac.write("VOLT? (@1),MAX");
+  EXPECT_THAT(dac.query("SYST:ERR?\n"), ::testing::StartsWith("-108,"));
+}
+
 // Finding 14: the bench has no authentication, so it stays on loopback unless told otherwise,
 // and then advertises an address a client can use.
 TEST(HostilePeer, ListeningBeyondLoopbackNeedsAllowRemote) {
