@@ -26,7 +26,10 @@ class HostileSession : public aeqlab::e2e::ProgramTest {
   // A whole tiny session of `epochs` epochs in tmp_/name.
   fs::path trained(const std::string& name, int epochs = 3) const {
     auto args = tiny_xor_train(epochs);
-    args.insert(args.end(), {"--out", (tmp_ / name).string()});
+    // Every checkpoint that falls due is kept (a run this short would otherwise keep none: its
+    // start can be rebuilt, docs/sessions.md), so there are checkpoints to damage.
+    args.insert(args.end(),
+                {"--set", "session.checkpoint.max_share=0", "--out", (tmp_ / name).string()});
     const auto r = run(args);
     EXPECT_EQ(r.status, 0) << r.all();
     return tmp_ / name;
