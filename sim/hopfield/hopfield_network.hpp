@@ -126,6 +126,10 @@ class HopfieldNetwork {
   void prepare_narrow_products();                       // W_k^T of narrow layers, per relaxation
   // drive = rows [r0, r0 + n) of s_{l-1} W_{l-1} (layer l > 1): the product from below.
   void product_from_below(std::size_t l, Eigen::Index r0, Eigen::Index n, Matrix& drive) const;
+  // One sweep of layer l over rows [r0, r0 + n): its drive formed in `drive`, the rows settled,
+  // each row's L1 move written to moved[0, n). Shared by the threaded and data-parallel paths.
+  void settle_layer_rows(std::size_t l, Eigen::Index r0, Eigen::Index n, Matrix& drive, T keep,
+                         double* moved);
   RelaxReport relax_shared_states();  // the same, split over group_
   void update_parameters();           // theta = u - eps dE/dtheta, all but W_0
 

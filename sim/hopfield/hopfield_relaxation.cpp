@@ -230,6 +230,30 @@ std::pair<std::size_t, std::size_t> shared_rows(std::size_t batch, std::size_t r
 }  // namespace
 
 template <typename T>
+void HopfieldNetwork<T>::settle_layer_rows(std::size_t l, Eigen::Index r0, Eigen::Index n,
+                                           Matrix& drive, T keep, double* moved) {
+  // drive = what the neighbours and the bias ask of this layer; the first hidden layer's share
+  // from the clamped inputs (and its bias) was formed once, in lower_drive_.
+  const std::size_t out = states_.size() - 1;
+  const bool has_above = l < out;
+  if (l > 1) {
+    product_from_below(l, r0, n, drive);
+    drive.rowwise() += biases_[l - 1];
+    if (has_above) drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+  } else if (has_above) {
+    drive.noalias() = states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
+  }
+  const Eigen::Index cols = states_[l].cols();
+  T* s = states_[l].data() + r0 * cols;
+  const T lo = T(spec_.intervals[l - 1].low), hi = T(spec_.intervals[l - 1].high);
+  const T* base = l == 1 ? lower_drive_.data() + r0 * cols : nullptr;
+  const T* a = l == 1 && !has_above ? base : drive.data();
+  if (l == 1 && !has_above) base = nullptr;
+  const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
+  settle_rows(s, a, base, pull, keep, lo, hi, n, cols, moved);
+}
+
+template <typename T>
 RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
   const std::size_t L = states_.size();
   const std::size_t out = L - 1;
@@ -270,26 +294,7 @@ RelaxReport HopfieldNetwork<T>::relax_states(const Matrix& input_drive) {
                                                               // still being read by the others
       // Output layer first, then down to the first hidden layer (the authors' "backward" order).
       for (std::size_t l = out; l >= 1 && n > 0; --l) {
-        // drive = what the neighbours and the bias ask of this layer; the first hidden layer's
-        // share from the clamped inputs (and its bias) was formed once, in lower_drive_.
-        const bool has_above = l < out;
-        Matrix& drive = drives[l];
-        if (l > 1) {
-          product_from_below(l, r0, n, drive);
-          drive.rowwise() += biases_[l - 1];
-          if (has_above)
-            drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
-        } else if (has_above) {
-          drive.noalias() = states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
-        }
-        const Eigen::Index cols = states_[l].cols();
-        T* s = states_[l].data() + r0 * cols;
-        const T lo = T(spec_.intervals[l - 1].low), hi = T(spec_.intervals[l - 1].high);
-        const T* base = l == 1 ? lower_drive_.data() + r0 * cols : nullptr;
-        const T* a = l == 1 && !has_above ? base : drive.data();
-        if (l == 1 && !has_above) base = nullptr;
-        const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
-        settle_rows(s, a, base, pull, keep, lo, hi, n, cols, moves + (l - 1) * batch_ + first);
+        settle_layer_rows(l, r0, n, drives[l], keep, moves + (l - 1) * batch_ + first);
       }
       barrier.arrive_and_wait();
       // Every thread reads the same numbers in the same order: the same decision everywhere.
@@ -347,25 +352,8 @@ RelaxReport HopfieldNetwork<T>::relax_shared_states() {
     mine.assign(window * std::size_t(n) * per_row, 0.0);
     for (std::size_t w = 0; w < window; ++w) {
       for (std::size_t l = out; l >= 1; --l) {
-        const bool has_above = l < out;
-        Matrix& drive = drives[l];
-        if (l > 1) {
-          product_from_below(l, r0, n, drive);
-          drive.rowwise() += biases_[l - 1];
-          if (has_above)
-            drive.noalias() += states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
-        } else if (has_above) {
-          drive.noalias() = states_[l + 1].middleRows(r0, n) * weights_[l].transpose();
-        }
-        const Eigen::Index cols = states_[l].cols();
-        T* s = states_[l].data() + r0 * cols;
-        const T lo = T(spec_.intervals[l - 1].low), hi = T(spec_.intervals[l - 1].high);
-        const T* base = l == 1 ? lower_drive_.data() + r0 * cols : nullptr;
-        const T* a = l == 1 && !has_above ? base : drive.data();
-        if (l == 1 && !has_above) base = nullptr;
-        const T* pull = l == out && beta_ != T(0) ? nudge_pull_.data() + r0 * cols : nullptr;
         row_moves.resize(std::size_t(n));
-        settle_rows(s, a, base, pull, keep, lo, hi, n, cols, row_moves.data());
+        settle_layer_rows(l, r0, n, drives[l], keep, row_moves.data());
         for (Eigen::Index r = 0; r < n; ++r)
           mine[(w * std::size_t(n) + std::size_t(r)) * per_row + (l - 1)] = row_moves[r];
       }
@@ -447,7 +435,9 @@ RelaxReport HopfieldNetwork<T>::relax_shared_states() {
   template RelaxReport HopfieldNetwork<T>::relax_shared_states();                               \
   template void HopfieldNetwork<T>::prepare_narrow_products();                                  \
   template void HopfieldNetwork<T>::product_from_below(std::size_t, Eigen::Index, Eigen::Index, \
-                                                       HopfieldNetwork<T>::Matrix&) const;
+                                                       HopfieldNetwork<T>::Matrix&) const;      \
+  template void HopfieldNetwork<T>::settle_layer_rows(std::size_t, Eigen::Index, Eigen::Index,  \
+                                                      HopfieldNetwork<T>::Matrix&, T, double*);
 AEQLAB_HOPFIELD_RELAXATION(float)
 AEQLAB_HOPFIELD_RELAXATION(double)
 #undef AEQLAB_HOPFIELD_RELAXATION
