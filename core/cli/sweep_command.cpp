@@ -42,6 +42,22 @@ void pause() {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
+// The stop level asked of this process so far: 0 none, 1 stop after the step, 2 stop now.
+int stop_level() {
+  return urgent_stop_requested() ? 2 : stop_requested() ? 1 : 0;
+}
+
+// Waits for one point's child to end, passing each stop request on to it; its exit status.
+int wait_passing_stops(PointChild& child) {
+  int signalled = 0;
+  std::optional<int> status;
+  while (!(status = child.poll())) {
+    for (const int level = stop_level(); signalled < level; ++signalled) child.stop();
+    pause();
+  }
+  return *status;
+}
+
 std::string describe(const SweepPoint& p) {
   std::string s;
   for (const auto& [k, v] : p.values) s += (s.empty() ? "" : ", ") + k + "=" + v.dump();
@@ -163,8 +179,7 @@ class Sweep {
     int signalled = 0;  // stop requests passed on to the children so far
     while (true) {
       const bool stopping = stop_requested();
-      const int level = urgent_stop_requested() ? 2 : stopping ? 1 : 0;
-      for (; signalled < level; ++signalled)
+      for (const int level = stop_level(); signalled < level; ++signalled)
         for (auto& c : local) c->stop();
       bool changed = false;
       for (auto it = elsewhere.begin(); it != elsewhere.end();) {
@@ -241,13 +256,7 @@ class Sweep {
       const long next = mpi::receive(0, kWork, {});
       if (next < 0) break;
       PointChild child(o_.out, points_[std::size_t(next)], cores_each());
-      int signalled = 0;
-      std::optional<int> st;
-      while (!(st = child.poll())) {
-        const int level = urgent_stop_requested() ? 2 : stop_requested() ? 1 : 0;
-        for (; signalled < level; ++signalled) child.stop();
-        pause();
-      }
+      wait_passing_stops(child);
       done = next;
       if (stop_requested()) {
         mpi::send(0, kLeaving, done);
@@ -270,17 +279,11 @@ class Sweep {
     busy_.insert(index);
     write_table();
     PointChild child(o_.out, p, cores_each());
-    int signalled = 0;
-    std::optional<int> st;
-    while (!(st = child.poll())) {
-      const int level = urgent_stop_requested() ? 2 : stop_requested() ? 1 : 0;
-      for (; signalled < level; ++signalled) child.stop();
-      pause();
-    }
+    const int status = wait_passing_stops(child);
     busy_.erase(index);
-    finished(p, *st);
+    finished(p, status);
     write_table();
-    return read_point_state(o_.out, p).status == "completed" ? 0 : (*st ? *st : 1);
+    return read_point_state(o_.out, p).status == "completed" ? 0 : (status ? status : 1);
   }
 
  private:
