@@ -4,7 +4,6 @@
 
 #include "sim/hopfield/hopfield_network.hpp"
 
-#include "core/cpu_cores.hpp"
 #include "sim/hopfield/thread_choice.hpp"
 
 #include <algorithm>
@@ -20,7 +19,7 @@ HopfieldNetwork<T>::HopfieldNetwork(const HopfieldSpec& spec) : spec_(spec) {
   spec_.validate();
   // The simulator's one knob on parallelism: relaxations split the replicas, and the products
   // with the clamped inputs split their outputs, across this many threads.
-  team_ = std::make_unique<RowTeam>(choose_threads(spec_, cores_idle(), 1));
+  team_ = std::make_unique<RowTeam>(choose_threads_here(spec_, 1));
   const std::size_t edges = spec_.edges();
   std::mt19937_64 rng(spec_.seed);
   weights_.resize(edges);
@@ -53,7 +52,7 @@ template <typename T>
 void HopfieldNetwork<T>::share_replicas(std::shared_ptr<ReplicaGroup> group) {
   group_ = std::move(group);
   const std::size_t here = group_ ? group_->size_here() : 1;
-  const std::size_t threads = choose_threads(spec_, cores_idle(), here);
+  const std::size_t threads = choose_threads_here(spec_, here);
   if (threads != team_->size()) team_ = std::make_unique<RowTeam>(threads);
 }
 

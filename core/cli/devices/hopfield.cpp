@@ -5,6 +5,7 @@
 #include "core/cli/device_types.hpp"
 #include "core/cpu_cores.hpp"
 #include "sim/hopfield/hopfield_device.hpp"
+#include "sim/hopfield/thread_choice.hpp"
 
 namespace aeqlab::cli {
 
@@ -18,7 +19,11 @@ sim::HopfieldSpec parse(const nlohmann::json& device, std::size_t batch_size) {
 
 // Says how many threads the simulation took and why (device.threads, "auto" by default).
 std::unique_ptr<Device> announced(std::unique_ptr<sim::HopfieldDevice> d, std::size_t ranks_here) {
-  if (d->spec().threads == 0)
+  if (d->spec().threads == 0 && sim::threads_worth(d->spec()) <= 1)
+    spdlog::info(
+        "hopfield: 1 simulation thread (device.threads auto: a sweep of this network is too "
+        "short to split)");
+  else if (d->spec().threads == 0)
     spdlog::info(
         "hopfield: {} simulation thread(s) (device.threads auto: {} core(s), {} idle, {} "
         "rank(s) on this machine)",

@@ -78,3 +78,48 @@ TEST(ThreadChoice, AeqlabCoresCapsTheCoresAProcessCountsOn) {
   else
     ::unsetenv(kCoresVariable);
 }
+
+TEST(ThreadChoice, BusyCoresAreMeasuredFromTheTicksOfTheAllowedCpus) {
+  // Two readings of /proc/stat, 100 ticks apart per CPU: cpu0 ran all along, cpu1 idled, cpu2
+  // (outside the allowed set) ran too. iowait counts as idle; the aggregate "cpu " line is skipped.
+  const char* before =
+      "cpu  9 9 9 9 9 9 9 9 0 0\n"
+      "cpu0 100 0 0 500 0 0 0 0 0 0\n"
+      "cpu1 100 0 0 500 0 0 0 0 0 0\n"
+      "cpu2 100 0 0 500 0 0 0 0 0 0\n"
+      "intr 12345\n";
+  const char* after =
+      "cpu  1 1 1 1 1 1 1 1 0 0\n"
+      "cpu0 170 10 20 500 0 0 0 0 0 0\n"
+      "cpu1 100 0 0 590 10 0 0 0 0 0\n"
+      "cpu2 200 0 0 500 0 0 0 0 0 0\n"
+      "intr 12399\n";
+  cpu_set_t two;
+  CPU_ZERO(&two);
+  CPU_SET(0, &two);
+  CPU_SET(1, &two);
+  const CpuTicks b = cpu_ticks(before, two), a = cpu_ticks(after, two);
+  EXPECT_EQ(a.total - b.total, 200u);
+  EXPECT_EQ(a.busy - b.busy, 100u);
+  EXPECT_EQ(busy_cores_between(b, a, 2), 1u);
+  cpu_set_t three = two;
+  CPU_SET(2, &three);
+  EXPECT_EQ(busy_cores_between(cpu_ticks(before, three), cpu_ticks(after, three), 3), 2u);
+  // No ticks between the readings, or readings that go backwards: nothing measured as busy.
+  EXPECT_EQ(busy_cores_between(a, a, 2), 0u);
+  EXPECT_EQ(busy_cores_between(a, b, 2), 0u);
+  EXPECT_EQ(cpu_ticks("garbage\ncpuX 1 2\n", two).total, 0u);
+}
+
+TEST(ThreadChoice, OnlyWorkWorthSeveralThreadsAsksForTheIdleCores) {
+  EXPECT_EQ(sim::threads_worth(net(256)), 1u);
+  EXPECT_EQ(sim::threads_worth(net(2048)), 2u);
+  EXPECT_EQ(sim::threads_worth(net(2048, 128)), 8u);
+  EXPECT_EQ(sim::choose_threads_here(net(256), 1), 1u);
+  auto three = net(256);
+  three.threads = 3;
+  EXPECT_EQ(sim::choose_threads_here(three, 1), 3u);
+  const std::size_t here = sim::choose_threads_here(net(2048), 1);
+  EXPECT_GE(here, 1u);
+  EXPECT_LE(here, std::min<std::size_t>(2, cores_available()));
+}
