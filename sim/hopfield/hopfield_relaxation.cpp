@@ -338,30 +338,49 @@ RelaxReport HopfieldNetwork<T>::relax_shared_states() {
     const auto [f, l] = shared_rows<T>(batch_, P, p);
     rows[p] = l - f;
   }
-  if (drive_buffers_.empty()) drive_buffers_.resize(1);
-  std::vector<Matrix>& drives = drive_buffers_[0];
-  drives.resize(L);
+  // Ranks add to threads: the rank's team splits its block of rows again, in whole 64-byte rows
+  // (the bits of one product over the batch, as in relax_states). Rows are independent within a
+  // window, so the team needs no barrier there: each thread runs the whole window on its rows.
+  const std::size_t unit = 64 / sizeof(T);
+  const std::size_t my_units = (std::size_t(n) + unit - 1) / unit;
+  const std::size_t threads = std::max<std::size_t>(1, std::min(team_->size(), my_units));
+  if (drive_buffers_.size() < threads) drive_buffers_.resize(threads);
+  for (auto& per_thread : drive_buffers_) per_thread.resize(L);
   const std::size_t per_row = L - 1;
-  std::vector<double> mine, all, sums(L, 0.0), row_moves;
+  std::vector<double> mine, all, sums(L, 0.0);
+  std::vector<std::vector<double>> row_moves(threads, std::vector<double>(std::size_t(n)));
   std::size_t done = 0, stop = 0;  // sweeps run so far; the sweep the batch stopped at
   while (stop == 0) {
     const std::size_t window = std::min(
         spec_.max_iterations - done, done == 0 ? std::max<std::size_t>(1, shared_sweeps_hint_)
                                                : std::max<std::size_t>(1, shared_sweeps_hint_ / 4));
     if (shared_window_.size() < window) shared_window_.resize(window);
-    mine.assign(window * std::size_t(n) * per_row, 0.0);
     for (std::size_t w = 0; w < window; ++w) {
-      for (std::size_t l = out; l >= 1; --l) {
-        row_moves.resize(std::size_t(n));
-        settle_layer_rows(l, r0, n, drives[l], keep, row_moves.data());
-        for (Eigen::Index r = 0; r < n; ++r)
-          mine[(w * std::size_t(n) + std::size_t(r)) * per_row + (l - 1)] = row_moves[r];
-      }
-      // This rank's rows after the sweep, in case the batch stops here.
+      // This rank's rows after each sweep, in case the batch stops there: sized before the team.
       auto& kept = shared_window_[w];
       kept.resize(L);
-      for (std::size_t l = 1; l < L; ++l) kept[l] = states_[l].middleRows(r0, n);
+      for (std::size_t l = 1; l < L; ++l) kept[l].resize(n, states_[l].cols());
     }
+    mine.assign(window * std::size_t(n) * per_row, 0.0);
+    team_->run([&](std::size_t t) {
+      if (t >= threads) return;
+      const auto [u0, u1] = RowTeam::share(my_units, threads, t);
+      const Eigen::Index a = Eigen::Index(std::min(std::size_t(n), u0 * unit));
+      const Eigen::Index m = Eigen::Index(std::min(std::size_t(n), u1 * unit)) - a;
+      if (m <= 0) return;
+      std::vector<Matrix>& drives = drive_buffers_[t];
+      double* moves = row_moves[t].data();
+      for (std::size_t w = 0; w < window; ++w) {
+        for (std::size_t l = out; l >= 1; --l) {
+          settle_layer_rows(l, r0 + a, m, drives[l], keep, moves);
+          for (Eigen::Index r = 0; r < m; ++r)
+            mine[(w * std::size_t(n) + std::size_t(a + r)) * per_row + (l - 1)] = moves[r];
+        }
+        auto& kept = shared_window_[w];
+        for (std::size_t l = 1; l < L; ++l)
+          kept[l].middleRows(a, m) = states_[l].middleRows(r0 + a, m);
+      }
+    });
     // Every rank's changes: [rank][sweep][row][layer], ranks in order.
     std::vector<std::size_t> counts(P);
     for (std::size_t p = 0; p < P; ++p) counts[p] = rows[p] * per_row * window;

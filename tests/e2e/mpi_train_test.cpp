@@ -204,7 +204,8 @@ TEST_F(MpiTrainTest, CtrlCStopsEveryRankAfterTheSameStepAndResumeEndsOnTheSameBi
 
 TEST_F(MpiTrainTest, RanksWithThreadsTrainTheSameBitsAsOneThread) {
   // Ranks add to threads: each rank's team takes its share of the replicated input products and
-  // parameter update, and neither count changes a bit (one process with one thread is the anchor).
+  // parameter update, and splits the rank's block of the relaxation (float64, 16 rows per rank: two
+  // 64-byte blocks); neither count changes a bit (one process with one thread is the anchor).
   auto args = small_mnist(1, "one");
   args.insert(args.end(), {"--set", "device.threads=1"});
   const auto one = run(args);
