@@ -21,8 +21,9 @@ sim::HopfieldSpec parse(const nlohmann::json& device, std::size_t batch_size) {
 std::unique_ptr<Device> announced(std::unique_ptr<sim::HopfieldDevice> d, std::size_t ranks_here) {
   if (d->spec().threads == 0 && sim::threads_worth(d->spec()) <= 1)
     spdlog::info(
-        "hopfield: 1 simulation thread (device.threads auto: a sweep of this network is too "
-        "short to split)");
+        "hopfield: 1 simulation thread (device.threads auto: {} core(s); a sweep of this network "
+        "is too short to split)",
+        cores_available());
   else if (d->spec().threads == 0)
     spdlog::info(
         "hopfield: {} simulation thread(s) (device.threads auto: {} core(s), {} idle, {} "
