@@ -329,9 +329,13 @@ TrainOutcome train_session(const TrainOptions& options) {
                  train, 100 * s["test_error"].get<double>(), s["samples_per_second"].get<double>(),
                  s["wall_seconds"].get<double>());
   }
+  // A fault is resumable once its cause is fixed (a full disk, an instrument that stopped
+  // answering); a stop on request is resumable as it is.
   if (result.status != RunStatus::completed)
-    spdlog::warn("{}: {}; continue with: aeqlab train --resume {}", to_string(result.status),
-                 s.value("reason", std::string()), session->dir().string());
+    spdlog::warn("{}: {}; {}continue with: aeqlab train --resume {}", to_string(result.status),
+                 s.value("reason", std::string()),
+                 result.status == RunStatus::failed ? "once that is fixed, " : "",
+                 session->dir().string());
   spdlog::info("summary: {}", (session->dir() / "summary.json").string());
   const int exit_status = result.status == RunStatus::aborted
                               ? 128 + (stop_signal() ? stop_signal() : 2)
