@@ -116,7 +116,7 @@ Comparison compare(const std::vector<double>& estimate, const std::vector<double
   return {dot / std::sqrt(ne * nx), std::sqrt(ne / nx), std::sqrt(diff / nx)};
 }
 
-enum class Hold { native, proportional, secant, probe };
+enum class Hold { native, proportional, secant, probe, auto_probe };
 
 // One AEqprop step through the device contract; returns -(theta' - theta) / (eps (b2 - b1)).
 std::vector<double> aeqprop_estimate(const HopfieldSpec& spec, const Problem& p, NudgingMode mode,
@@ -134,10 +134,14 @@ std::vector<double> aeqprop_estimate(const HopfieldSpec& spec, const Problem& p,
   FeedbackSettings stiff{1.0, 1e-13, 1000};
   stiff.probe = 1e4;  // the stiff probe (docs/algorithm.md §4.2)
   SecantHomeostat probe(stiff);
+  FeedbackSettings automatic{1.0, 1e-13, 1000};
+  automatic.probe_auto = true;  // trainer.feedback.probe "auto", the default
+  SecantHomeostat auto_probe(automatic);
   Homeostat& homeostat = hold == Hold::native         ? static_cast<Homeostat&>(native)
                          : hold == Hold::proportional ? static_cast<Homeostat&>(loop)
                          : hold == Hold::secant       ? static_cast<Homeostat&>(secant)
-                                                      : static_cast<Homeostat&>(probe);
+                         : hold == Hold::probe        ? static_cast<Homeostat&>(probe)
+                                                      : static_cast<Homeostat&>(auto_probe);
   AeqpropSettings settings;
   settings.mode = mode;
   settings.beta = beta;
@@ -193,18 +197,20 @@ TEST_P(GradientCheck, CenteredStepFollowsTheExactGradient) {
       return compare(aeqprop_estimate(spec, *problem_, NudgingMode::centered, beta, hold), *exact_);
     };
     const auto native = estimate(Hold::native), feedback = estimate(Hold::proportional),
-               secant = estimate(Hold::secant), probe = estimate(Hold::probe);
+               secant = estimate(Hold::secant), probe = estimate(Hold::probe),
+               automatic = estimate(Hold::auto_probe);
     std::printf(
         "beta=%.2f native: cosine %.6f norm ratio %.4f | proportional: cosine %.6f norm ratio "
-        "%.4f | secant: cosine %.6f norm ratio %.4f | probe: cosine %.6f norm ratio %.4f\n",
+        "%.4f | secant: cosine %.6f norm ratio %.4f | probe: cosine %.6f norm ratio %.4f | auto "
+        "probe: cosine %.6f norm ratio %.4f\n",
         beta, native.cosine, native.norm_ratio, feedback.cosine, feedback.norm_ratio, secant.cosine,
-        secant.norm_ratio, probe.cosine, probe.norm_ratio);
+        secant.norm_ratio, probe.cosine, probe.norm_ratio, automatic.cosine, automatic.norm_ratio);
     // The homeostats hold the same parameters, so they must give the same step.
-    for (const auto& c : {feedback, secant, probe}) {
+    for (const auto& c : {feedback, secant, probe, automatic}) {
       EXPECT_NEAR(native.cosine, c.cosine, 1e-6);
       EXPECT_NEAR(native.norm_ratio, c.norm_ratio, 1e-5);
     }
-    for (const auto& c : {native, feedback, secant, probe}) {
+    for (const auto& c : {native, feedback, secant, probe, automatic}) {
       if (beta <= 0.1) {
         EXPECT_GE(c.cosine, 0.999) << "beta " << beta;
         EXPECT_NEAR(c.norm_ratio, 1.0, 0.02) << "beta " << beta;
