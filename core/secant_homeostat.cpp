@@ -239,12 +239,13 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
   // Whether measured_ holds a reading of the last settle that the loop has not looked at yet.
   bool fresh = false;
   probed_ = probing;
+  probe_stalled_ = false;
   if (probing) fresh = probe_cycles(device, target, r);
   // With the probe, a hold within its measured read-out floor is held (4.2).
   const double held = probing ? held_error() : settings_.tolerance;
   double best = std::numeric_limits<double>::infinity();
   bool paired = false;  // previous_theta_ and previous_offset_ hold the round before
-  while (!r.converged) {
+  while (!r.converged && !probe_stalled_) {
     if (!fresh) {
       if (r.rounds >= settings_.max_rounds) break;
       throw_if_urgent_stop();
@@ -320,7 +321,7 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
     ++r.rounds;
     r.converged = r.max_error <= held;
   }
-  if (!r.converged && std::isfinite(r.max_error)) report_limit(device, r);
+  if (!r.converged && !probe_stalled_ && std::isfinite(r.max_error)) report_limit(device, r);
   if (probing && r.converged && r.max_error > settings_.tolerance) report_floor(d);
   return r;
 }

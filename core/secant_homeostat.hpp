@@ -57,6 +57,7 @@ class SecantHomeostat final : public Homeostat {
   // The largest error that counts as held: the tolerance, or the probe's measured floor.
   double held_error() const;
   void report_floor(const DeviceDescription& d);
+  void report_probe_stall(const DeviceDescription& d, double worst, double response);
 
   FeedbackSettings settings_;
   std::vector<double> knobs_, best_knobs_;
@@ -75,6 +76,8 @@ class SecantHomeostat final : public Homeostat {
   double ratio_ = 0.0, floor_ = 0.0, plant_gain_ = 0.0;
   double reported_floor_ = 0.0;  // the floor last logged
   bool restored_ = false;        // knobs_ holds a whole restored memory, not yet split
+  bool probe_stalled_ = false;   // the present hold ended at a probe landing the plant limits
+  bool stall_reported_ = false;  // that was logged (once)
   // Scratch, kept to avoid reallocating 200k-long vectors every round.
   std::vector<double> theta_, previous_theta_, measured_, offset_, previous_offset_, step_,
       predicted_, estimate_, probe_, compliance_;

@@ -8,8 +8,10 @@
 #include <cmath>
 #include <limits>
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include "core/error.hpp"
 #include "core/secant_homeostat.hpp"
 #include "core/stop_request.hpp"
 
@@ -51,6 +53,19 @@ void SecantHomeostat::choose_ratio() {
     ratio_ = settings_.probe;
   else if (!(ratio_ > 1.0))
     ratio_ = first_ratio;  // first use; afterwards the ratio it found (also from a checkpoint)
+}
+
+void SecantHomeostat::report_probe_stall(const DeviceDescription& d, double worst,
+                                         double response) {
+  const std::string what = fmt::format(
+      "feedback homeostat: {}: the stiff probe at ratio {:.3g} stopped gaining at a largest error "
+      "of {:.3g} (a cycle gains about gain^2 / ratio; its landing was {:.3g} times the probe's own "
+      "move, and past gain 1 no loop at the real compliance holds): the hold ends there; raise "
+      "trainer.feedback.probe or set it to \"auto\" (docs/algorithm.md §4.2)",
+      d.model, ratio_, worst, response);
+  if (settings_.limit == HoldLimitPolicy::refuse) throw DeviceError(what);
+  if (!stall_reported_) spdlog::warn("{}", what);
+  stall_reported_ = true;
 }
 
 double SecantHomeostat::held_error() const {
@@ -204,7 +219,13 @@ bool SecantHomeostat::probe_cycles(Device& device, const std::vector<double>& ta
         ratio_ = std::min(largest_ratio, 10 * k);
         spdlog::debug("feedback homeostat: probe ratio raised to {:.3g}", ratio_);
       } else if (!(worst <= previous / 10)) {
-        break;  // no longer converging fast: the secant rounds take over from here
+        if (response < 1) break;  // a stable plant: the secant rounds take over from here
+        // The plant amplifies the probe's move: no loop at the real compliance holds from here
+        // (handed over, the secant rounds ran to errors of 0.1), so the hold ends at this landing.
+        probe_stalled_ = true;
+        r.max_error = worst;
+        report_probe_stall(d, worst, response);
+        return false;
       }
     }
     previous = worst;

@@ -383,16 +383,29 @@ TEST(SecantHomeostat, TheAutomaticProbeNeedsADeviceThatAdjustsItsCompliance) {
   EXPECT_GT(adjustable.changes, 0u);
 }
 
-TEST(SecantHomeostat, AProbeLimitedByThePlantSaysSo) {
-  // A fixed ratio far too soft for the plant (a cycle gains about gain^2 / k): the cycles stop
-  // gaining, the secant rounds cannot hold past gain 1, and the limit names the probe.
+TEST(SecantHomeostat, AProbeTooSoftForThePlantEndsAtItsLandingAndSaysSo) {
+  // A forced ratio far too soft for the plant (a cycle gains about gain^2 / k): the cycles stop
+  // gaining on a plant that amplifies, where the secant rounds cannot hold either. The hold ends
+  // at the probe's landing, unconverged, instead of running away; `refuse` names the probe.
   TinyHopfield device(scaled(20.0));
-  present_xor(device, -0.25);
-  const auto target = test_support::parameters_of(device);
-  auto s = settings(40, HoldLimitPolicy::refuse);
+  KnobRecorder recorded(device);
+  present_xor(recorded, -0.25);
+  const auto target = test_support::parameters_of(recorded);
+  auto s = settings(40);
   s.probe = 3;
   SecantHomeostat secant(s);
-  const std::string e = test_support::error_text<DeviceError>([&] { secant.hold(device, target); });
-  EXPECT_THAT(e, HasSubstr("cannot be held at compliance"));
+  const HomeostatReport r = secant.hold(recorded, target);
+  EXPECT_FALSE(r.converged);
+  EXPECT_LE(r.rounds, 8u) << "it handed over to the secant rounds";
+  EXPECT_NEAR(max_distance(test_support::parameters_of(recorded), target), r.max_error, 1e-12);
+  EXPECT_EQ(recorded.outside, 0u);
+
+  TinyHopfield again(scaled(20.0));
+  present_xor(again, -0.25);
+  auto refusing = s;
+  refusing.limit = HoldLimitPolicy::refuse;
+  SecantHomeostat strict(refusing);
+  const std::string e = test_support::error_text<DeviceError>([&] { strict.hold(again, target); });
+  EXPECT_THAT(e, HasSubstr("stiff probe at ratio 3 stopped gaining"));
   EXPECT_THAT(e, HasSubstr("trainer.feedback.probe"));
 }
