@@ -45,6 +45,12 @@ std::vector<double> SecantHomeostat::memory() const {
   return m;
 }
 
+void SecantHomeostat::restore_memory(std::vector<double> memory) {
+  knobs_ = std::move(memory);
+  reported_.clear();  // split off at the next hold, when the group count is known
+  restored_ = true;
+}
+
 void SecantHomeostat::predict_offset(std::size_t kept, const std::vector<double>& step,
                                      std::vector<double>& offset) const {
   // offset(theta + step) ~ offset(theta) + dO gamma, gamma = argmin |step - dTheta gamma|: the

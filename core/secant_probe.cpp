@@ -89,12 +89,6 @@ void SecantHomeostat::report_floor(const DeviceDescription& d) {
     spdlog::info("feedback homeostat: a lower trainer.feedback.probe (or \"auto\") lowers that");
 }
 
-void SecantHomeostat::restore_memory(std::vector<double> memory) {
-  knobs_ = std::move(memory);
-  reported_.clear();  // split off at the next hold, when the group count is known
-  restored_ = true;
-}
-
 bool SecantHomeostat::probe_cycles(Device& device, const std::vector<double>& target,
                                    HomeostatReport& r) {
   // At fixed parameters the states' equilibrium does not depend on the compliance, so neither
