@@ -83,8 +83,8 @@ void Run::begin(bool resume) {
     c = store_.load_latest(warnings,
                            {.parameters = d_.parameter_count(),
                             .knobs = d_.knob_count(),
-                            // knobs, a flag per group, the probe's tuning (3)
-                            .homeostat_memory = d_.knob_count() + d_.parameters.size() + 3,
+                            // knobs, a flag per group, the probe's tuning (4)
+                            .homeostat_memory = d_.knob_count() + d_.parameters.size() + 4,
                             .order = train_.size()});
     for (const auto& w : warnings) spdlog::warn("{}", w);
   }

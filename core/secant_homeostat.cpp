@@ -41,7 +41,7 @@ std::vector<double> SecantHomeostat::memory() const {
   if (restored_) return knobs_;  // as restored: split at the next hold
   std::vector<double> m = knobs_;
   m.insert(m.end(), reported_.begin(), reported_.end());
-  m.insert(m.end(), {ratio_, floor_, plant_gain_});
+  m.insert(m.end(), {ratio_, floor_, plant_gain_, holdable_});
   return m;
 }
 
@@ -203,10 +203,11 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
   const auto& d = device.describe();
   const std::size_t n = d.parameter_count(), groups = d.parameters.size();
   restored_ = false;
-  if (knobs_.size() == n + groups + 3) {  // restored: knobs, the flags, the probe's tuning
+  if (knobs_.size() == n + groups + 4) {  // restored: knobs, the flags, the probe's tuning
     ratio_ = knobs_[n + groups];
     floor_ = knobs_[n + groups + 1];
     plant_gain_ = knobs_[n + groups + 2];
+    holdable_ = knobs_[n + groups + 3];
     knobs_.resize(n + groups);
   }
   if (knobs_.size() == n + groups) {  // restored from a checkpoint: knobs, then the flags
@@ -246,9 +247,11 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
   bool fresh = false;
   probed_ = probing;
   probe_stalled_ = false;
+  floor_landing_ = 0.0;
   if (probing) fresh = probe_cycles(device, target, r);
-  // With the probe, a hold within its measured read-out floor is held (4.2).
-  const double held = probing ? held_error() : settings_.tolerance;
+  // With the probe, a hold within its measured read-out floor is held where the loop at the real
+  // compliance was found not to hold (4.2).
+  double held = probing ? held_error() : settings_.tolerance;
   double best = std::numeric_limits<double>::infinity();
   bool paired = false;  // previous_theta_ and previous_offset_ hold the round before
   while (!r.converged && !probe_stalled_) {
@@ -266,8 +269,24 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
     spdlog::debug("feedback homeostat: round {}, largest error {:.3g}", r.rounds, worst);
     if (!std::isfinite(worst)) break;
     if (worst <= held) {
+      if (floor_landing_ > 0 && worst <= settings_.tolerance) holdable_ = 1.0;
       r.converged = true;
       break;
+    }
+    if (floor_landing_ > 0 && !(holdable_ > 0) && worst > restart_growth * floor_landing_) {
+      // From the probe's landing at the read-out floor the rounds at the real compliance ran
+      // away: past gain 1 they cannot hold. Said once; this and every later hold end at the
+      // floor, reached by one more probe cycle from here.
+      holdable_ = -1.0;
+      spdlog::debug("feedback homeostat: the secant rounds ran away from the probe's floor");
+      theta_ = measured_;
+      fresh = probe_cycles(device, target, r);
+      held = held_error();
+      floor_landing_ = 0.0;
+      paired = false;
+      kept = 0;
+      oldest_ = 0;
+      continue;
     }
     if (worst < best) best_knobs_ = knobs_;  // the knobs this settle ran under
     // The physics' offset o(theta_k) = u_k - theta_{k+1}, measured.

@@ -69,6 +69,13 @@ void SecantHomeostat::report_probe_stall(const DeviceDescription& d, double wors
 }
 
 double SecantHomeostat::held_error() const {
+  // The floor counts as held only where the loop at the real compliance was found not to hold
+  // (it would refine a landing at the floor, as it does where the loop gain is below 1).
+  if (!(holdable_ < 0)) return settings_.tolerance;
+  return std::max(settings_.tolerance, floor_margin * ratio_ * floor_);
+}
+
+double SecantHomeostat::floor_error() const {
   return std::max(settings_.tolerance, floor_margin * ratio_ * floor_);
 }
 
@@ -200,11 +207,17 @@ bool SecantHomeostat::probe_cycles(Device& device, const std::vector<double>& ta
           spdlog::debug("feedback homeostat: probe ratio lowered to {:.3g} (read-out floor)", best);
         }
       }
-      if (worst <= held_error()) {
-        // The probe cannot do better at this ratio: the hold ends here, at the read-out's floor.
-        r.max_error = worst;
-        r.converged = true;
-        return false;
+      if (worst <= floor_error()) {
+        if (holdable_ < 0) {
+          // The probe cannot do better at this ratio, nor can the secant rounds: the hold ends
+          // here, at the read-out's floor.
+          r.max_error = worst;
+          r.converged = true;
+          return false;
+        }
+        // The secant rounds may refine it (a plant below gain 1); they find out, once.
+        floor_landing_ = worst;
+        break;
       }
     } else if (worst > settings_.tolerance) {
       plant_gain_ = std::max(plant_gain_, response);
