@@ -248,6 +248,7 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
   probed_ = probing;
   probe_stalled_ = false;
   floor_landing_ = 0.0;
+  floor_seen_at_ = 0.0;
   if (probing) fresh = probe_cycles(device, target, r);
   // With the probe, a hold within its measured read-out floor is held where the loop at the real
   // compliance was found not to hold (4.2).

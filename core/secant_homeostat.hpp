@@ -80,6 +80,7 @@ class SecantHomeostat final : public Homeostat {
   // -1 they ran away (holds then end at the floor), 0 not tried yet. Also in checkpoints.
   double holdable_ = 0.0;
   double floor_landing_ = 0.0;   // the present hold's probe landed at the floor, this far off
+  double floor_seen_at_ = 0.0;   // the ratio of the present hold's last landing at the floor
   double reported_floor_ = 0.0;  // the floor last logged
   bool restored_ = false;        // knobs_ holds a whole restored memory, not yet split
   bool probe_stalled_ = false;   // the present hold ended at a probe landing the plant limits

@@ -89,8 +89,8 @@ void SecantHomeostat::report_floor(const DeviceDescription& d) {
   spdlog::info(
       "feedback homeostat: {} reads its parameters to about {:.3g}; the stiff probe at ratio "
       "{:.3g} holds them to about {:.3g}, above trainer.feedback.tolerance {:.3g}: holds end "
-      "there (with trainer.feedback.probe \"off\" the secant rounds hold to the tolerance "
-      "where the loop gain is below 1, in many more settles; docs/algorithm.md §4.2)",
+      "there (the secant rounds at the real compliance ran away from it: the loop gain is past "
+      "1; docs/algorithm.md §4.2)",
       d.model, floor_, ratio_, held, settings_.tolerance);
   if (!settings_.probe_auto)
     spdlog::info("feedback homeostat: a lower trainer.feedback.probe (or \"auto\") lowers that");
@@ -197,6 +197,7 @@ bool SecantHomeostat::probe_cycles(Device& device, const std::vector<double>& ta
     }
     if (at_floor) {
       floor_ = worst / k;  // the read-out's step, as the probe amplifies it
+      floor_seen_at_ = k;
       if (settings_.probe_auto) {
         // The ratio that balances the plant's response to the probe's move (gain x change / k)
         // against the read-out's (k x its step), for a hold that starts this far away.
@@ -222,8 +223,10 @@ bool SecantHomeostat::probe_cycles(Device& device, const std::vector<double>& ta
     } else if (worst > settings_.tolerance) {
       plant_gain_ = std::max(plant_gain_, response);
       if (!(worst <= previous / 10) && settings_.probe_auto && k < largest_ratio) {
-        // Too soft a probe for this plant (a cycle gains about gain^2 / k): stiffer.
-        ratio_ = std::min(largest_ratio, 10 * k);
+        // Too soft a probe for this plant (a cycle gains about gain^2 / k): stiffer, though not
+        // past a ratio this hold already saw at the floor.
+        ratio_ =
+            std::min(largest_ratio, floor_seen_at_ > k ? std::min(10 * k, floor_seen_at_) : 10 * k);
         spdlog::debug("feedback homeostat: probe ratio raised to {:.3g}", ratio_);
       } else if (!(worst <= previous / 10)) {
         if (response < 1) break;  // a stable plant: the secant rounds take over from here
