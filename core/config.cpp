@@ -164,10 +164,12 @@ void apply_setting(nlohmann::json& config, const std::string& assignment) {
   }
 }
 
-// Keys whose content another part checks: the device section (its keys depend on its type) and
-// trainer.learning_rates (one number, or an array of one per parameter group).
-static const std::vector<std::string>& open_keys() {
-  static const std::vector<std::string> keys = {"device", "trainer.learning_rates"};
+// Keys whose content another part checks: the device section (its keys depend on its type),
+// trainer.learning_rates (one number, or an array of one per parameter group) and
+// trainer.feedback.probe ("auto", "off" or a number).
+const std::vector<std::string>& open_keys() {
+  static const std::vector<std::string> keys = {"device", "trainer.learning_rates",
+                                                "trainer.feedback.probe"};
   return keys;
 }
 

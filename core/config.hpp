@@ -25,6 +25,8 @@ namespace aeqlab {
 // part validates (e.g. "device", whose keys depend on its type).
 void require_known_keys(const nlohmann::json& given, const nlohmann::json& schema,
                         const std::string& prefix, const std::vector<std::string>& open_keys = {});
+// The open keys of the whole config: "device", "trainer.learning_rates", "trainer.feedback.probe".
+const std::vector<std::string>& open_keys();
 
 // Merge `overlay` into `base`, objects key by key, anything else replaced.
 void merge_config(nlohmann::json& base, const nlohmann::json& overlay);

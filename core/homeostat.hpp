@@ -69,6 +69,9 @@ struct FeedbackSettings {
   // measures the physics' force with the compliances divided by this, then preloads the knobs
   // (docs/algorithm.md §4.2). 0 or 1: no probe.
   double probe = 0.0;
+  // trainer.feedback.probe "auto": the probe on wherever the device can adjust its compliance,
+  // its ratio chosen from the measured loop gain and read-out floor (`probe` is ignored).
+  bool probe_auto = false;
 };
 
 // The plain proportional loop (trainer.homeostat "feedback-proportional"):

@@ -80,10 +80,12 @@ void Run::begin(bool resume) {
   if (resume) {
     std::vector<std::string> warnings;
     // A checkpoint naming more than this run can hold is refused before it is read.
-    c = store_.load_latest(warnings, {.parameters = d_.parameter_count(),
-                                      .knobs = d_.knob_count(),
-                                      .homeostat_memory = d_.knob_count() + d_.parameters.size(),
-                                      .order = train_.size()});
+    c = store_.load_latest(warnings,
+                           {.parameters = d_.parameter_count(),
+                            .knobs = d_.knob_count(),
+                            // knobs, a flag per group, the probe's tuning (4)
+                            .homeostat_memory = d_.knob_count() + d_.parameters.size() + 4,
+                            .order = train_.size()});
     for (const auto& w : warnings) spdlog::warn("{}", w);
   }
   if (!c) {

@@ -23,7 +23,6 @@ constexpr double restart_growth = 4.0;
 constexpr double gain_floor_tolerances = 10.0;
 // Scaling a group's compliance down: to this fraction of the estimated limit.
 constexpr double scale_margin = 0.8;
-
 void accumulate(SettleReport& total, const SettleReport& s) {
   total.seconds += s.seconds;
   total.iterations += s.iterations;
@@ -39,14 +38,17 @@ Eigen::Map<const Eigen::VectorXd> view(const std::vector<double>& v) {
 
 std::vector<double> SecantHomeostat::memory() const {
   if (knobs_.empty()) return {};
+  if (restored_) return knobs_;  // as restored: split at the next hold
   std::vector<double> m = knobs_;
   m.insert(m.end(), reported_.begin(), reported_.end());
+  m.insert(m.end(), {ratio_, floor_, plant_gain_, holdable_});
   return m;
 }
 
 void SecantHomeostat::restore_memory(std::vector<double> memory) {
   knobs_ = std::move(memory);
   reported_.clear();  // split off at the next hold, when the group count is known
+  restored_ = true;
 }
 
 void SecantHomeostat::predict_offset(std::size_t kept, const std::vector<double>& step,
@@ -151,10 +153,11 @@ void SecantHomeostat::report_limit(Device& device, const HomeostatReport& r) {
       group.channels.name, r.max_error, r.rounds, holdable);
   if (probed_)
     what += fmt::format(
-        "; the stiff probe (trainer.feedback.probe = {:.3g}) did not hold it either: its estimate "
-        "carries {:.3g} times the error with which the parameters read out, so lower the probe's "
-        "ratio or read them finer (docs/algorithm.md §4.2)",
-        settings_.probe, settings_.probe);
+        "; the stiff probe (trainer.feedback.probe, ratio {:.3g}) did not hold it either: its "
+        "cycles stopped gaining on the plant (a cycle gains about gain^2 / ratio), so {} "
+        "(docs/algorithm.md §4.2)",
+        ratio_,
+        settings_.probe_auto ? "the ratio is at its largest" : "raise the ratio, or set \"auto\"");
   if (clipped_[g] > 0)
     what += fmt::format(
         "; {} of its knobs stand at the edge of their safe range [{:.4g}, {:.4g}] {} (the range "
@@ -184,88 +187,6 @@ void SecantHomeostat::report_limit(Device& device, const HomeostatReport& r) {
   reported_[g] = 1.0;
 }
 
-bool SecantHomeostat::probe_cycles(Device& device, const std::vector<double>& target,
-                                   HomeostatReport& r) {
-  // At fixed parameters the states' equilibrium does not depend on the compliance, so neither
-  // does the force the physics exerts on a held parameter, o / eps. A cycle measures that force
-  // with the parameters tied k times stiffer to their knobs (they barely move: the loop gain is
-  // divided by k), then sets the knobs to the target plus k times the measured offset and settles
-  // at the real compliance: with slow parameters that settle starts where the force was measured
-  // and lands on the target, whatever the loop gain (docs/algorithm.md §4.2). The probe's knobs
-  // are preloaded with the current estimate, so each cycle refines it by about gain / k.
-  const auto& d = device.describe();
-  const std::size_t n = theta_.size(), groups = d.parameters.size();
-  const double k = settings_.probe;
-  compliance_.resize(groups);
-  for (std::size_t g = 0; g < groups; ++g) compliance_[g] = d.parameters[g].compliance;
-  estimate_.resize(n);
-  for (std::size_t i = 0; i < n; ++i) estimate_[i] = knobs_[i] - target[i];  // warm start
-  probe_.resize(n);
-  double previous = std::numeric_limits<double>::infinity();
-  bool fresh = false;
-  while (r.rounds + 2 <= settings_.max_rounds) {
-    throw_if_urgent_stop();
-    for (std::size_t g = 0; g < groups; ++g) device.set_compliance(g, compliance_[g] / k);
-    // Anchored where the parameters are, the probe measures the force there, which the settle
-    // at the real compliance starts from. A hold to read anchors it on the target instead: tied
-    // that stiffly, the parameters go there from wherever they drifted (a bench relaxes as soon
-    // as new inputs or nudging arrive), and its own settle is the hold.
-    const std::vector<double>& anchor = to_read_ ? target : theta_;
-    for (std::size_t i = 0; i < n; ++i) knobs_[i] = anchor[i] + estimate_[i] / k;
-    clip_to_safe_range(d, target);
-    device.set_knobs(knobs_);
-    accumulate(r.settle, device.settle());
-    ++r.rounds;
-    device.read_parameters(measured_);
-    mark_pinned(d);
-    for (std::size_t i = 0; i < n; ++i) {
-      // A parameter read at its range's edge gives only a bound: its estimate stays.
-      if (!at_edge_[i]) estimate_[i] = k * (knobs_[i] - measured_[i]);
-      probe_[i] = measured_[i];
-    }
-    for (std::size_t g = 0; g < groups; ++g) device.set_compliance(g, compliance_[g]);
-    for (std::size_t i = 0; i < n; ++i) knobs_[i] = target[i] + estimate_[i];
-    clip_to_safe_range(d, target);
-    device.set_knobs(knobs_);
-    double off = 0.0;
-    for (std::size_t i = 0; i < n; ++i) off = std::max(off, std::abs(target[i] - probe_[i]));
-    spdlog::debug("feedback homeostat: probe at round {}, largest error {:.3g}", r.rounds, off);
-    if (to_read_ && off <= settings_.tolerance) {
-      // The probe's own settle held the parameters within tolerance, with the states at their
-      // equilibrium (which the compliance does not change): enough to read the outputs. The
-      // knobs' estimate is only as good as k times the read-out's resolution, which matters
-      // only to a phase that uses the knobs, and the next hold probes again.
-      r.max_error = off;
-      r.converged = true;
-      return false;
-    }
-    accumulate(r.settle, device.settle());
-    ++r.rounds;
-    device.read_parameters(measured_);
-    fresh = true;
-    double worst = 0.0;
-    for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::abs(target[i] - measured_[i]));
-    spdlog::debug("feedback homeostat: probe cycle ending at round {}, largest error {:.3g}",
-                  r.rounds, worst);
-    // The landing error is the plant's response to the probe's own small move: a measure of
-    // the loop gain along it.
-    SecantPair pair{std::vector<double>(n), std::vector<double>(n)};
-    for (std::size_t i = 0; i < n; ++i) {
-      pair.dtheta[i] = probe_[i] - theta_[i];
-      pair.doffset[i] = target[i] - measured_[i];
-    }
-    measure_gain(d, pair);
-    theta_ = probe_;  // where the settle at the real compliance started from
-    // Converged, or no longer converging fast (read-out noise, amplified k times, dominates):
-    // the secant rounds take over from here.
-    if (!(worst > settings_.tolerance) || !(worst <= previous / 10)) break;
-    previous = worst;
-    theta_ = measured_;  // the next probe starts here
-    fresh = false;
-  }
-  return fresh;
-}
-
 HomeostatReport SecantHomeostat::hold_to_read(Device& device, const std::vector<double>& target) {
   to_read_ = true;
   try {
@@ -281,6 +202,14 @@ HomeostatReport SecantHomeostat::hold_to_read(Device& device, const std::vector<
 HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>& target) {
   const auto& d = device.describe();
   const std::size_t n = d.parameter_count(), groups = d.parameters.size();
+  restored_ = false;
+  if (knobs_.size() == n + groups + 4) {  // restored: knobs, the flags, the probe's tuning
+    ratio_ = knobs_[n + groups];
+    floor_ = knobs_[n + groups + 1];
+    plant_gain_ = knobs_[n + groups + 2];
+    holdable_ = knobs_[n + groups + 3];
+    knobs_.resize(n + groups);
+  }
   if (knobs_.size() == n + groups) {  // restored from a checkpoint: knobs, then the flags
     reported_.assign(knobs_.begin() + std::ptrdiff_t(n), knobs_.end());
     knobs_.resize(n);
@@ -299,7 +228,9 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
   theta_.resize(n);
   measured_.resize(n);
   offset_.resize(n);
-  const bool probing = settings_.probe > 1.0 && d.capabilities.adjustable_compliance;
+  const bool probing =
+      (settings_.probe_auto || settings_.probe > 1.0) && d.capabilities.adjustable_compliance;
+  choose_ratio();
   if (probing && to_read_)
     theta_ = target;  // the probe anchors on the target: where they start from is not needed
   else
@@ -315,10 +246,16 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
   // Whether measured_ holds a reading of the last settle that the loop has not looked at yet.
   bool fresh = false;
   probed_ = probing;
+  probe_stalled_ = false;
+  floor_landing_ = 0.0;
+  floor_seen_at_ = 0.0;
   if (probing) fresh = probe_cycles(device, target, r);
+  // With the probe, a hold within its measured read-out floor is held where the loop at the real
+  // compliance was found not to hold (4.2).
+  double held = probing ? held_error() : settings_.tolerance;
   double best = std::numeric_limits<double>::infinity();
   bool paired = false;  // previous_theta_ and previous_offset_ hold the round before
-  while (!r.converged) {
+  while (!r.converged && !probe_stalled_) {
     if (!fresh) {
       if (r.rounds >= settings_.max_rounds) break;
       throw_if_urgent_stop();
@@ -332,9 +269,25 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
     r.max_error = worst;
     spdlog::debug("feedback homeostat: round {}, largest error {:.3g}", r.rounds, worst);
     if (!std::isfinite(worst)) break;
-    if (worst <= settings_.tolerance) {
+    if (worst <= held) {
+      if (floor_landing_ > 0 && worst <= settings_.tolerance) holdable_ = 1.0;
       r.converged = true;
       break;
+    }
+    if (floor_landing_ > 0 && !(holdable_ > 0) && worst > restart_growth * floor_landing_) {
+      // From the probe's landing at the read-out floor the rounds at the real compliance ran
+      // away: past gain 1 they cannot hold. Said once; this and every later hold end at the
+      // floor, reached by one more probe cycle from here.
+      holdable_ = -1.0;
+      spdlog::debug("feedback homeostat: the secant rounds ran away from the probe's floor");
+      theta_ = measured_;
+      fresh = probe_cycles(device, target, r);
+      held = held_error();
+      floor_landing_ = 0.0;
+      paired = false;
+      kept = 0;
+      oldest_ = 0;
+      continue;
     }
     if (worst < best) best_knobs_ = knobs_;  // the knobs this settle ran under
     // The physics' offset o(theta_k) = u_k - theta_{k+1}, measured.
@@ -392,9 +345,10 @@ HomeostatReport SecantHomeostat::hold(Device& device, const std::vector<double>&
     for (std::size_t i = 0; i < n; ++i)
       r.max_error = std::max(r.max_error, std::abs(target[i] - measured_[i]));
     ++r.rounds;
-    r.converged = r.max_error <= settings_.tolerance;
+    r.converged = r.max_error <= held;
   }
-  if (!r.converged && std::isfinite(r.max_error)) report_limit(device, r);
+  if (!r.converged && !probe_stalled_ && std::isfinite(r.max_error)) report_limit(device, r);
+  if (probing && r.converged && r.max_error > settings_.tolerance) report_floor(d);
   return r;
 }
 

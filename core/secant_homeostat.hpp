@@ -28,7 +28,8 @@ class SecantHomeostat final : public Homeostat {
   HomeostatReport hold_to_read(Device& device, const std::vector<double>& target) override;
   bool needs_target() const override { return true; }
   // The knob values it last set, then one flag per parameter group: 1 once the group's limit
-  // was reported (empty before its first hold).
+  // was reported, then the probe's ratio, read-out floor, plant gain and whether the secant
+  // rounds hold from its floor (empty before its first hold).
   std::vector<double> memory() const override;
   void restore_memory(std::vector<double> memory) override;
 
@@ -49,8 +50,16 @@ class SecantHomeostat final : public Homeostat {
   void clip_to_safe_range(const DeviceDescription& d, const std::vector<double>& target);
   void mark_pinned(const DeviceDescription& d);
   void report_limit(Device& device, const HomeostatReport& r);
-  // Probe cycles (trainer.feedback.probe); true when measured_ holds the last settle's reading.
+  // The stiff probe (core/secant_probe.cpp). Probe cycles (trainer.feedback.probe); true when
+  // measured_ holds the last settle's reading.
   bool probe_cycles(Device& device, const std::vector<double>& target, HomeostatReport& r);
+  void choose_ratio();  // at the start of a hold: the forced ratio, or "auto"'s
+  // The largest error that counts as held: the tolerance, or, where the secant rounds were
+  // found not to hold, the probe's measured floor (floor_error).
+  double held_error() const;
+  double floor_error() const;
+  void report_floor(const DeviceDescription& d);
+  void report_probe_stall(const DeviceDescription& d, double worst, double response);
 
   FeedbackSettings settings_;
   std::vector<double> knobs_, best_knobs_;
@@ -63,6 +72,19 @@ class SecantHomeostat final : public Homeostat {
   double hold_gain_ = 0.0;
   bool to_read_ = false;  // the present hold only reads the outputs (hold_to_read)
   bool probed_ = false;   // the present hold began with the stiff probe
+  // The probe's tuning, carried from hold to hold (and in checkpoints): its ratio k, the
+  // read-out's step as the probe shows it (a landing at the floor / k; 0 until measured), and
+  // the largest plant response a probe cycle measured (landing / probe move; 0 until measured).
+  double ratio_ = 0.0, floor_ = 0.0, plant_gain_ = 0.0;
+  // Whether the secant rounds refine a landing at the floor: 1 they did (a plant below gain 1),
+  // -1 they ran away (holds then end at the floor), 0 not tried yet. Also in checkpoints.
+  double holdable_ = 0.0;
+  double floor_landing_ = 0.0;   // the present hold's probe landed at the floor, this far off
+  double floor_seen_at_ = 0.0;   // the ratio of the present hold's last landing at the floor
+  double reported_floor_ = 0.0;  // the floor last logged
+  bool restored_ = false;        // knobs_ holds a whole restored memory, not yet split
+  bool probe_stalled_ = false;   // the present hold ended at a probe landing the plant limits
+  bool stall_reported_ = false;  // that was logged (once)
   // Scratch, kept to avoid reallocating 200k-long vectors every round.
   std::vector<double> theta_, previous_theta_, measured_, offset_, previous_offset_, step_,
       predicted_, estimate_, probe_, compliance_;

@@ -225,7 +225,7 @@ std::vector<SweepPoint> sweep_points(const SweepSpec& spec) {
 json point_config(const SweepSpec& spec, const SweepPoint& point, const json& defaults) {
   json config = defaults;
   try {
-    require_known_keys(spec.base, defaults, "", {"device", "trainer.learning_rates"});
+    require_known_keys(spec.base, defaults, "", open_keys());
   } catch (const ConfigError& e) {
     throw ConfigError(fmt::format("{}: base: {}", spec.file.string(), e.what()));
   }
@@ -240,7 +240,7 @@ json point_config(const SweepSpec& spec, const SweepPoint& point, const json& de
     set_dotted(config, key, value, spec.file);
   }
   try {
-    require_known_keys(config, defaults, "", {"device", "trainer.learning_rates"});
+    require_known_keys(config, defaults, "", open_keys());
   } catch (const ConfigError& e) {
     throw ConfigError(fmt::format("{}: point {}: {}", spec.file.string(), point.id, e.what()));
   }

@@ -15,6 +15,7 @@ std::unique_ptr<Homeostat> make_trainer_homeostat(const TrainerSettings& s, cons
   feedback.max_rounds = s.feedback_max_rounds;
   feedback.memory = s.feedback_memory;
   feedback.probe = s.feedback_probe;
+  feedback.probe_auto = s.feedback_probe_auto;
   feedback.limit = s.feedback_limit == "refuse"  ? HoldLimitPolicy::refuse
                    : s.feedback_limit == "scale" ? HoldLimitPolicy::scale
                                                  : HoldLimitPolicy::warn;

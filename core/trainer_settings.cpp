@@ -53,7 +53,15 @@ TrainerSettings trainer_settings_from(const nlohmann::json& trainer) {
   s.feedback_memory = f.get<std::size_t>("memory");
   if (s.feedback_memory > 50) throw ConfigError("trainer.feedback.memory: must be <= 50");
   s.feedback_limit = f.one_of("limit", {"warn", "refuse", "scale"});
-  s.feedback_probe = f.in_range("probe", 0.0, 1e12);
+  // "auto" (the ratio chosen by measurement), "off", or a ratio that forces it.
+  const auto& probe = trainer.at("feedback").at("probe");
+  s.feedback_probe_auto = probe.is_string() && probe.get<std::string>() == "auto";
+  if (probe.is_string()) {
+    f.one_of("probe", {"auto", "off"});
+    s.feedback_probe = 0.0;
+  } else {
+    s.feedback_probe = f.in_range("probe", 0.0, 1e12);
+  }
   s.seed = r.seed("seed");
   s.shuffle = r.get<bool>("shuffle");
   s.score_batches = r.get<bool>("score_batches");

@@ -51,7 +51,8 @@ struct TrainerSettings {
   double feedback_tolerance = 1e-6;
   std::size_t feedback_max_rounds = 100;
   std::size_t feedback_memory = 5;
-  double feedback_probe = 0.0;  // trainer.feedback.probe: stiffness ratio, 0 = no probe
+  double feedback_probe = 0.0;      // trainer.feedback.probe: stiffness ratio, 0 = no probe
+  bool feedback_probe_auto = true;  // trainer.feedback.probe "auto" (docs/algorithm.md §4.2)
   std::string feedback_limit = "warn";
   std::uint64_t seed = 1;
   bool shuffle = true;

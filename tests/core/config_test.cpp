@@ -232,10 +232,28 @@ TEST(Config, OutOfRangeTrainerValuesNameTheKey) {
            {"trainer.feedback.memory=51", "trainer.feedback.memory"},
            {"trainer.feedback.limit=ignore", "trainer.feedback.limit"},
            {"trainer.feedback.probe=-1", "trainer.feedback.probe"},
+           {"trainer.feedback.probe=\"sometimes\"", "trainer.feedback.probe"},
+           {"trainer.feedback.probe=true", "trainer.feedback.probe"},
        }) {
     EXPECT_THAT(trainer_error({c.setting}), HasSubstr(c.key)) << "--set " << c.setting;
   }
   EXPECT_THAT(trainer_error({"trainer.mode=centred"}), HasSubstr("centred"));
+}
+
+TEST(Config, TheFeedbackProbeIsAutoOffOrARatio) {
+  // "auto" by default: the ratio chosen by measurement (docs/algorithm.md §4.2).
+  auto settings = [](const std::vector<std::string>& set) {
+    return trainer_settings_from(resolve_config(defaults(), std::nullopt, set).at("trainer"));
+  };
+  const TrainerSettings automatic = settings({});
+  EXPECT_TRUE(automatic.feedback_probe_auto);
+  const TrainerSettings off = settings({"trainer.feedback.probe=\"off\""});
+  EXPECT_FALSE(off.feedback_probe_auto);
+  EXPECT_EQ(off.feedback_probe, 0.0);
+  const TrainerSettings forced = settings({"trainer.feedback.probe=1e6"});
+  EXPECT_FALSE(forced.feedback_probe_auto);
+  EXPECT_EQ(forced.feedback_probe, 1e6);
+  EXPECT_EQ(settings({"trainer.feedback.probe=0"}).feedback_probe, 0.0);
 }
 
 TEST(Config, CountsMustBeWholeNonNegativeNumbers) {

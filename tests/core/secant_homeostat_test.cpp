@@ -90,6 +90,37 @@ class CoarseReadout final : public ForwardingDevice {
   double quantum_;
 };
 
+// Knobs set and parameters read as float32 values, as the Hopfield device stores them at its
+// default precision: a grid about 6e-8 of each value fine.
+class Float32Readout final : public ForwardingDevice {
+ public:
+  using ForwardingDevice::ForwardingDevice;
+
+ private:
+  void do_set_knobs(std::span<const double> v) override {
+    std::vector<double> rounded(v.begin(), v.end());
+    for (auto& x : rounded) x = double(float(x));
+    ForwardingDevice::do_set_knobs(rounded);
+  }
+  void do_read_parameters(std::span<double> out) override {
+    ForwardingDevice::do_read_parameters(out);
+    for (auto& v : out) v = double(float(v));
+  }
+};
+
+// Counts compliance changes: the probe's only trace.
+class ComplianceCounter final : public ForwardingDevice {
+ public:
+  using ForwardingDevice::ForwardingDevice;
+  std::size_t changes = 0;
+
+ private:
+  void do_set_compliance(std::size_t g, double eps) override {
+    ++changes;
+    ForwardingDevice::do_set_compliance(g, eps);
+  }
+};
+
 }  // namespace
 
 TEST(SecantHomeostat, ConvergesInFewRoundsWhereTheProportionalLoopCrawls) {
@@ -211,7 +242,8 @@ TEST(SecantHomeostat, RemembersItsKnobsAndReportsAcrossACheckpoint) {
   ASSERT_TRUE(secant.hold(device, target).converged);
   const auto memory = secant.memory();
   const auto& d = device.describe();
-  ASSERT_EQ(memory.size(), d.knob_count() + d.parameters.size());
+  // Knobs, a flag per group, then the probe's ratio, read-out floor, plant gain and holdable flag.
+  ASSERT_EQ(memory.size(), d.knob_count() + d.parameters.size() + 4);
   SecantHomeostat restored(settings(100));
   restored.restore_memory(memory);
   EXPECT_EQ(restored.memory(), memory);
@@ -255,34 +287,155 @@ TEST(SecantHomeostat, AHoldToReadEndsAtTheProbesSettle) {
   EXPECT_EQ(h.rounds, 2u);
 }
 
-TEST(SecantHomeostat, TheProbesEstimateIsOnlyAsFineAsTheReadOutTimesItsRatio) {
-  // Parameters read on a 1e-9 grid: a probe 1e6 times stiffer scales that to 1e-3 in the
-  // knobs, so the settle at the real compliance misses and the secant rounds take over (and
-  // the knobs still never leave their range).
-  TinyHopfield tiny(scaled(1.0));
-  CoarseReadout inner(tiny, 1e-9);
-  KnobRecorder device(inner);
-  present_xor(device, -0.25);
-  const auto target = test_support::parameters_of(device);
-  auto s = settings(100);
-  s.tolerance = 1e-7;
-  s.probe = 1e6;
-  SecantHomeostat secant(s);
-  const HomeostatReport r = secant.hold(device, target);
-  EXPECT_GT(r.rounds, 2u);
-  EXPECT_EQ(device.outside, 0u);
-}
-
-TEST(SecantHomeostat, AProbeLimitedByTheReadOutSaysSo) {
+TEST(SecantHomeostat, AProbeAtTheReadOutsFloorEndsThereInsteadOfDiverging) {
+  // Parameters read on a 1e-9 grid: a probe 1e6 times stiffer scales that to 1e-3 in the knobs,
+  // so its landing misses by about that. At 20x the example's compliances (loop gain about 10)
+  // the secant rounds cannot hold from there (without the probe the hold is refused below): they
+  // try once, run away, and the hold ends at one more probe landing, its error the read-out's
+  // floor; later holds end there at once. The knobs never leave their range.
   TinyHopfield tiny(scaled(20.0));
-  CoarseReadout device(tiny, 1e-9);
+  CoarseReadout coarse(tiny, 1e-9);
+  KnobRecorder device(coarse);
   present_xor(device, -0.25);
   const auto target = test_support::parameters_of(device);
   auto s = settings(40, HoldLimitPolicy::refuse);
   s.probe = 1e6;
   SecantHomeostat secant(s);
-  const std::string e = test_support::error_text<DeviceError>([&] { secant.hold(device, target); });
+  HomeostatReport r;
+  ASSERT_NO_THROW(r = secant.hold(device, target));
+  EXPECT_TRUE(r.converged);
+  EXPECT_LE(r.rounds, 8u);
+  EXPECT_GT(r.max_error, s.tolerance) << "not at a floor: no test";
+  EXPECT_LE(r.max_error, 4 * 1e6 * 1e-9);
+  EXPECT_NEAR(max_distance(test_support::parameters_of(device), target), r.max_error, 1e-9);
+  EXPECT_EQ(secant.memory().back(), -1.0) << "the secant rounds were not found to run away";
+  present_xor(device, 0.25);
+  const HomeostatReport next = secant.hold(device, target);
+  EXPECT_TRUE(next.converged);
+  EXPECT_EQ(next.rounds, 2u);
+  EXPECT_LE(next.max_error, 4 * 1e6 * 1e-9);
+  EXPECT_EQ(device.outside, 0u);
+
+  // The same hold by the secant rounds alone is refused: they cannot hold it at all.
+  TinyHopfield tiny2(scaled(20.0));
+  CoarseReadout alone(tiny2, 1e-9);
+  present_xor(alone, -0.25);
+  SecantHomeostat without(settings(40, HoldLimitPolicy::refuse));
+  const std::string e = test_support::error_text<DeviceError>([&] { without.hold(alone, target); });
   EXPECT_THAT(e, HasSubstr("cannot be held at compliance"));
+}
+
+TEST(SecantHomeostat, TheAutomaticProbeLowersItsRatioToTheFloat32ReadOutsFloor) {
+  // On a float32-like read-out the first ratio (1e6) lands about 1e6 float32 steps off; the
+  // automatic probe measures that floor and lowers its ratio, then holds far closer, and the
+  // next holds take one cycle at the ratio it found.
+  TinyHopfield tiny(scaled(20.0));
+  Float32Readout float32(tiny);
+  KnobRecorder device(float32);
+  present_xor(device, -0.25);
+  const auto target = test_support::parameters_of(device);
+  auto s = settings(40, HoldLimitPolicy::refuse);
+  s.probe_auto = true;
+  SecantHomeostat secant(s);
+  HomeostatReport r;
+  ASSERT_NO_THROW(r = secant.hold(device, target));
+  EXPECT_TRUE(r.converged);
+  EXPECT_GT(r.rounds, 2u) << "the first ratio was not too stiff: no test";
+  EXPECT_LE(r.rounds, 20u);  // measured 13: two probe cycles, the secant rounds' try, one more
+  const auto first = secant.memory();
+  const double ratio = first[first.size() - 4], floor = first[first.size() - 3];
+  EXPECT_LT(ratio, 1e6);
+  EXPECT_GT(floor, 0.0);
+  // Held within the measured floor at that ratio, far inside the first ratio's floor.
+  EXPECT_LE(r.max_error, 4 * ratio * floor);
+  EXPECT_LT(r.max_error, 1e6 * floor / 10);
+  for (const double beta : {0.25, -0.5, 0.0}) {
+    present_xor(device, beta);
+    const HomeostatReport h = secant.hold(device, target);
+    EXPECT_TRUE(h.converged) << "beta " << beta;
+    EXPECT_LE(h.rounds, 2u) << "beta " << beta;
+    EXPECT_LE(max_distance(test_support::parameters_of(device), target), 4 * ratio * floor);
+  }
+  EXPECT_EQ(device.outside, 0u);
+}
+
+TEST(SecantHomeostat, BelowGainOneTheSecantRoundsRefineTheProbesFloor) {
+  // The example's compliances (loop gain about 0.54) on a float32-like read-out: the probe lands
+  // at its floor, and the secant rounds at the real compliance take it on to the tolerance, as
+  // they do in every later hold.
+  TinyHopfield tiny(scaled(1.0));
+  Float32Readout device(tiny);
+  present_xor(device, -0.25);
+  const auto target = test_support::parameters_of(device);
+  auto s = settings(100, HoldLimitPolicy::refuse);
+  s.tolerance = 1e-6;
+  s.probe_auto = true;
+  SecantHomeostat secant(s);
+  for (const double beta : {-0.25, 0.25, -0.5}) {
+    present_xor(device, beta);
+    const HomeostatReport h = secant.hold(device, target);
+    EXPECT_TRUE(h.converged) << "beta " << beta;
+    EXPECT_LE(h.max_error, s.tolerance) << "beta " << beta;
+    EXPECT_LE(max_distance(test_support::parameters_of(device), target), s.tolerance);
+  }
+  const auto m = secant.memory();
+  EXPECT_GT(m[m.size() - 3], 0.0) << "no floor measured: no test";
+  EXPECT_EQ(m.back(), 1.0);
+}
+
+TEST(SecantHomeostat, TheAutomaticProbeNeedsADeviceThatAdjustsItsCompliance) {
+  // Without adjustable_compliance "auto" is the secant rounds alone, bit for bit; with it, the
+  // probe holds in two cycles where the secant takes 15 rounds.
+  TinyHopfieldSpec fixed = scaled(1.5);
+  fixed.adjustable_compliance = false;
+  TinyHopfield a(fixed), b(fixed);
+  present_xor(a, -0.25);
+  present_xor(b, -0.25);
+  const auto target = test_support::parameters_of(a);
+  auto automatic = settings(100);
+  automatic.probe_auto = true;
+  SecantHomeostat with_auto(automatic), plain(settings(100));
+  const HomeostatReport ra = with_auto.hold(a, target), rb = plain.hold(b, target);
+  EXPECT_TRUE(ra.converged);
+  EXPECT_EQ(ra.rounds, rb.rounds);
+  EXPECT_GT(ra.rounds, 2u);
+  const auto pa = test_support::parameters_of(a), pb = test_support::parameters_of(b);
+  EXPECT_EQ(pa, pb);
+
+  TinyHopfield inner(scaled(1.5));
+  ComplianceCounter adjustable(inner);
+  present_xor(adjustable, -0.25);
+  SecantHomeostat probing(automatic);
+  const HomeostatReport rc = probing.hold(adjustable, target);
+  EXPECT_TRUE(rc.converged);
+  EXPECT_LE(rc.rounds, 4u);  // two cycles: the first lands 1.6e-7 off, the tolerance is 1e-8
+  EXPECT_LT(rc.rounds, rb.rounds);
+  EXPECT_GT(adjustable.changes, 0u);
+}
+
+TEST(SecantHomeostat, AProbeTooSoftForThePlantEndsAtItsLandingAndSaysSo) {
+  // A forced ratio far too soft for the plant (a cycle gains about gain^2 / k): the cycles stop
+  // gaining on a plant that amplifies, where the secant rounds cannot hold either. The hold ends
+  // at the probe's landing, unconverged, instead of running away; `refuse` names the probe.
+  TinyHopfield device(scaled(20.0));
+  KnobRecorder recorded(device);
+  present_xor(recorded, -0.25);
+  const auto target = test_support::parameters_of(recorded);
+  auto s = settings(40);
+  s.probe = 3;
+  SecantHomeostat secant(s);
+  const HomeostatReport r = secant.hold(recorded, target);
+  EXPECT_FALSE(r.converged);
+  EXPECT_LE(r.rounds, 8u) << "it handed over to the secant rounds";
+  EXPECT_NEAR(max_distance(test_support::parameters_of(recorded), target), r.max_error, 1e-12);
+  EXPECT_EQ(recorded.outside, 0u);
+
+  TinyHopfield again(scaled(20.0));
+  present_xor(again, -0.25);
+  auto refusing = s;
+  refusing.limit = HoldLimitPolicy::refuse;
+  SecantHomeostat strict(refusing);
+  const std::string e = test_support::error_text<DeviceError>([&] { strict.hold(again, target); });
+  EXPECT_THAT(e, HasSubstr("stiff probe at ratio 3 stopped gaining"));
   EXPECT_THAT(e, HasSubstr("trainer.feedback.probe"));
-  EXPECT_THAT(e, HasSubstr("read out"));
 }

@@ -55,7 +55,7 @@ std::vector<double> exact_gradient(CircuitDevice& device) {
 }
 
 // Which feedback homeostat holds the parameters in aeqprop_step_follows_gradient.
-enum class Loop { proportional, secant, probe };
+enum class Loop { proportional, secant, probe, auto_probe };
 
 void aeqprop_step_follows_gradient(bool ideal, Loop loop) {
   CircuitDevice device(small_circuit(ideal, false));
@@ -81,12 +81,17 @@ void aeqprop_step_follows_gradient(bool ideal, Loop loop) {
   FeedbackSettings stiff{1.0, 1e-15, 200};
   stiff.probe = 1e4;  // the stiff probe (docs/algorithm.md §4.2)
   SecantHomeostat probe_loop(stiff);
-  Homeostat& homeostat = loop == Loop::secant  ? static_cast<Homeostat&>(secant_loop)
-                         : loop == Loop::probe ? static_cast<Homeostat&>(probe_loop)
-                                               : static_cast<Homeostat&>(proportional);
-  const char* name = loop == Loop::secant  ? "secant"
-                     : loop == Loop::probe ? "secant with the stiff probe"
-                                           : "proportional";
+  FeedbackSettings automatic{1.0, 1e-15, 200};
+  automatic.probe_auto = true;  // trainer.feedback.probe "auto", the default
+  SecantHomeostat auto_loop(automatic);
+  Homeostat& homeostat = loop == Loop::secant       ? static_cast<Homeostat&>(secant_loop)
+                         : loop == Loop::probe      ? static_cast<Homeostat&>(probe_loop)
+                         : loop == Loop::auto_probe ? static_cast<Homeostat&>(auto_loop)
+                                                    : static_cast<Homeostat&>(proportional);
+  const char* name = loop == Loop::secant       ? "secant"
+                     : loop == Loop::probe      ? "secant with the stiff probe"
+                     : loop == Loop::auto_probe ? "secant with the probe's ratio chosen"
+                                                : "proportional";
   device.set_nudge(-beta / 2, targets);
   const auto held = homeostat.hold(device, theta);
   ASSERT_TRUE(held.converged) << "feedback homeostat error " << held.max_error;
@@ -136,6 +141,14 @@ TEST(CircuitGradient, AeqpropStiffProbeStepFollowsTheExactGradientIdealDiodes) {
 
 TEST(CircuitGradient, AeqpropStiffProbeStepFollowsTheExactGradientShockleyDiodes) {
   aeqprop_step_follows_gradient(false, Loop::probe);
+}
+
+TEST(CircuitGradient, AeqpropAutoProbeStepFollowsTheExactGradientIdealDiodes) {
+  aeqprop_step_follows_gradient(true, Loop::auto_probe);
+}
+
+TEST(CircuitGradient, AeqpropAutoProbeStepFollowsTheExactGradientShockleyDiodes) {
+  aeqprop_step_follows_gradient(false, Loop::auto_probe);
 }
 
 void eqprop_contrast_follows_gradient(bool ideal) {

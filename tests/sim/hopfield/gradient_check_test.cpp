@@ -116,11 +116,11 @@ Comparison compare(const std::vector<double>& estimate, const std::vector<double
   return {dot / std::sqrt(ne * nx), std::sqrt(ne / nx), std::sqrt(diff / nx)};
 }
 
-enum class Hold { native, proportional, secant, probe };
+enum class Hold { native, proportional, secant, probe, auto_probe };
 
 // One AEqprop step through the device contract; returns -(theta' - theta) / (eps (b2 - b1)).
 std::vector<double> aeqprop_estimate(const HopfieldSpec& spec, const Problem& p, NudgingMode mode,
-                                     double beta, Hold hold) {
+                                     double beta, Hold hold, double tolerance = 1e-13) {
   HopfieldDevice device(spec);
   const auto& d = device.describe();
   std::vector<double> before(d.parameter_count()), after(d.parameter_count());
@@ -134,10 +134,14 @@ std::vector<double> aeqprop_estimate(const HopfieldSpec& spec, const Problem& p,
   FeedbackSettings stiff{1.0, 1e-13, 1000};
   stiff.probe = 1e4;  // the stiff probe (docs/algorithm.md §4.2)
   SecantHomeostat probe(stiff);
+  FeedbackSettings automatic{1.0, tolerance, 1000};
+  automatic.probe_auto = true;  // trainer.feedback.probe "auto", the default
+  SecantHomeostat auto_probe(automatic);
   Homeostat& homeostat = hold == Hold::native         ? static_cast<Homeostat&>(native)
                          : hold == Hold::proportional ? static_cast<Homeostat&>(loop)
                          : hold == Hold::secant       ? static_cast<Homeostat&>(secant)
-                                                      : static_cast<Homeostat&>(probe);
+                         : hold == Hold::probe        ? static_cast<Homeostat&>(probe)
+                                                      : static_cast<Homeostat&>(auto_probe);
   AeqpropSettings settings;
   settings.mode = mode;
   settings.beta = beta;
@@ -193,18 +197,20 @@ TEST_P(GradientCheck, CenteredStepFollowsTheExactGradient) {
       return compare(aeqprop_estimate(spec, *problem_, NudgingMode::centered, beta, hold), *exact_);
     };
     const auto native = estimate(Hold::native), feedback = estimate(Hold::proportional),
-               secant = estimate(Hold::secant), probe = estimate(Hold::probe);
+               secant = estimate(Hold::secant), probe = estimate(Hold::probe),
+               automatic = estimate(Hold::auto_probe);
     std::printf(
         "beta=%.2f native: cosine %.6f norm ratio %.4f | proportional: cosine %.6f norm ratio "
-        "%.4f | secant: cosine %.6f norm ratio %.4f | probe: cosine %.6f norm ratio %.4f\n",
+        "%.4f | secant: cosine %.6f norm ratio %.4f | probe: cosine %.6f norm ratio %.4f | auto "
+        "probe: cosine %.6f norm ratio %.4f\n",
         beta, native.cosine, native.norm_ratio, feedback.cosine, feedback.norm_ratio, secant.cosine,
-        secant.norm_ratio, probe.cosine, probe.norm_ratio);
+        secant.norm_ratio, probe.cosine, probe.norm_ratio, automatic.cosine, automatic.norm_ratio);
     // The homeostats hold the same parameters, so they must give the same step.
-    for (const auto& c : {feedback, secant, probe}) {
+    for (const auto& c : {feedback, secant, probe, automatic}) {
       EXPECT_NEAR(native.cosine, c.cosine, 1e-6);
       EXPECT_NEAR(native.norm_ratio, c.norm_ratio, 1e-5);
     }
-    for (const auto& c : {native, feedback, secant, probe}) {
+    for (const auto& c : {native, feedback, secant, probe, automatic}) {
       if (beta <= 0.1) {
         EXPECT_GE(c.cosine, 0.999) << "beta " << beta;
         EXPECT_NEAR(c.norm_ratio, 1.0, 0.02) << "beta " << beta;
@@ -240,3 +246,32 @@ TEST_P(GradientCheck, CenteredRemovesTheFirstOrderBiasOfTheOneSidedModes) {
 
 INSTANTIATE_TEST_SUITE_P(Hopfield, GradientCheck, ::testing::Values(std::size_t{1}, std::size_t{0}),
                          sweeps_name);
+
+// On the float32 device (the default precision) the stiff probe's landing is limited by the
+// read-out (k times a float32 step, docs/algorithm.md §4.2). At these small compliances the loop
+// gain is far below 1, so the secant rounds refine the landing, and the step is native's.
+TEST(GradientCheckFloat32, TheAutomaticProbeGivesNativesStep) {
+  const Problem p = random_problem();
+  for (const double scale : {1.0, 100.0}) {
+    HopfieldSpec s = small_spec(1);
+    for (auto& e : s.weight_compliance) e *= scale;
+    for (auto& e : s.bias_compliance) e *= scale;
+    const auto exact = exact_gradient(s, p);
+    s.double_precision = false;
+    s.threshold = 1e-6;
+    const auto native =
+        compare(aeqprop_estimate(s, p, NudgingMode::centered, 0.1, Hold::native), exact);
+    // A tolerance float32 can reach: about two steps of these weights (|W| < 0.3).
+    const auto automatic =
+        compare(aeqprop_estimate(s, p, NudgingMode::centered, 0.1, Hold::auto_probe, 3e-8), exact);
+    std::printf(
+        "float32, compliances x%g: native cosine %.6f norm ratio %.4f | auto probe cosine "
+        "%.6f norm ratio %.4f\n",
+        scale, native.cosine, native.norm_ratio, automatic.cosine, automatic.norm_ratio);
+    for (const auto& c : {native, automatic}) {
+      EXPECT_GE(c.cosine, 0.999) << "x" << scale;
+      EXPECT_NEAR(c.norm_ratio, 1.0, 0.02) << "x" << scale;
+    }
+    EXPECT_NEAR(automatic.cosine, native.cosine, 1e-5) << "x" << scale;
+  }
+}

@@ -55,12 +55,15 @@ sim::HopfieldSpec moons_device(bool double_precision, std::uint64_t seed = 1) {
   return s;
 }
 
+// "feedback" is the secant homeostat with trainer.feedback.probe "auto" (its tuning is in the
+// checkpoint); "feedback, probe off" the secant rounds alone.
 TrainerSettings trainer(const std::string& homeostat) {
   TrainerSettings t;
   t.epochs = kEpochs;
   t.batch_size = kBatch;
   t.compliance_decay = 0.95;  // the compliances move every epoch: they must come back too
-  t.homeostat = homeostat;
+  t.homeostat = homeostat == "feedback, probe off" ? "feedback" : homeostat;
+  t.feedback_probe_auto = homeostat != "feedback, probe off";
   t.feedback_gain = 1.0;
   t.feedback_tolerance = 1e-6;
   t.feedback_max_rounds = 100;
@@ -318,6 +321,11 @@ TEST_P(Resume, TheFeedbackHomeostatContinuesBitForBit) {
            5},
           {"a fault before the first periodic checkpoint", Act::fault_after_step, 2, 0},
       });
+}
+
+TEST_P(Resume, TheSecantHomeostatWithoutTheProbeContinuesBitForBit) {
+  expect_resumes_match("feedback, probe off", double_precision(),
+                       {{"mid-epoch", Act::interrupt_after_step, 5, 2}});
 }
 
 // The plain proportional loop (trainer.homeostat "feedback-proportional") keeps only its knobs.
