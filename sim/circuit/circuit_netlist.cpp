@@ -20,14 +20,6 @@ namespace aeqlab::sim {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  return netlist_lower(s);
-}
-
-std::string in_quotes(std::string_view s) {
-  return netlist_quote(s);
-}
-
 // A SPICE number as the decimal text the C library reads (the suffix folded into the exponent,
 // so "4.7k" is read as "4.7e3", rounded once, exactly as "4700" is) and a factor for the one
 // suffix that is not a power of ten (mil).
@@ -60,7 +52,7 @@ bool split_spice_number(std::string_view text, std::string& decimal, long double
       i = k;
     }
   }
-  const std::string rest = lower(text.substr(i));
+  const std::string rest = netlist_lower(text.substr(i));
   // SPICE ignores letters after the number and its suffix ("1kohm", "10uF", "2V"); anything
   // else there ("1.5.3", "2k5") is a typo, not a number.
   if (!std::all_of(rest.begin(), rest.end(),
@@ -181,11 +173,11 @@ class NetlistReader {
   void read_card(const NetlistCard& card) {
     const auto& t = card.tokens;
     if (t.empty()) return;  // a line of commas
-    const std::string head = lower(t.front().text);
+    const std::string head = netlist_lower(t.front().text);
     if (head.front() == '.') return read_dot_card(card, head);
     const std::string& name = t.front().text;
-    if (!element_names_.insert(lower(name)).second)
-      fail(t.front().at, "element " + in_quotes(name) + " is defined twice");
+    if (!element_names_.insert(netlist_lower(name)).second)
+      fail(t.front().at, "element " + netlist_quote(name) + " is defined twice");
     switch (head.front()) {
       case 'r':
         return read_resistor(t);
@@ -196,7 +188,7 @@ class NetlistReader {
       case 'i':
         return read_source(t, ElementKind::current_source);
       default:
-        fail(t.front().at, "element " + in_quotes(name) +
+        fail(t.front().at, "element " + netlist_quote(name) +
                                " is not supported (aeqlab reads R, D, V, I and X elements)");
     }
   }
@@ -212,12 +204,12 @@ class NetlistReader {
     }
     if (head == ".options" || head == ".option" || head == ".opt") {
       for (std::size_t k = 1; k < t.size(); ++k) {
-        const auto fixed = kFixedOptions.find(lower(t[k].text));
+        const auto fixed = kFixedOptions.find(netlist_lower(t[k].text));
         if (fixed == kFixedOptions.end()) continue;
         double v = 0.0;
         if (!(k + 2 < t.size() && t[k + 1].text == "=" && number(t[k + 2], v) &&
               v == fixed->second))
-          fail(t[k].at, "option " + in_quotes(t[k].text) +
+          fail(t[k].at, "option " + netlist_quote(t[k].text) +
                             " is not supported other than at ngspice's default (aeqlab solves at "
                             "27 degC with GMIN = 1e-12 S)");
       }
@@ -229,17 +221,17 @@ class NetlistReader {
       fail(t.front().at,
            "'.temp' is not supported other than 27 (aeqlab solves at 27 degC, ngspice's default)");
     }
-    fail(t.front().at, "card " + in_quotes(t.front().text) +
+    fail(t.front().at, "card " + netlist_quote(t.front().text) +
                            " is not supported (aeqlab reads R, D, V, I, X, .model D, .subckt, "
                            ".param, .include, .lib, .global, .title, .end, and skips analysis "
                            "and .control cards)");
   }
 
   std::size_t node(const NetlistToken& token, const std::string& element) {
-    const std::string key = lower(token.text);
+    const std::string key = netlist_lower(token.text);
     if (token.text == "(" || token.text == ")" || token.text == "=" || token.text[0] == '{' ||
         token.text[0] == '\'')
-      fail(token.at, "element " + in_quotes(element) + ": " + in_quotes(token.text) +
+      fail(token.at, "element " + netlist_quote(element) + ": " + netlist_quote(token.text) +
                          " where a node name belongs");
     if (key == "0" || key == "gnd") return 0;
     const auto [it, added] = node_index_.try_emplace(key, circuit_.nodes.size());
@@ -249,7 +241,7 @@ class NetlistReader {
 
   void expect_nodes(const Tokens& t, std::size_t count, const std::string& form) const {
     if (t.size() < count + 1)
-      fail(t.back().at, "element " + in_quotes(t.front().text) + " is incomplete: " + form);
+      fail(t.back().at, "element " + netlist_quote(t.front().text) + " is incomplete: " + form);
   }
 
   // NAME=VALUE at t[i]: false if t[i] does not start one.
@@ -261,7 +253,7 @@ class NetlistReader {
     const std::string form = "Rname node node ohms [m=M]";
     expect_nodes(t, 2, form);
     const std::size_t a = node(t[1], t[0].text), b = node(t[2], t[0].text);
-    const std::string who = "resistor " + in_quotes(t[0].text);
+    const std::string who = "resistor " + netlist_quote(t[0].text);
     const NetlistToken* ohms = nullptr;
     std::size_t i = 3;
     if (i < t.size() && !assignment(t, i)) ohms = &t[i++];
@@ -269,23 +261,24 @@ class NetlistReader {
     while (i < t.size()) {
       if (!assignment(t, i))
         fail(t[i].at,
-             who + ": unexpected " + in_quotes(t[i].text) + " (aeqlab reads " + form + ")");
-      const std::string key = lower(t[i].text);
+             who + ": unexpected " + netlist_quote(t[i].text) + " (aeqlab reads " + form + ")");
+      const std::string key = netlist_lower(t[i].text);
       const NetlistToken& value = t[i + 2];
       double v = 0.0;
       if (key == "r" || key == "resistance") {
-        if (ohms) fail(t[i].at, who + ": a second resistance " + in_quotes(t[i].text));
+        if (ohms) fail(t[i].at, who + ": a second resistance " + netlist_quote(t[i].text));
         ohms = &value;
       } else if (key == "m") {
         if (!number(value, v) || !(v > 0.0))
-          fail(value.at, who + ": m " + in_quotes(value.text) + " is not a positive number");
+          fail(value.at, who + ": m " + netlist_quote(value.text) + " is not a positive number");
         multiplier = v;
       } else if (key == "tc1" || key == "tc2" || key == "ac") {
         // TC1, TC2 scale R by (T - TNOM), 0 at 27 degC; AC is the AC analysis's resistance.
         if (!number(value, v))
-          fail(value.at, who + ": " + t[i].text + " " + in_quotes(value.text) + " is not a number");
+          fail(value.at,
+               who + ": " + t[i].text + " " + netlist_quote(value.text) + " is not a number");
       } else {
-        fail(t[i].at, who + ": parameter " + in_quotes(t[i].text) +
+        fail(t[i].at, who + ": parameter " + netlist_quote(t[i].text) +
                           " is not supported (aeqlab reads R or RESISTANCE, M, and TC1, TC2 and "
                           "AC, which change nothing in a DC solve at 27 degC)");
       }
@@ -304,7 +297,7 @@ class NetlistReader {
     const double conductance = static_cast<double>(multiplier / r);
     if (!ok || !(r > 0.0L) || !std::isfinite(r) || !std::isfinite(conductance) ||
         !(conductance > 0.0))
-      fail(ohms->at, who + ": resistance " + in_quotes(ohms->text) +
+      fail(ohms->at, who + ": resistance " + netlist_quote(ohms->text) +
                          " is not a positive, finite number of ohms");
     add(ElementKind::resistor, t[0], a, b, conductance);
   }
@@ -313,14 +306,14 @@ class NetlistReader {
     const std::string form = "Dname anode cathode model";
     expect_nodes(t, 3, form);
     if (t.size() > 5)
-      fail(t[5].at, "element " + in_quotes(t[0].text) + ": unexpected " + in_quotes(t[5].text) +
-                        " (aeqlab reads " + form + ")");
+      fail(t[5].at, "element " + netlist_quote(t[0].text) + ": unexpected " +
+                        netlist_quote(t[5].text) + " (aeqlab reads " + form + ")");
     const std::size_t a = node(t[1], t[0].text), b = node(t[2], t[0].text);
     if (t.size() == 5) {
       double area = 0.0;
       // The solver has no junction area; scaling IS does the same, and says so in the model.
       if (!number(t[4], area) || area != 1.0)
-        fail(t[4].at, "diode " + in_quotes(t[0].text) + ": area " + in_quotes(t[4].text) +
+        fail(t[4].at, "diode " + netlist_quote(t[0].text) + ": area " + netlist_quote(t[4].text) +
                           " is not supported (only 1; scale the model's IS instead)");
     }
     pending_.push_back({circuit_.elements.size(), t[3]});
@@ -332,7 +325,7 @@ class NetlistReader {
   void read_source(const Tokens& t, ElementKind kind) {
     const std::string form = std::string(kind == ElementKind::voltage_source ? "V" : "I") +
                              "name node node [DC] value [AC mag [phase]] [PULSE(...)]";
-    const std::string who = "source " + in_quotes(t[0].text);
+    const std::string who = "source " + netlist_quote(t[0].text);
     expect_nodes(t, 2, form);
     const std::size_t a = node(t[1], t[0].text), b = node(t[2], t[0].text);
     bool has_dc = false;
@@ -341,7 +334,7 @@ class NetlistReader {
     double transient_start = 0.0;
     double v = 0.0;
     for (std::size_t at = 3; at < t.size();) {
-      const std::string word = lower(t[at].text);
+      const std::string word = netlist_lower(t[at].text);
       if (word == "dc" && !has_dc) {
         if (at + 1 >= t.size() || !number(t[at + 1], value))
           fail(t[at].at, who + ": DC needs a value (" + form + ")");
@@ -356,7 +349,8 @@ class NetlistReader {
         transient = &t[at];
         std::size_t close = at + 2;
         while (close < t.size() && t[close].text != ")") ++close;
-        if (close >= t.size()) fail(t[at].at, who + ": " + in_quotes(t[at].text) + " has no ')'");
+        if (close >= t.size())
+          fail(t[at].at, who + ": " + netlist_quote(t[at].text) + " has no ')'");
         if (word == "pulse" && (close == at + 2 || !number(t[at + 2], transient_start)))
           fail(t[at].at, who + ": PULSE needs its initial value first");
         at = close + 1;
@@ -365,14 +359,14 @@ class NetlistReader {
         ++at;
       } else {
         fail(t[at].at,
-             who + ": unexpected " + in_quotes(t[at].text) + " (aeqlab reads " + form + ")");
+             who + ": unexpected " + netlist_quote(t[at].text) + " (aeqlab reads " + form + ")");
       }
     }
     if (transient && !has_dc) {
       // ngspice's operating point takes a transient source's value at time 0, which is PULSE's
       // first argument; for the others it depends on several, so a DC value is asked for.
-      if (lower(transient->text) != "pulse")
-        fail(transient->at, who + ": " + in_quotes(transient->text) +
+      if (netlist_lower(transient->text) != "pulse")
+        fail(transient->at, who + ": " + netlist_quote(transient->text) +
                                 " without a DC value: give one before it (DC 0 " + transient->text +
                                 "(...))");
       value = transient_start;
@@ -383,11 +377,11 @@ class NetlistReader {
   void read_model(const Tokens& t) {
     if (t.size() < 3) fail(t.back().at, "'.model' needs a name and a type: .model NAME D(...)");
     const NetlistToken& name = t[1];
-    if (lower(t[2].text) != "d")
-      fail(t[2].at, "model " + in_quotes(name.text) + ": type " + in_quotes(t[2].text) +
+    if (netlist_lower(t[2].text) != "d")
+      fail(t[2].at, "model " + netlist_quote(name.text) + ": type " + netlist_quote(t[2].text) +
                         " is not supported (aeqlab knows diode models, type D)");
-    if (!model_names_.insert(lower(name.text)).second)
-      fail(name.at, "model " + in_quotes(name.text) + " is defined twice");
+    if (!model_names_.insert(netlist_lower(name.text)).second)
+      fail(name.at, "model " + netlist_quote(name.text) + " is defined twice");
     DiodeModel model;
     model.name = name.text;
     std::size_t i = 3;
@@ -396,7 +390,7 @@ class NetlistReader {
     std::size_t end = t.size();
     if (parenthesised) {
       if (t.back().text != ")")
-        fail(t.back().at, "model " + in_quotes(name.text) + ": missing ')'");
+        fail(t.back().at, "model " + netlist_quote(name.text) + ": missing ')'");
       --end;
     }
     const NetlistToken* shockley_parameter = nullptr;
@@ -404,31 +398,33 @@ class NetlistReader {
     while (i < end) {
       const NetlistToken& key = t[i];
       if (i + 2 >= end || t[i + 1].text != "=")
-        fail(key.at, "model " + in_quotes(name.text) + ": expected PARAMETER=VALUE at " +
-                         in_quotes(key.text));
+        fail(key.at, "model " + netlist_quote(name.text) + ": expected PARAMETER=VALUE at " +
+                         netlist_quote(key.text));
       const NetlistToken& value_token = t[i + 2];
-      const std::string k = lower(key.text);
+      const std::string k = netlist_lower(key.text);
       double value = 0.0;
       if (!number(value_token, value))
-        fail(value_token.at, "model " + in_quotes(name.text) + ": " + in_quotes(value_token.text) +
-                                 " is not a number (for " + key.text + ")");
+        fail(value_token.at, "model " + netlist_quote(name.text) + ": " +
+                                 netlist_quote(value_token.text) + " is not a number (for " +
+                                 key.text + ")");
       // Parameters whose value here is what the solver does anyway.
       const bool neutral = (k == "level" && value == 1.0) || (k == "rs" && value == 0.0) ||
                            (k == "tnom" && value == 27.0);
       if (k == "is" || k == "n") {
         if (value <= 0.0)
-          fail(value_token.at, "model " + in_quotes(name.text) + ": " + key.text +
-                                   " must be positive, not " + in_quotes(value_token.text));
+          fail(value_token.at, "model " + netlist_quote(name.text) + ": " + key.text +
+                                   " must be positive, not " + netlist_quote(value_token.text));
         (k == "is" ? model.saturation_current : model.emission) = value;
         shockley_parameter = &key;
       } else if (k == "ideal") {
         if (value != 0.0 && value != 1.0)
-          fail(value_token.at, "model " + in_quotes(name.text) + ": IDEAL is 0 or 1, not " +
-                                   in_quotes(value_token.text));
+          fail(value_token.at, "model " + netlist_quote(name.text) + ": IDEAL is 0 or 1, not " +
+                                   netlist_quote(value_token.text));
         model.ideal = value == 1.0;
         ideal = &value_token;
       } else if (!neutral && !kDcSilentDiodeParameters.count(k)) {
-        fail(key.at, "model " + in_quotes(name.text) + ": parameter " + in_quotes(key.text) +
+        fail(key.at, "model " + netlist_quote(name.text) + ": parameter " +
+                         netlist_quote(key.text) +
                          (k == "level" || k == "rs" || k == "tnom"
                               ? " is supported only at its default (LEVEL=1, RS=0, TNOM=27)"
                               : " is not supported (aeqlab's diode has IS, N and IDEAL; the "
@@ -439,18 +435,18 @@ class NetlistReader {
     }
     if (model.ideal && shockley_parameter)
       fail(shockley_parameter->at,
-           "model " + in_quotes(name.text) + ": " + shockley_parameter->text +
+           "model " + netlist_quote(name.text) + ": " + shockley_parameter->text +
                " means nothing for an ideal diode (IDEAL=1, " + deck_.where(ideal->at) + ")");
     circuit_.models.push_back(std::move(model));
-    model_index_.emplace(lower(name.text), circuit_.models.size() - 1);
+    model_index_.emplace(netlist_lower(name.text), circuit_.models.size() - 1);
   }
 
   void resolve_models() {
     for (const auto& p : pending_) {
-      const auto model = model_index_.find(lower(p.model.text));
+      const auto model = model_index_.find(netlist_lower(p.model.text));
       if (model == model_index_.end())
-        fail(p.model.at, "diode " + in_quotes(circuit_.elements[p.element].name) + ": model " +
-                             in_quotes(p.model.text) + " is not defined (add .model " +
+        fail(p.model.at, "diode " + netlist_quote(circuit_.elements[p.element].name) + ": model " +
+                             netlist_quote(p.model.text) + " is not defined (add .model " +
                              p.model.text + " D(IS=... N=...))");
       circuit_.elements[p.element].model = model->second;
     }

@@ -18,14 +18,6 @@ namespace aeqlab::sim {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  return netlist_lower(s);
-}
-
-std::string in_quotes(std::string_view s) {
-  return netlist_quote(s);
-}
-
 // Names SPICE reads back as one token: no separators, nothing its parser treats specially.
 void check_name(const std::string& name, const std::string& what) {
   const bool bad = name.empty() || name.front() == '+' || name.front() == '*' ||
@@ -33,7 +25,7 @@ void check_name(const std::string& name, const std::string& what) {
                      return std::isspace(static_cast<unsigned char>(c)) || c == ',' || c == '(' ||
                             c == ')' || c == '=' || c == ';';
                    });
-  if (bad) throw DataError(what + " " + in_quotes(name) + " cannot be written as a SPICE name");
+  if (bad) throw DataError(what + " " + netlist_quote(name) + " cannot be written as a SPICE name");
 }
 
 std::string format_double(double v) {
@@ -52,8 +44,8 @@ std::string format_ohms(const std::string& name, double conductance) {
     double back = 0.0;
     if (parse_spice_conductance(buffer, back) && back == conductance) return buffer;
   }
-  throw DataError("resistor " + in_quotes(name) + ": conductance " + format_double(conductance) +
-                  " S does not survive writing as ohms");
+  throw DataError("resistor " + netlist_quote(name) + ": conductance " +
+                  format_double(conductance) + " S does not survive writing as ohms");
 }
 
 }  // namespace
@@ -85,30 +77,30 @@ void write_netlist(const Circuit& circuit, std::ostream& out) {
   for (const auto& e : circuit.elements) {
     check_name(e.name, "element");
     if (std::tolower(static_cast<unsigned char>(e.name.front())) != names_of(e.kind).letter)
-      throw DataError("element " + in_quotes(e.name) + ": SPICE knows it by its first letter, " +
-                      "which must be " +
+      throw DataError("element " + netlist_quote(e.name) +
+                      ": SPICE knows it by its first letter, " + "which must be " +
                       std::string(1, static_cast<char>(std::toupper(names_of(e.kind).letter))));
-    if (!names.insert(lower(e.name)).second)
-      throw DataError("element " + in_quotes(e.name) + " appears twice in the circuit");
+    if (!names.insert(netlist_lower(e.name)).second)
+      throw DataError("element " + netlist_quote(e.name) + " appears twice in the circuit");
     if (e.a >= circuit.nodes.size() || e.b >= circuit.nodes.size())
-      throw DataError("element " + in_quotes(e.name) + ": node index out of range");
+      throw DataError("element " + netlist_quote(e.name) + ": node index out of range");
     s << e.name << ' ' << circuit.nodes[e.a] << ' ' << circuit.nodes[e.b] << ' ';
     switch (e.kind) {
       case ElementKind::resistor:
         if (!(e.value > 0.0) || !std::isfinite(e.value))
-          throw DataError("resistor " + in_quotes(e.name) + ": conductance " +
+          throw DataError("resistor " + netlist_quote(e.name) + ": conductance " +
                           format_double(e.value) + " S is not positive and finite");
         s << format_ohms(e.name, e.value);
         break;
       case ElementKind::diode:
         if (e.model >= circuit.models.size())
-          throw DataError("diode " + in_quotes(e.name) + ": model index out of range");
+          throw DataError("diode " + netlist_quote(e.name) + ": model index out of range");
         s << circuit.models[e.model].name;
         break;
       case ElementKind::voltage_source:
       case ElementKind::current_source:
         if (!std::isfinite(e.value))
-          throw DataError("source " + in_quotes(e.name) + ": value is not finite");
+          throw DataError("source " + netlist_quote(e.name) + ": value is not finite");
         s << "DC " << format_double(e.value);
         break;
     }

@@ -72,6 +72,13 @@ struct PotBench {
       for (const auto& span : p.map) n[span.instrument] += span.channels.size();
     return n;
   }
+  // Seconds the arrays take to land one write of every element: the busiest array's, as the arrays
+  // take their writes at once.
+  double writes_seconds(double write_us) const {
+    std::size_t busiest = 0;
+    for (const auto& [name, n] : per_array()) busiest = std::max(busiest, n);
+    return static_cast<double>(busiest) * write_us * 1e-6;
+  }
   // The circuit's conductances a tenth of the way up each group's range: on its 11 taps.
   std::vector<double> values() const {
     std::vector<double> v;
@@ -93,11 +100,8 @@ TEST(ResistorWriteTime, TheArrayTakesEachElementsWriteBeforeItAnswers) {
   PotBench b(write_us);
   const auto arrays = b.per_array();
   ASSERT_GE(arrays.size(), 2u) << "the layout puts the set-points on several arrays";
-  std::size_t busiest = 0, total = 0;
-  for (const auto& [name, n] : arrays) {
-    busiest = std::max(busiest, n);
-    total += n;
-  }
+  std::size_t total = 0;
+  for (const auto& [name, n] : arrays) total += n;
   const auto v = b.values();
   ASSERT_EQ(v.size(), total);
   b.bench->write_parameters(v);
@@ -107,20 +111,18 @@ TEST(ResistorWriteTime, TheArrayTakesEachElementsWriteBeforeItAnswers) {
   std::vector<double> back(v.size());
   b.bench->read_parameters(back);
   const double took = seconds_since(t0);
-  EXPECT_GE(took, static_cast<double>(busiest) * write_us * 1e-6);
+  EXPECT_GE(took, b.writes_seconds(write_us));
   for (std::size_t i = 0; i < v.size(); ++i) EXPECT_DOUBLE_EQ(back[i], v[i]) << "element " << i;
 
   const auto t = b.bench->tally();
   EXPECT_EQ(t.setpoint_writes, total);
-  EXPECT_DOUBLE_EQ(t.write_seconds, static_cast<double>(busiest) * write_us * 1e-6);
+  EXPECT_DOUBLE_EQ(t.write_seconds, b.writes_seconds(write_us));
 }
 
 TEST(ResistorWriteTime, ASettleAfterWritesTakesTheWritesThenTheWait) {
   const double write_us = 3000;
   PotBench b(write_us, 0.02);
-  std::size_t busiest = 0;
-  for (const auto& [name, n] : b.per_array()) busiest = std::max(busiest, n);
-  const double writes_s = static_cast<double>(busiest) * write_us * 1e-6;
+  const double writes_s = b.writes_seconds(write_us);
   b.bench->write_parameters(b.values());
   const auto t0 = Clock::now();
   b.bench->settle();
@@ -158,9 +160,7 @@ TEST(ResistorWriteTime, WriteVerifyReadsBackInsideTheSettlesWait) {
   b.bench.reset();
   b.layout.write_verify = instruments::WriteVerify{1e-12, 2};
   b.bench = std::make_unique<instruments::BenchDevice>(b.layout);
-  std::size_t busiest = 0;
-  for (const auto& [name, n] : b.per_array()) busiest = std::max(busiest, n);
-  const double writes_s = static_cast<double>(busiest) * write_us * 1e-6;
+  const double writes_s = b.writes_seconds(write_us);
 
   b.bench->write_parameters(b.values());
   const auto t0 = Clock::now();
